@@ -1,0 +1,2 @@
+# Message-content helpers (GSM 03.38, UCS-2, UDH, splitting, receipts). Paths relative to codec/.
+list(APPEND SMPPGW_CODEC_TEXT_SOURCES)
