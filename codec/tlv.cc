@@ -57,12 +57,27 @@ std::string_view Tlv::text() const {
 }
 
 bool Tlv::sameWire(const Tlv& o) const {
-  if (tag != o.tag || length != o.length || append_nul != o.append_nul) {
+  if (tag != o.tag || length != o.length) {
     return false;
   }
+  // Compare what goes on the wire: a synthetic NUL equals a received one.
   Bytes a = value();
   Bytes b = o.value();
-  return std::equal(a.begin(), a.end(), b.begin(), b.end());
+  size_t n = std::min(a.size(), b.size());
+  if (!std::equal(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(n), b.begin())) {
+    return false;
+  }
+  for (size_t i = n; i < a.size(); ++i) {
+    if (a[i] != 0) {
+      return false;
+    }
+  }
+  for (size_t i = n; i < b.size(); ++i) {
+    if (b[i] != 0) {
+      return false;
+    }
+  }
+  return true;
 }
 
 const Tlv* TlvList::find(uint16_t tag) const {

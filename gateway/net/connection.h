@@ -1,0 +1,151 @@
+#pragma once
+// A TCP connection carrying SMPP: reads are framed into whole PDUs handed to a handler in place
+// (no copy unless a PDU straddles two reads), and output appended during a loop iteration is
+// written once at the end of it: uv_try_write first, uv_write only for what the kernel did not
+// take. TLS will sit between the socket and these two byte streams.
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "codec/bytes.h"
+#include "codec/decode.h"
+#include "gateway/net/loop.h"
+
+namespace smppgw::net {
+
+class Connection;
+
+class ConnectionHandler {
+ public:
+  virtual ~ConnectionHandler() = default;
+  // One complete PDU; the view is valid only during the call.
+  virtual void onPdu(Connection& c, codec::Bytes pdu) = 0;
+  // The stream cannot be framed any more (bad command_length). The handler answers as the error
+  // says and closes.
+  virtual void onFramingError(Connection& c, const codec::DecodeError& e) = 0;
+  // An outbound connect finished; status is 0 or a libuv error.
+  virtual void onConnected(Connection&, int /*status*/) {}
+  // The peer closed or the socket failed. Called at most once, never for a close() the owner
+  // asked for.
+  virtual void onClosed(Connection& c, int status) = 0;
+};
+
+struct ConnectionStats {
+  uint64_t reads = 0;
+  uint64_t writes = 0;
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+};
+
+class Connection {
+  struct Closer {
+    void operator()(Connection* c) const { c->destroy(); }
+  };
+  struct Key {};
+
+ public:
+  using Ptr = std::unique_ptr<Connection, Closer>;
+
+  // max_pdu: the largest command_length accepted (the framer refuses larger before buffering).
+  static Ptr create(Loop& loop, ConnectionHandler* handler, uint32_t max_pdu);
+  Connection(Key, Loop& loop, ConnectionHandler* handler, uint32_t max_pdu);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  int accept(uv_stream_t* server);
+  int connect(const sockaddr* addr);
+  void setHandler(ConnectionHandler* h) { handler_ = h; }
+
+  // Output: append encoded PDUs, then send(); everything leaves at the end of the iteration.
+  codec::Buffer& out() { return out_; }
+  void send();
+  // Bytes queued and not yet accepted by the kernel.
+  size_t pendingOutput() const { return out_.size() + (writing_ ? write_buf_.size() : 0); }
+
+  void pauseReading();
+  void resumeReading();
+  bool readingPaused() const { return paused_; }
+
+  // Writes what is queued, then closes. No handler callbacks after this.
+  void closeAfterFlush();
+  // Closes now; queued output is dropped.
+  void abort();
+  bool closing() const { return closing_; }
+
+  std::string peerAddress() const { return peer_; }  // "1.2.3.4:5678" / "[::1]:5678"
+  const sockaddr_storage& peerSockaddr() const { return peer_addr_; }
+  const ConnectionStats& stats() const { return stats_; }
+  Loop& loop() { return loop_; }
+
+  // Called by Loop at the end of an iteration.
+  void flushScheduled();
+
+ private:
+  void destroy();
+  void freeSelf();
+  void startReading();
+  void flushNow();
+  void processInput(codec::Bytes data, size_t& consumed);
+  void fail(int status);
+  void closeHandle();
+  void capturePeer();
+
+  static void onAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
+  static void onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
+  static void onWrite(uv_write_t* req, int status);
+  static void onConnect(uv_connect_t* req, int status);
+
+  Loop& loop_;
+  ConnectionHandler* handler_;
+  uint32_t max_pdu_;
+  uv_tcp_t tcp_;
+  uv_write_t write_req_;
+  uv_connect_t connect_req_;
+  codec::Buffer rx_;         // a partial PDU carried over between reads
+  codec::Buffer out_;        // queued during this iteration
+  codec::Buffer write_buf_;  // owned by an in-progress uv_write
+  bool reading_ = false;
+  bool paused_ = false;
+  bool using_shared_ = false;
+  bool flush_scheduled_ = false;
+  bool writing_ = false;
+  bool closing_ = false;
+  bool close_after_flush_ = false;
+  bool handle_closed_ = false;
+  bool owner_released_ = false;
+  bool close_cb_done_ = false;
+  ConnectionStats stats_;
+  sockaddr_storage peer_addr_{};
+  std::string peer_;
+};
+
+// Parses "host:port", "[v6]:port" or a host and port into a sockaddr (numeric hosts only; the
+// config resolves names before they reach the loop).
+bool parseAddress(const std::string& host, uint16_t port, sockaddr_storage& out);
+std::string formatAddress(const sockaddr* sa);
+
+// A listening TCP socket; each accepted connection is handed to the callback.
+class Listener {
+ public:
+  using AcceptFn = std::function<void(uv_stream_t* server)>;
+  Listener(Loop& loop, AcceptFn fn);
+  ~Listener();
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+  // Binds and listens; returns 0 or a libuv error. port 0 picks a free port (see port()).
+  int listen(const sockaddr* addr, int backlog = 1024);
+  uint16_t port() const;
+  void close();
+
+ private:
+  struct State {
+    uv_tcp_t tcp;
+    AcceptFn fn;
+  };
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace smppgw::net

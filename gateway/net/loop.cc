@@ -1,0 +1,108 @@
+#include "gateway/net/loop.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "gateway/net/connection.h"
+
+namespace smppgw::net {
+
+Loop::Loop() : read_buffer_(std::make_unique_for_overwrite<uint8_t[]>(kReadBufferSize)) {
+  if (int rc = uv_loop_init(&loop_); rc != 0) {
+    std::fprintf(stderr, "uv_loop_init: %s\n", uv_strerror(rc));
+    std::abort();
+  }
+  uv_check_init(&loop_, &check_);
+  check_.data = this;
+  uv_check_start(&check_, &Loop::onCheck);
+  // The check handle must not keep the loop alive on its own.
+  uv_unref(reinterpret_cast<uv_handle_t*>(&check_));
+}
+
+Loop::~Loop() {
+  uv_check_stop(&check_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&check_), nullptr);
+  // Let every pending close callback run, then close the loop.
+  for (int i = 0; i < 100 && uv_loop_close(&loop_) == UV_EBUSY; ++i) {
+    uv_walk(
+        &loop_,
+        [](uv_handle_t* h, void*) {
+          if (!uv_is_closing(h)) {
+            uv_close(h, nullptr);
+          }
+        },
+        nullptr);
+    uv_run(&loop_, UV_RUN_NOWAIT);
+  }
+}
+
+int Loop::run() {
+  return uv_run(&loop_, UV_RUN_DEFAULT);
+}
+
+void Loop::scheduleFlush(Connection* c) {
+  dirty_.push_back(c);
+}
+
+void Loop::onCheck(uv_check_t* h) {
+  static_cast<Loop*>(h->data)->endOfIteration();
+}
+
+void Loop::endOfIteration() {
+  ++stats_.iterations;
+  // Flushing may queue more output (a write error closes a connection, whose owner may answer
+  // another peer), so drain until stable.
+  for (int guard = 0; guard < 16 && (!dirty_.empty() || !deferred_.empty()); ++guard) {
+    flushing_.swap(dirty_);
+    for (Connection* c : flushing_) {
+      c->flushScheduled();
+    }
+    flushing_.clear();
+    running_.swap(deferred_);
+    for (auto& fn : running_) {
+      fn();
+    }
+    running_.clear();
+  }
+}
+
+Timer::Timer(Loop& loop, std::function<void()> fn) : state_(std::make_unique<State>()) {
+  uv_timer_init(loop.raw(), &state_->handle);
+  state_->fn = std::move(fn);
+  state_->handle.data = state_.get();
+}
+
+Timer::~Timer() {
+  uv_timer_t* h = &state_->handle;
+  uv_timer_stop(h);
+  closeAndRelease(std::move(state_), h);
+}
+
+void Timer::start(uint64_t timeout_ms, uint64_t repeat_ms) {
+  uv_timer_start(
+      &state_->handle, [](uv_timer_t* t) { static_cast<State*>(t->data)->fn(); }, timeout_ms,
+      repeat_ms);
+}
+
+void Timer::stop() {
+  uv_timer_stop(&state_->handle);
+}
+
+Signal::Signal(Loop& loop, int signum, std::function<void(int)> fn)
+    : state_(std::make_unique<State>()) {
+  uv_signal_init(loop.raw(), &state_->handle);
+  state_->fn = std::move(fn);
+  state_->handle.data = state_.get();
+  uv_signal_start(
+      &state_->handle, [](uv_signal_t* s, int sig) { static_cast<State*>(s->data)->fn(sig); },
+      signum);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&state_->handle));
+}
+
+Signal::~Signal() {
+  uv_signal_t* h = &state_->handle;
+  uv_signal_stop(h);
+  closeAndRelease(std::move(state_), h);
+}
+
+}  // namespace smppgw::net

@@ -1,0 +1,116 @@
+#pragma once
+// The event loop's owner. One Loop per thread; everything that touches a socket runs on it.
+//
+// Per iteration libuv runs: timers -> I/O callbacks (reads) -> check. Our check handle is where
+// output is flushed: every PDU queued for a peer during the iteration leaves in one write
+// (docs/architecture.md, "Rules that keep it fast"), and objects closed during the iteration are
+// freed there, never while one of their callbacks is still on the stack.
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace smppgw::net {
+
+class Connection;
+
+// Loop-wide counters (syscalls per round trip = (reads + writes + iterations) / round trips).
+struct LoopStats {
+  uint64_t reads = 0;       // read callbacks with data (one read(2) each)
+  uint64_t writes = 0;      // uv_try_write / uv_write calls (one write(2) each)
+  uint64_t iterations = 0;  // loop wake-ups
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+};
+
+class Loop {
+ public:
+  Loop();
+  ~Loop();
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+
+  uv_loop_t* raw() { return &loop_; }
+  // Milliseconds of the loop's clock (cached per iteration; no syscall).
+  uint64_t nowMs() const { return uv_now(&loop_); }
+  // Monotonic nanoseconds (vDSO clock; for latency measurements).
+  static uint64_t hrtimeNs() { return uv_hrtime(); }
+
+  // Runs until stop() or until nothing is left to do.
+  int run();
+  void stop() { uv_stop(&loop_); }
+
+  LoopStats& stats() { return stats_; }
+
+  // Shared read buffer for connections with no partial PDU buffered (one per loop).
+  std::span<uint8_t> sharedReadBuffer() { return {read_buffer_.get(), kReadBufferSize}; }
+  static constexpr size_t kReadBufferSize = 256 * 1024;
+
+  // Called by Connection when it has output to flush at the end of this iteration.
+  void scheduleFlush(Connection* c);
+  // Work to run at the end of this iteration (after all reads), e.g. freeing closed objects.
+  void defer(std::function<void()> fn) { deferred_.push_back(std::move(fn)); }
+
+ private:
+  static void onCheck(uv_check_t* h);
+  void endOfIteration();
+
+  uv_loop_t loop_;
+  uv_check_t check_;
+  LoopStats stats_;
+  std::unique_ptr<uint8_t[]> read_buffer_;
+  std::vector<Connection*> dirty_;
+  std::vector<Connection*> flushing_;
+  std::vector<std::function<void()>> deferred_;
+  std::vector<std::function<void()>> running_;
+};
+
+// RAII for a uv_timer_t owned by an object that outlives the loop's use of it: the timer is
+// closed in the destructor, and the loop is run by the owner until close callbacks finish.
+class Timer {
+ public:
+  Timer(Loop& loop, std::function<void()> fn);
+  ~Timer();
+  Timer(const Timer&) = delete;
+  Timer& operator=(const Timer&) = delete;
+  void start(uint64_t timeout_ms, uint64_t repeat_ms = 0);
+  void stop();
+
+ private:
+  struct State {
+    uv_timer_t handle;
+    std::function<void()> fn;
+  };
+  std::unique_ptr<State> state_;
+};
+
+// RAII for signal watchers.
+class Signal {
+ public:
+  Signal(Loop& loop, int signum, std::function<void(int)> fn);
+  ~Signal();
+  Signal(const Signal&) = delete;
+  Signal& operator=(const Signal&) = delete;
+
+ private:
+  struct State {
+    uv_signal_t handle;
+    std::function<void(int)> fn;
+  };
+  std::unique_ptr<State> state_;
+};
+
+// Closes a handle whose memory is owned by a unique_ptr<State>; the memory is released in the
+// close callback, as libuv requires.
+template <class State, class Handle>
+void closeAndRelease(std::unique_ptr<State> state, Handle* handle) {
+  handle->data = state.release();
+  uv_close(reinterpret_cast<uv_handle_t*>(handle),
+           [](uv_handle_t* h) { std::unique_ptr<State> owned(static_cast<State*>(h->data)); });
+}
+
+}  // namespace smppgw::net
