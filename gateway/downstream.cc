@@ -1,0 +1,347 @@
+#include "gateway/downstream.h"
+
+#include "codec/encode.h"
+#include "gateway/gateway.h"
+#include "gateway/log.h"
+
+namespace smppgw {
+
+using codec::CommandId;
+namespace st = codec::status;
+
+DownstreamSession::DownstreamSession(Gateway& gw, SessionRef ref, config::ListenerId listener,
+                                     net::Connection::Ptr conn, uint64_t now_ms)
+    : gw_(gw),
+      ref_(ref),
+      listener_(listener),
+      conn_(std::move(conn)),
+      peer_(conn_->peerAddress()),
+      opened_ms_(now_ms),
+      last_rx_ms_(now_ms),
+      last_activity_ms_(now_ms) {
+  conn_->setHandler(this);
+}
+
+DownstreamSession::~DownstreamSession() = default;
+
+void DownstreamSession::onPdu(net::Connection&, codec::Bytes raw) {
+  last_rx_ms_ = gw_.now();
+  if (auto err = codec::decode(raw, pdu_)) {
+    ++gw_.stats().decode_errors;
+    answerDecodeError(*err);
+    return;
+  }
+  handle(pdu_, raw);
+}
+
+void DownstreamSession::onFramingError(net::Connection&, const codec::DecodeError& e) {
+  ++gw_.stats().decode_errors;
+  answerDecodeError(e);
+}
+
+void DownstreamSession::onClosed(net::Connection&, int status) {
+  if (state_ == State::Closed) {
+    return;
+  }
+  log::info("session_closed", "peer", peer_, "system_id", system_id_, "reason",
+            status == UV_EOF ? "peer closed" : uv_strerror(status));
+  state_ = State::Closed;
+  failDeliveries(gwstatus::kDeliveryLater);
+  gw_.onSessionClosed(*this);
+}
+
+void DownstreamSession::answerDecodeError(const codec::DecodeError& e) {
+  log::warn("bad_pdu", "peer", peer_, "system_id", system_id_, "error",
+            codec::decodeErrorKindName(e.kind), "field", e.field, "command_id", e.command_id,
+            "sequence_number", e.sequence_number);
+  if (e.respond) {
+    codec::encodeHeaderOnly(out(), e.response_id, e.status, e.sequence_number);
+    send();
+  }
+  if (e.close_connection) {
+    close("framing lost");
+  }
+}
+
+void DownstreamSession::respondStatus(CommandId request, uint32_t seq, uint32_t status) {
+  codec::encodeHeaderOnly(out(), codec::responseFor(request), status, seq);
+  send();
+}
+
+void DownstreamSession::requestAnswered() {
+  if (outstanding_ > 0) {
+    --outstanding_;
+  }
+  if (state_ == State::Unbinding) {
+    maybeFinishUnbind();
+  }
+}
+
+void DownstreamSession::handle(const codec::Pdu& pdu, codec::Bytes raw) {
+  const CommandId id = pdu.command_id;
+  if (codec::isResponse(id)) {
+    handleResponse(pdu);
+    return;
+  }
+  if (id != CommandId::enquire_link) {
+    last_activity_ms_ = last_rx_ms_;
+  }
+  switch (id) {
+    case CommandId::enquire_link:
+      // Always answered at once, in any state, even with the window full (reference §7.6).
+      respondStatus(id, pdu.sequence_number, st::ESME_ROK);
+      return;
+    case CommandId::bind_transmitter:
+    case CommandId::bind_receiver:
+    case CommandId::bind_transceiver:
+      handleBind(pdu);
+      return;
+    case CommandId::unbind:
+      if (state_ != State::Bound && state_ != State::Unbinding) {
+        respondStatus(id, pdu.sequence_number, st::ESME_RINVBNDSTS);
+        return;
+      }
+      // Answer once every request of theirs has been answered, so none is lost.
+      peer_unbind_seq_ = pdu.sequence_number;
+      if (state_ != State::Unbinding) {
+        state_ = State::Unbinding;
+        unbind_started_ms_ = gw_.now();
+      }
+      maybeFinishUnbind();
+      return;
+    case CommandId::outbind:
+    case CommandId::alert_notification:
+      // Never answered (no response PDU exists); an ESME has no business sending them.
+      log::warn("unexpected_pdu", "peer", peer_, "command", codec::commandName(id));
+      return;
+    default:
+      break;
+  }
+  if (state_ != State::Bound) {
+    respondStatus(id, pdu.sequence_number, st::ESME_RINVBNDSTS);
+    return;
+  }
+  switch (id) {
+    case CommandId::submit_sm:
+    case CommandId::submit_multi:
+    case CommandId::query_sm:
+    case CommandId::cancel_sm:
+    case CommandId::replace_sm:
+    case CommandId::broadcast_sm:
+    case CommandId::query_broadcast_sm:
+    case CommandId::cancel_broadcast_sm:
+      if (!canTransmit()) {
+        respondStatus(id, pdu.sequence_number, st::ESME_RINVBNDSTS);
+        return;
+      }
+      break;
+    case CommandId::data_sm:
+      break;  // allowed on every bound session (v3.4 Table 2-1)
+    default:
+      // deliver_sm and anything else an MC sends: not for us to receive.
+      respondStatus(id, pdu.sequence_number, st::ESME_RINVBNDSTS);
+      return;
+  }
+  if (codec::isV50Only(id) && version_ < 0x50) {
+    respondStatus(id, pdu.sequence_number, st::ESME_RINVCMDID);
+    return;
+  }
+  if (outstanding_ >= window_) {
+    ++gw_.stats().refused_window;
+    respondStatus(id, pdu.sequence_number, gwstatus::kWindowFull);
+    return;
+  }
+  ++outstanding_;
+  if (id == CommandId::submit_sm || id == CommandId::data_sm || id == CommandId::submit_multi ||
+      id == CommandId::broadcast_sm) {
+    gw_.onSubmit(*this, pdu, raw);
+  } else {
+    gw_.onById(*this, pdu);
+  }
+}
+
+void DownstreamSession::handleBind(const codec::Pdu& pdu) {
+  if (state_ != State::Open) {
+    respondStatus(pdu.command_id, pdu.sequence_number, st::ESME_RALYBND);
+    return;
+  }
+  const auto& body = pdu.as<codec::BindBody>();
+  system_id_ = std::string(body.system_id);
+  // Each side uses the lower version (reference §8.1).
+  version_ = body.interface_version >= 0x50 ? 0x50 : body.interface_version >= 0x34 ? 0x34 : 0x33;
+  bind_type_ = pdu.command_id == CommandId::bind_transmitter ? config::BindType::Transmitter
+               : pdu.command_id == CommandId::bind_receiver  ? config::BindType::Receiver
+                                                             : config::BindType::Transceiver;
+  state_ = State::Authenticating;
+  // Nothing else is read until the bind is decided (the password check runs off the loop).
+  conn_->pauseReading();
+  gw_.authenticate(*this, pdu.command_id, pdu.sequence_number, body);
+}
+
+void DownstreamSession::bindSucceeded(CommandId bind, uint32_t seq, config::CustomerId customer,
+                                      uint32_t window, uint32_t delivery_window) {
+  if (state_ != State::Authenticating) {
+    return;
+  }
+  customer_ = customer;
+  window_ = window;
+  delivery_window_ = delivery_window;
+  state_ = State::Bound;
+  last_activity_ms_ = gw_.now();
+  codec::Pdu resp(codec::responseFor(bind), seq, st::ESME_ROK);
+  resp.as<codec::BindRespBody>().system_id = gw_.cfg().gateway.system_id;
+  if (version_ >= 0x34) {
+    resp.tlvs.addU8(codec::tag::sc_interface_version, version_);
+  }
+  codec::encode(resp, out(), {version_});
+  send();
+  conn_->resumeReading();
+  log::info("session_bound", "peer", peer_, "system_id", system_id_, "bind",
+            config::toString(bind_type_), "version", version_);
+  gw_.onSessionBound(*this);
+}
+
+void DownstreamSession::bindFailed(CommandId bind, uint32_t seq, uint32_t status) {
+  if (state_ != State::Authenticating) {
+    return;
+  }
+  state_ = State::Open;
+  log::warn("bind_refused", "peer", peer_, "system_id", system_id_, "status",
+            codec::statusName(status));
+  system_id_.clear();
+  respondStatus(bind, seq, status);
+  conn_->resumeReading();
+}
+
+void DownstreamSession::handleResponse(const codec::Pdu& pdu) {
+  const CommandId id = pdu.command_id;
+  if (id == CommandId::enquire_link_resp) {
+    if (pdu.sequence_number == enquire_seq_) {
+      enquire_seq_ = 0;
+    }
+    return;
+  }
+  if (id == CommandId::unbind_resp) {
+    if (unbind_seq_ != 0 && pdu.sequence_number == unbind_seq_) {
+      close("unbound");
+    }
+    return;
+  }
+  // deliver_sm_resp, data_sm_resp, or a generic_nack for one of our deliveries.
+  Delivery d;
+  if (!deliveries_.take(pdu.sequence_number, d)) {
+    log::debug("unexpected_response", "peer", peer_, "command", codec::commandName(id),
+               "sequence_number", pdu.sequence_number);
+    return;
+  }
+  gw_.onDeliveryAnswered(*this, d, pdu.command_status);
+  if (state_ == State::Unbinding) {
+    maybeFinishUnbind();
+  }
+}
+
+uint32_t DownstreamSession::sendDelivery(codec::Bytes pdu, Delivery d) {
+  uint32_t seq = deliveries_.nextSeq();
+  size_t at = out().size();
+  out().append(pdu);
+  codec::patchSequence(out().mutableView().subspan(at), seq);
+  send();
+  d.deadline_ms = gw_.now() + static_cast<uint64_t>(gw_.cfg().timers.response.count());
+  deliveries_.insert(seq, d);
+  return seq;
+}
+
+void DownstreamSession::failDeliveries(uint32_t status) {
+  deliveries_.drain([&](uint32_t, Delivery&& d) { gw_.onDeliveryFailed(d, status); });
+}
+
+void DownstreamSession::maybeFinishUnbind() {
+  if (state_ != State::Unbinding || outstanding_ != 0) {
+    return;
+  }
+  if (peer_unbind_seq_ != 0) {
+    // Their unbind: answer it once their requests are answered; deliveries still out are
+    // given back to the MC to retry later.
+    failDeliveries(gwstatus::kDeliveryLater);
+    codec::encodeHeaderOnly(out(), CommandId::unbind_resp, st::ESME_ROK, peer_unbind_seq_);
+    send();
+    close("unbind");
+    return;
+  }
+  if (unbind_seq_ == 0 && deliveries_.empty()) {
+    unbind_seq_ = deliveries_.nextSeq();
+    codec::encodeHeaderOnly(out(), CommandId::unbind, 0, unbind_seq_);
+    send();
+  }
+}
+
+void DownstreamSession::unbind(const char* reason) {
+  if (state_ == State::Closed) {
+    return;
+  }
+  if (state_ != State::Bound) {
+    close(reason);
+    return;
+  }
+  log::info("session_unbinding", "peer", peer_, "system_id", system_id_, "reason", reason);
+  state_ = State::Unbinding;
+  unbind_started_ms_ = gw_.now();
+  // Reading goes on: responses still arrive, new requests are refused in this state.
+  maybeFinishUnbind();
+}
+
+void DownstreamSession::close(const char* reason) {
+  if (state_ == State::Closed) {
+    return;
+  }
+  log::info("session_closed", "peer", peer_, "system_id", system_id_, "reason", reason);
+  state_ = State::Closed;
+  failDeliveries(gwstatus::kDeliveryLater);
+  conn_->closeAfterFlush();
+  gw_.onSessionClosed(*this);
+}
+
+void DownstreamSession::tick(uint64_t now) {
+  const config::Timers& t = gw_.cfg().timers;
+  auto ms = [](config::Duration d) { return static_cast<uint64_t>(d.count()); };
+  switch (state_) {
+    case State::Open:
+      if (now - opened_ms_ >= ms(t.session_init)) {
+        close("no bind within session_init");
+      }
+      return;
+    case State::Authenticating:
+    case State::Closed:
+      return;
+    case State::Unbinding:
+      deliveries_.expire(
+          now, [&](uint32_t, Delivery&& d) { gw_.onDeliveryFailed(d, gwstatus::kDeliveryLater); });
+      maybeFinishUnbind();
+      if (now - unbind_started_ms_ >= ms(t.unbind) + ms(t.response)) {
+        close("unbind timed out");
+      }
+      return;
+    case State::Bound:
+      break;
+  }
+  deliveries_.expire(now, [&](uint32_t seq, Delivery&& d) {
+    log::warn("delivery_timeout", "peer", peer_, "system_id", system_id_, "sequence_number", seq);
+    gw_.onDeliveryFailed(d, gwstatus::kDeliveryLater);
+  });
+  if (enquire_seq_ != 0 && now - enquire_sent_ms_ >= ms(t.response)) {
+    close("enquire_link unanswered");
+    return;
+  }
+  if (ms(t.inactivity) > 0 && now - last_activity_ms_ >= ms(t.inactivity)) {
+    unbind("inactivity");
+    return;
+  }
+  if (enquire_seq_ == 0 && now - last_rx_ms_ >= ms(t.enquire_link)) {
+    enquire_seq_ = deliveries_.nextSeq();
+    enquire_sent_ms_ = now;
+    codec::encodeHeaderOnly(out(), CommandId::enquire_link, 0, enquire_seq_);
+    send();
+  }
+}
+
+}  // namespace smppgw

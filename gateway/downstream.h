@@ -1,0 +1,113 @@
+#pragma once
+// A customer's SMPP session: the gateway plays the MC. Owns the connection, enforces the session
+// state machine (v3.4 §2.2, v5.0 §2.3), the customer's window, the keepalive and inactivity
+// timers, and the deliveries (receipts, MO) it has sent and not yet seen answered.
+//
+//   OPEN --bind--> AUTHENTICATING --ok--> BOUND_{TX,RX,TRX} --unbind--> UNBINDING --> CLOSED
+//     \                           \--fail--> OPEN (bind_resp with the reason)
+//      \--session_init timer, framing error, peer close--> CLOSED
+
+#include <cstdint>
+#include <string>
+
+#include "codec/decode.h"
+#include "codec/pdu.h"
+#include "config/model.h"
+#include "gateway/inflight.h"
+#include "gateway/net/connection.h"
+#include "gateway/types.h"
+
+namespace smppgw {
+
+class Gateway;
+
+class DownstreamSession final : public net::ConnectionHandler {
+ public:
+  enum class State : uint8_t { Open, Authenticating, Bound, Unbinding, Closed };
+
+  DownstreamSession(Gateway& gw, SessionRef ref, config::ListenerId listener,
+                    net::Connection::Ptr conn, uint64_t now_ms);
+  ~DownstreamSession() override;
+
+  // net::ConnectionHandler
+  void onPdu(net::Connection& c, codec::Bytes pdu) override;
+  void onFramingError(net::Connection& c, const codec::DecodeError& e) override;
+  void onClosed(net::Connection& c, int status) override;
+
+  SessionRef ref() const { return ref_; }
+  State state() const { return state_; }
+  config::BindType bindType() const { return bind_type_; }
+  config::CustomerId customer() const { return customer_; }
+  config::ListenerId listener() const { return listener_; }
+  const std::string& systemId() const { return system_id_; }
+  uint8_t version() const { return version_; }
+  bool bound() const { return state_ == State::Bound; }
+  bool canTransmit() const { return bound() && bind_type_ != config::BindType::Receiver; }
+  bool canReceive() const {
+    return (state_ == State::Bound || state_ == State::Unbinding) &&
+           bind_type_ != config::BindType::Transmitter;
+  }
+  const std::string& peer() const { return peer_; }
+  const sockaddr_storage& peerSockaddr() const { return conn_->peerSockaddr(); }
+
+  // Output to the customer (flushed once at the end of the loop iteration).
+  codec::Buffer& out() { return conn_->out(); }
+  void send() { conn_->send(); }
+  // Answers a request with a header-only response (errors carry no body, v3.4 §4.4.2).
+  void respondStatus(codec::CommandId request, uint32_t seq, uint32_t status);
+  // A response to one of the customer's requests has been sent: frees a window slot.
+  void requestAnswered();
+
+  // Deliveries (deliver_sm / data_sm to the customer).
+  bool deliveryRoom() const { return deliveries_.size() < delivery_window_; }
+  // Appends `pdu` (encoded for this session's version, any seq) and tracks it; returns the seq.
+  uint32_t sendDelivery(codec::Bytes pdu, Delivery d);
+
+  // Bind outcome (from the gateway's authentication).
+  void bindSucceeded(codec::CommandId bind, uint32_t seq, config::CustomerId customer,
+                     uint32_t window, uint32_t delivery_window);
+  void bindFailed(codec::CommandId bind, uint32_t seq, uint32_t status);
+
+  // Timers, driven by the gateway's tick.
+  void tick(uint64_t now_ms);
+  // Starts an unbind from our side (shutdown, customer removed); closes when answered.
+  void unbind(const char* reason);
+  // Closes at once (after flushing what is queued).
+  void close(const char* reason);
+  bool closed() const { return state_ == State::Closed; }
+  uint32_t outstanding() const { return outstanding_; }
+
+ private:
+  void handle(const codec::Pdu& pdu, codec::Bytes raw);
+  void handleBind(const codec::Pdu& pdu);
+  void handleResponse(const codec::Pdu& pdu);
+  void answerDecodeError(const codec::DecodeError& e);
+  void failDeliveries(uint32_t status);
+  void maybeFinishUnbind();
+
+  Gateway& gw_;
+  SessionRef ref_;
+  config::ListenerId listener_;
+  net::Connection::Ptr conn_;
+  std::string peer_;
+  State state_ = State::Open;
+  config::BindType bind_type_ = config::BindType::Transceiver;
+  config::CustomerId customer_ = config::kNoId;
+  std::string system_id_;
+  uint8_t version_ = 0x34;
+  uint32_t window_ = 10;
+  uint32_t delivery_window_ = 10;
+  uint32_t outstanding_ = 0;  // customer requests not yet answered
+  codec::Pdu pdu_;            // decode target, reused
+  InFlightTable<Delivery> deliveries_;
+  uint64_t opened_ms_;
+  uint64_t last_rx_ms_;
+  uint64_t last_activity_ms_;  // last non-keepalive PDU (inactivity timer)
+  uint32_t enquire_seq_ = 0;   // outstanding enquire_link, 0 = none
+  uint64_t enquire_sent_ms_ = 0;
+  uint32_t unbind_seq_ = 0;       // our unbind, awaiting unbind_resp
+  uint32_t peer_unbind_seq_ = 0;  // their unbind, answered once outstanding requests are done
+  uint64_t unbind_started_ms_ = 0;
+};
+
+}  // namespace smppgw

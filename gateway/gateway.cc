@@ -1,0 +1,1173 @@
+#include "gateway/gateway.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+#include "codec/encode.h"
+#include "codec/udh.h"
+#include "config/password.h"
+#include "gateway/log.h"
+#include "routing/concat.h"
+
+namespace smppgw {
+
+using codec::CommandId;
+namespace st = codec::status;
+
+namespace {
+
+constexpr uint64_t kTickMs = 100;
+
+uint64_t ms(config::Duration d) {
+  return static_cast<uint64_t>(d.count());
+}
+
+// Routing-relevant fields of a submission, whatever its PDU type.
+struct SubmitFields {
+  std::string_view source;
+  uint8_t source_ton = 0;
+  uint8_t source_npi = 0;
+  std::string_view destination;
+  uint8_t dest_ton = 0;
+  uint8_t dest_npi = 0;
+  std::string_view service_type;
+  uint8_t data_coding = 0;
+  uint8_t esm_class = 0;
+  uint8_t registered_delivery = 0;
+  codec::Bytes short_message;
+};
+
+SubmitFields submitFields(const codec::Pdu& pdu) {
+  SubmitFields f;
+  if (const auto* b = pdu.tryAs<codec::SmBody>()) {
+    f = {b->source_addr,   b->source_addr_ton,     b->source_addr_npi, b->destination_addr,
+         b->dest_addr_ton, b->dest_addr_npi,       b->service_type,    b->data_coding,
+         b->esm_class,     b->registered_delivery, b->short_message};
+  } else if (const auto* d = pdu.tryAs<codec::DataSmBody>()) {
+    f = {d->source_addr,
+         d->source_addr_ton,
+         d->source_addr_npi,
+         d->destination_addr,
+         d->dest_addr_ton,
+         d->dest_addr_npi,
+         d->service_type,
+         d->data_coding,
+         d->esm_class,
+         d->registered_delivery,
+         {}};
+  } else if (const auto* m = pdu.tryAs<codec::SubmitMultiBody>()) {
+    f.source = m->source_addr;
+    f.source_ton = m->source_addr_ton;
+    f.source_npi = m->source_addr_npi;
+    f.service_type = m->service_type;
+    f.data_coding = m->data_coding;
+    f.esm_class = m->esm_class;
+    f.registered_delivery = m->registered_delivery;
+    f.short_message = m->short_message;
+    // Routed by its first SME destination: one submit_multi goes to one carrier.
+    for (const auto& dest : m->dest_addresses) {
+      if (dest.dest_flag == 1) {
+        f.destination = dest.address;
+        f.dest_ton = dest.dest_addr_ton;
+        f.dest_npi = dest.dest_addr_npi;
+        break;
+      }
+    }
+  } else if (const auto* bc = pdu.tryAs<codec::BroadcastSmBody>()) {
+    f.source = bc->source_addr;
+    f.source_ton = bc->source_addr_ton;
+    f.source_npi = bc->source_addr_npi;
+    f.service_type = bc->service_type;
+    f.data_coding = bc->data_coding;
+  }
+  return f;
+}
+
+bool hasV50Tlvs(const codec::Pdu& pdu) {
+  for (const auto& t : pdu.tlvs) {
+    if (codec::isV50OnlyTlv(t.tag)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool isSubmission(CommandId id) {
+  return id == CommandId::submit_sm || id == CommandId::data_sm || id == CommandId::submit_multi ||
+         id == CommandId::broadcast_sm;
+}
+
+// The message_id field of a response body, where it has one.
+std::string_view* responseMessageId(codec::Pdu& p) {
+  if (auto* b = p.tryAs<codec::MessageIdBody>()) {
+    return &b->message_id;
+  }
+  if (auto* b = p.tryAs<codec::SubmitMultiRespBody>()) {
+    return &b->message_id;
+  }
+  if (auto* b = p.tryAs<codec::QuerySmRespBody>()) {
+    return &b->message_id;
+  }
+  return nullptr;
+}
+
+// The message_id field of a by-id request (query/cancel/replace, broadcast variants).
+std::string_view* requestMessageId(codec::Pdu& p) {
+  if (auto* b = p.tryAs<codec::QuerySmBody>()) {
+    return &b->message_id;
+  }
+  if (auto* b = p.tryAs<codec::CancelSmBody>()) {
+    return &b->message_id;
+  }
+  if (auto* b = p.tryAs<codec::ReplaceSmBody>()) {
+    return &b->message_id;
+  }
+  if (auto* b = p.tryAs<codec::CancelBroadcastSmBody>()) {
+    return &b->message_id;
+  }
+  return nullptr;
+}
+
+uint64_t wallClockMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);  // vDSO: no syscall
+  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+}
+
+std::string randomBytes(size_t n) {
+  std::string s(n, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(s.data()), static_cast<int>(n)) != 1) {
+    std::random_device rd;
+    for (char& c : s) {
+      c = static_cast<char>(rd());
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+struct Gateway::PendingDelivery {
+  codec::Buffer pdu;  // encoded for v5.0; re-encoded for older sessions
+  Delivery d;
+  uint64_t queued_ms = 0;
+};
+
+struct Gateway::CustomerState {
+  TokenBucket rate;
+  std::vector<SessionRef> receivers;  // bound RX/TRX sessions, for round-robin delivery
+  uint32_t rr = 0;
+  uint32_t binds = 0;
+  std::deque<PendingDelivery> pending;
+  std::string verified;  // sha256(pepper || password) of the last password that verified
+};
+
+struct Gateway::HeldReceipt {
+  uint32_t upstream = 0;
+  std::string key;
+  codec::Buffer pdu;  // the MC's deliver_sm, as received
+  BindRef from;
+  uint32_t upstream_seq = 0;
+  uint64_t until_ms = 0;
+};
+
+// A bind waiting for its password check on the thread pool.
+struct Gateway::AuthJob {
+  uv_work_t req;
+  Gateway* gw;
+  SessionRef ref;
+  CommandId bind;
+  uint32_t seq;
+  config::CustomerId customer;
+  std::shared_ptr<const config::Config> config;  // keeps the customer record alive
+  std::string password;
+  bool ok = false;
+};
+
+Gateway::Gateway(net::Loop& loop, std::shared_ptr<const config::Config> config,
+                 routing::RoutingTablePtr table)
+    : loop_(loop),
+      config_(std::move(config)),
+      table_(std::move(table)),
+      selector_(*config_),
+      sticky_(config_->routing.concat_max_entries, config_->routing.concat_ttl),
+      mappings_(ms(config_->store.mapping_ttl), 4'000'000),
+      minter_(config_->gateway.instance_id),
+      rng_(std::random_device{}()),
+      pepper_(randomBytes(32)) {
+  for (size_t i = 0; i < config_->customers.size(); ++i) {
+    customer_by_system_id_[config_->customers[i].system_id] = static_cast<config::CustomerId>(i);
+  }
+  customers_.resize(config_->customers.size());
+  for (size_t i = 0; i < customers_.size(); ++i) {
+    const auto& rl = config_->customers[i].rate_limit;
+    customers_[i].rate.configure(rl.per_second, rl.burst);
+  }
+  for (size_t i = 0; i < config_->upstreams.size(); ++i) {
+    upstreams_.push_back(
+        std::make_unique<Upstream>(*this, static_cast<uint32_t>(i), config_->upstreams[i]));
+  }
+}
+
+Gateway::~Gateway() = default;
+
+bool Gateway::start() {
+  const auto& c = cfg();
+  for (size_t i = 0; i < c.listeners.size(); ++i) {
+    const config::Listener& l = c.listeners[i];
+    if (l.tls.enabled) {
+      log::error("listener_failed", "listener", l.name, "reason",
+                 "TLS listeners are not implemented in this build");
+      return false;
+    }
+    sockaddr_storage addr{};
+    if (!net::parseAddress(l.address, l.port, addr)) {
+      log::error("listener_failed", "listener", l.name, "reason", "bad address", "address",
+                 l.address);
+      return false;
+    }
+    auto listener =
+        std::make_unique<net::Listener>(loop_, [this, i](uv_stream_t* s) { accept(i, s); });
+    if (int rc = listener->listen(reinterpret_cast<sockaddr*>(&addr)); rc != 0) {
+      log::error("listener_failed", "listener", l.name, "address", l.address, "port", l.port,
+                 "reason", uv_strerror(rc));
+      return false;
+    }
+    log::info("listening", "listener", l.name, "address", l.address, "port", listener->port());
+    listeners_.push_back(std::move(listener));
+  }
+  listener_connections_.assign(c.listeners.size(), 0);
+  for (auto& u : upstreams_) {
+    u->start(now());
+  }
+  tick_timer_ = std::make_unique<net::Timer>(loop_, [this] { tick(); });
+  tick_timer_->start(kTickMs, kTickMs);
+  return true;
+}
+
+uint16_t Gateway::listenerPort(size_t index) const {
+  return index < listeners_.size() ? listeners_[index]->port() : 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions
+
+void Gateway::accept(size_t listener_index, uv_stream_t* server) {
+  auto conn = net::Connection::create(loop_, nullptr, cfg().limits.max_pdu_size);
+  if (conn->accept(server) != 0) {
+    return;
+  }
+  const config::Listener& l = cfg().listeners[listener_index];
+  if (shutting_down_ || open_sessions_ >= cfg().limits.max_connections ||
+      listener_connections_[listener_index] >= l.max_connections) {
+    ++stats_.sessions_refused;
+    log::warn("connection_refused", "listener", l.name, "peer", conn->peerAddress(), "reason",
+              shutting_down_ ? "shutting down" : "max_connections");
+    conn->abort();
+    return;
+  }
+  SessionRef ref;
+  if (!free_slots_.empty()) {
+    ref.index = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    ref.index = static_cast<uint32_t>(sessions_.size());
+    sessions_.emplace_back();
+    generations_.push_back(0);
+  }
+  ref.generation = ++generations_[ref.index];
+  sessions_[ref.index] = std::make_unique<DownstreamSession>(
+      *this, ref, static_cast<config::ListenerId>(listener_index), std::move(conn), now());
+  ++open_sessions_;
+  ++listener_connections_[listener_index];
+  ++stats_.sessions_accepted;
+  log::debug("connection_accepted", "listener", l.name, "peer", sessions_[ref.index]->peer());
+}
+
+DownstreamSession* Gateway::session(SessionRef r) {
+  if (r.index >= sessions_.size() || generations_[r.index] != r.generation) {
+    return nullptr;
+  }
+  DownstreamSession* s = sessions_[r.index].get();
+  return s != nullptr && !s->closed() ? s : nullptr;
+}
+
+void Gateway::onSessionBound(DownstreamSession& s) {
+  CustomerState& cs = customers_[s.customer()];
+  if (s.canReceive()) {
+    cs.receivers.push_back(s.ref());
+    drainPendingDeliveries(s.customer());
+  }
+}
+
+void Gateway::onSessionClosed(DownstreamSession& s) {
+  SessionRef ref = s.ref();
+  if (s.customer() != config::kNoId && s.customer() < customers_.size()) {
+    CustomerState& cs = customers_[s.customer()];
+    if (cs.binds > 0 && s.state() != DownstreamSession::State::Open) {
+      --cs.binds;
+    }
+    std::erase_if(cs.receivers, [&](const SessionRef& r) { return r.index == ref.index; });
+  }
+  if (listener_connections_.size() > s.listener() && listener_connections_[s.listener()] > 0) {
+    --listener_connections_[s.listener()];
+  }
+  // Free the slot now (a new session may take it) but the object only at the end of the loop
+  // iteration: we may be inside one of its callbacks.
+  ++generations_[ref.index];
+  closing_.push_back(std::move(sessions_[ref.index]));
+  free_slots_.push_back(ref.index);
+  --open_sessions_;
+  if (closing_.size() == 1) {
+    loop_.defer([this] { closing_.clear(); });
+  }
+  maybeFinishShutdown();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Binds
+
+void Gateway::authenticate(DownstreamSession& s, CommandId bind, uint32_t seq,
+                           const codec::BindBody& body) {
+  auto it = customer_by_system_id_.find(std::string(body.system_id));
+  if (it == customer_by_system_id_.end()) {
+    ++stats_.binds_failed;
+    s.bindFailed(bind, seq, st::ESME_RINVSYSID);
+    return;
+  }
+  const config::CustomerId id = it->second;
+  if (uint32_t status = checkBindPolicy(s, bind, id); status != st::ESME_ROK) {
+    ++stats_.binds_failed;
+    s.bindFailed(bind, seq, status);
+    return;
+  }
+  std::string password(body.password);
+  // A password that verified before is recognised by a keyed hash (microseconds, on the loop);
+  // anything else pays the full PBKDF2 on the thread pool.
+  CustomerState& cs = customers_[id];
+  if (!cs.verified.empty() && cs.verified == config::sha256Hex(pepper_ + password)) {
+    finishBind(s.ref(), bind, seq, id, true, password);
+    return;
+  }
+  auto job = std::make_unique<AuthJob>();
+  job->gw = this;
+  job->ref = s.ref();
+  job->bind = bind;
+  job->seq = seq;
+  job->customer = id;
+  job->config = config_;
+  job->password = std::move(password);
+  job->req.data = job.get();
+  int rc = uv_queue_work(
+      loop_.raw(), &job->req,
+      [](uv_work_t* req) {
+        auto* j = static_cast<AuthJob*>(req->data);
+        j->ok = config::verifyCustomerPassword(j->config->customers[j->customer], j->password);
+      },
+      [](uv_work_t* req, int status) {
+        std::unique_ptr<AuthJob> j(static_cast<AuthJob*>(req->data));
+        if (status == UV_ECANCELED) {
+          return;
+        }
+        j->gw->finishBind(j->ref, j->bind, j->seq, j->customer, j->ok, j->password);
+      });
+  if (rc != 0) {
+    ++stats_.binds_failed;
+    s.bindFailed(bind, seq, st::ESME_RSYSERR);
+    return;
+  }
+  job.release();  // owned by the thread pool until the after-work callback
+}
+
+uint32_t Gateway::checkBindPolicy(const DownstreamSession& s, CommandId bind,
+                                  config::CustomerId id) const {
+  const config::Customer& c = cfg().customers[id];
+  const config::Listener& l = cfg().listeners[s.listener()];
+  if (!c.enabled || !l.admits(id)) {
+    return st::ESME_RBINDFAIL;
+  }
+  config::BindType t = bind == CommandId::bind_transmitter ? config::BindType::Transmitter
+                       : bind == CommandId::bind_receiver  ? config::BindType::Receiver
+                                                           : config::BindType::Transceiver;
+  if (!c.allowsBind(t)) {
+    return st::ESME_RBINDFAIL;
+  }
+  if (!c.source_networks.empty()) {
+    const sockaddr_storage& ss = s.peerSockaddr();
+    uint8_t ip[16] = {};
+    bool v6 = ss.ss_family == AF_INET6;
+    if (v6) {
+      std::memcpy(ip, &reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr, 16);
+    } else {
+      std::memcpy(ip, &reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr, 4);
+    }
+    bool allowed = std::any_of(c.source_networks.begin(), c.source_networks.end(),
+                               [&](const config::Cidr& n) { return n.containsBytes(ip, v6); });
+    if (!allowed) {
+      return st::ESME_RBINDFAIL;
+    }
+  }
+  if (customers_[id].binds >= c.max_binds) {
+    return st::ESME_RALYBND;  // the usual status for "too many binds for this system_id"
+  }
+  return st::ESME_ROK;
+}
+
+void Gateway::finishBind(SessionRef ref, CommandId bind, uint32_t seq, config::CustomerId id,
+                         bool password_ok, const std::string& password) {
+  DownstreamSession* s = session(ref);
+  if (s == nullptr) {
+    return;  // the connection went away while the password was checked
+  }
+  if (!password_ok) {
+    ++stats_.binds_failed;
+    s->bindFailed(bind, seq, st::ESME_RINVPASWD);
+    return;
+  }
+  // The limits may have been reached while the check ran.
+  if (uint32_t status = checkBindPolicy(*s, bind, id); status != st::ESME_ROK) {
+    ++stats_.binds_failed;
+    s->bindFailed(bind, seq, status);
+    return;
+  }
+  CustomerState& cs = customers_[id];
+  cs.verified = config::sha256Hex(pepper_ + password);
+  ++cs.binds;
+  ++stats_.binds_ok;
+  const config::Customer& c = cfg().customers[id];
+  s->bindSucceeded(bind, seq, id, c.window, c.window);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Submissions (customer -> carrier)
+
+void Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes raw) {
+  ++stats_.submits;
+  const uint64_t t = now();
+  const config::CustomerId cid = s.customer();
+  const config::Customer& cust = cfg().customers[cid];
+  auto refuse = [&](uint32_t status, uint64_t& counter) {
+    ++counter;
+    ++stats_.submits_failed;
+    s.respondStatus(pdu.command_id, pdu.sequence_number, status);
+    s.requestAnswered();
+  };
+  if (shutting_down_) {
+    refuse(gwstatus::kShuttingDown, stats_.refused_no_upstream);
+    return;
+  }
+  if (!customers_[cid].rate.tryTake(t)) {
+    refuse(gwstatus::kRateLimited, stats_.refused_rate);
+    return;
+  }
+  SubmitFields f = submitFields(pdu);
+  if (!cust.sourceAllowed(f.source)) {
+    refuse(st::ESME_RINVSRCADR, stats_.refused_sender);
+    return;
+  }
+  routing::MtKey key;
+  key.customer = cid;
+  key.listener = s.listener();
+  key.source_addr = f.source;
+  key.source_ton = f.source_ton;
+  key.source_npi = f.source_npi;
+  key.destination_addr = f.destination;
+  key.destination_ton = f.dest_ton;
+  key.destination_npi = f.dest_npi;
+  key.service_type = f.service_type;
+  key.data_coding = f.data_coding;
+  key.esm_class = f.esm_class;
+  routing::MtDecision d = table_->route(key);
+  if (!d.routed()) {
+    refuse(d.status != 0 ? d.status : cfg().routing.unroutable_status, stats_.refused_route);
+    return;
+  }
+
+  UpInFlight info;
+  info.kind = UpInFlight::Kind::Forward;
+  info.command = pdu.command_id;
+  info.origin = s.ref();
+  info.origin_seq = pdu.sequence_number;
+  info.customer = cid;
+  info.started_ns = net::Loop::hrtimeNs();
+  info.registered_delivery = f.registered_delivery;
+  info.origin_version = s.version();
+  info.source.assign(f.source);
+  info.destination.assign(f.destination);
+
+  // Parts of one long message stick to the upstream of the first part seen.
+  std::optional<routing::ConcatKey> ckey;
+  uint8_t part = 0;
+  if ((f.esm_class & 0x40) != 0 && !f.short_message.empty()) {
+    if (auto ci = codec::concatInfo(f.short_message)) {
+      ckey = routing::ConcatKey::make(cid, d.destination.view(), ci->ref, ci->total);
+      part = ci->seq;
+    }
+  } else if (auto ref = pdu.tlvs.integer(codec::tag::sar_msg_ref_num)) {
+    auto total = pdu.tlvs.integer(codec::tag::sar_total_segments);
+    auto seqn = pdu.tlvs.integer(codec::tag::sar_segment_seqnum);
+    if (total && seqn) {
+      ckey = routing::ConcatKey::make(cid, d.destination.view(), static_cast<uint16_t>(*ref),
+                                      static_cast<uint8_t>(*total));
+      part = static_cast<uint8_t>(*seqn);
+    }
+  }
+
+  // Member states for the selector, indexed by upstream id.
+  member_status_.resize(upstreams_.size());
+  bool any_bound = false;
+  for (size_t i = 0; i < upstreams_.size(); ++i) {
+    Upstream& u = *upstreams_[i];
+    bool bound = u.available();
+    any_bound = any_bound || bound;
+    member_status_[i].available = bound && !u.queueFull();
+    member_status_[i].outstanding = static_cast<uint32_t>(u.outstanding());
+  }
+  std::optional<config::UpstreamId> chosen;
+  const auto tp = routing::ConcatStickiness::TimePoint(std::chrono::milliseconds(t));
+  if (ckey) {
+    if (auto prev = sticky_.find(*ckey, part, tp);
+        prev && *prev < upstreams_.size() && member_status_[*prev].available) {
+      chosen = prev;
+    }
+  }
+  if (!chosen) {
+    chosen = selector_.pick(d.group, member_status_);
+    if (chosen && ckey) {
+      sticky_.remember(*ckey, part, *chosen, tp);
+    }
+  }
+  if (!chosen) {
+    if (any_bound) {
+      refuse(gwstatus::kQueueFull, stats_.refused_queue_full);
+    } else {
+      refuse(gwstatus::kNoUpstream, stats_.refused_no_upstream);
+    }
+    return;
+  }
+  Upstream& up = *upstreams_[*chosen];
+
+  // Forward the bytes received, re-encoding only when this upstream needs something changed.
+  codec::Bytes out = raw;
+  const config::AddressRewrite& rw = up.cfg().rewrite;
+  const bool rewrite = rw.source_ton || rw.source_npi || rw.destination_ton || rw.destination_npi ||
+                       !rw.source_override.empty() ||
+                       rw.destination_format != config::DestinationFormat::AsIs;
+  if (rewrite || (up.cfg().interface_version < 0x50 && hasV50Tlvs(pdu))) {
+    codec::Pdu copy = pdu;
+    if (rewrite) {
+      std::string_view src_override = rw.source_override;
+      text_scratch_.clear();
+      if (rw.destination_format != config::DestinationFormat::AsIs) {
+        if (rw.destination_format == config::DestinationFormat::PlusInternational) {
+          text_scratch_.push_back('+');  // (operator= trips a GCC 12 -Wrestrict false positive)
+        }
+        text_scratch_ += d.destination.view();
+      }
+      auto apply = [&](auto& b) {
+        if (!src_override.empty()) {
+          b.source_addr = src_override;
+        }
+        if (rw.source_ton) {
+          b.source_addr_ton = *rw.source_ton;
+        }
+        if (rw.source_npi) {
+          b.source_addr_npi = *rw.source_npi;
+        }
+        if constexpr (requires { b.destination_addr; }) {
+          if (rw.destination_format != config::DestinationFormat::AsIs) {
+            b.destination_addr = text_scratch_;
+            b.dest_addr_ton = 1;
+            b.dest_addr_npi = 1;
+          }
+          if (rw.destination_ton) {
+            b.dest_addr_ton = *rw.destination_ton;
+          }
+          if (rw.destination_npi) {
+            b.dest_addr_npi = *rw.destination_npi;
+          }
+        }
+      };
+      if (auto* b = copy.tryAs<codec::SmBody>()) {
+        apply(*b);
+      } else if (auto* b2 = copy.tryAs<codec::DataSmBody>()) {
+        apply(*b2);
+      } else if (auto* b3 = copy.tryAs<codec::SubmitMultiBody>()) {
+        apply(*b3);
+      } else if (auto* b4 = copy.tryAs<codec::BroadcastSmBody>()) {
+        apply(*b4);
+      }
+    }
+    scratch_.clear();
+    codec::encode(copy, scratch_, {up.cfg().interface_version});
+    out = scratch_.view();
+  }
+  if (!up.submit(out, info, t)) {
+    refuse(gwstatus::kQueueFull, stats_.refused_queue_full);
+  }
+}
+
+void Gateway::onById(DownstreamSession& s, const codec::Pdu& pdu) {
+  const config::Customer& cust = cfg().customers[s.customer()];
+  codec::Pdu copy = pdu;
+  std::string_view* mid = requestMessageId(copy);
+  auto refuse = [&](uint32_t status) {
+    s.respondStatus(pdu.command_id, pdu.sequence_number, status);
+    s.requestAnswered();
+  };
+  if (mid == nullptr || mid->empty()) {
+    // cancel_sm by source/destination only would have to reach every carrier: not offered.
+    refuse(pdu.command_id == CommandId::cancel_sm ? st::ESME_RCANCELFAIL : st::ESME_RINVMSGID);
+    return;
+  }
+  auto gid = parseMessageId(*mid, cust.message_id_format);
+  const store::Mapping* m = gid ? mappings_.byGatewayId(*gid) : nullptr;
+  // Another customer's message is as unknown as a message that never existed.
+  if (m == nullptr || m->customer != s.customer()) {
+    refuse(st::ESME_RINVMSGID);
+    return;
+  }
+  Upstream* up = upstream(m->upstream);
+  if (up == nullptr || !up->available()) {
+    refuse(gwstatus::kNoUpstream);
+    return;
+  }
+  *mid = m->upstream_id;
+  scratch_.clear();
+  codec::encode(copy, scratch_, {up->cfg().interface_version});
+  UpInFlight info;
+  info.kind = UpInFlight::Kind::Forward;
+  info.command = pdu.command_id;
+  info.origin = s.ref();
+  info.origin_seq = pdu.sequence_number;
+  info.customer = s.customer();
+  info.gateway_id = *gid;
+  info.started_ns = net::Loop::hrtimeNs();
+  info.origin_version = s.version();
+  if (!up->submit(scratch_.view(), info, now())) {
+    refuse(gwstatus::kQueueFull);
+  }
+}
+
+void Gateway::onUpstreamResponse(UpstreamBind& b, UpInFlight info, const codec::Pdu& resp,
+                                 codec::Bytes) {
+  DownstreamSession* s = session(info.origin);
+  codec::Pdu out = resp;
+  out.command_id = codec::responseFor(info.command);
+  out.sequence_number = info.origin_seq;
+  std::string_view* mid = responseMessageId(out);
+  char idbuf[72];
+  const config::Customer& cust = cfg().customers[info.customer];
+
+  if (isSubmission(info.command)) {
+    if (resp.command_status == st::ESME_ROK && mid != nullptr && !mid->empty()) {
+      ++stats_.submits_ok;
+      const uint32_t up_id = b.upstreamId();
+      codec::MessageIdKey key;
+      normaliseUpstreamId(up_id, *mid, false, key);
+      store::Mapping m;
+      m.gateway_id = minter_.next(wallClockMs());
+      m.customer = info.customer;
+      m.upstream = up_id;
+      m.created_ms = now();
+      m.upstream_id = std::string(*mid);
+      m.upstream_key = std::string(key.view());
+      m.source_addr = std::string(info.source.view());
+      m.destination_addr = std::string(info.destination.view());
+      m.registered_delivery = info.registered_delivery;
+      const store::Mapping& stored = mappings_.put(std::move(m));
+      *mid =
+          formatMessageId(stored.gateway_id, cust.message_id_format, cust.message_id_length, idbuf);
+      if (!held_.empty()) {
+        releaseHeldReceipts(up_id, stored.upstream_key);
+      }
+    } else {
+      ++stats_.submits_failed;
+      if (mid != nullptr) {
+        *mid = {};
+      }
+    }
+  } else if (mid != nullptr) {
+    // query_sm_resp and friends: give the customer its own id back.
+    *mid = formatMessageId(info.gateway_id, cust.message_id_format, cust.message_id_length, idbuf);
+  }
+  if (s == nullptr) {
+    ++stats_.orphan_responses;
+    return;
+  }
+  codec::encode(out, s->out(), {s->version()});
+  s->send();
+  s->requestAnswered();
+}
+
+void Gateway::onUpstreamFailed(UpInFlight info, uint32_t status) {
+  if (isSubmission(info.command)) {
+    ++stats_.submits_failed;
+  }
+  DownstreamSession* s = session(info.origin);
+  if (s == nullptr) {
+    ++stats_.orphan_responses;
+    return;
+  }
+  s->respondStatus(info.command, info.origin_seq, status);
+  s->requestAnswered();
+}
+
+void Gateway::onUpstreamReady(Upstream& u) {
+  u.drain(now());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deliveries (carrier -> customer): receipts and MO
+
+bool Gateway::normaliseUpstreamId(uint32_t upstream, std::string_view id, bool from_receipt,
+                                  codec::MessageIdKey& key) const {
+  const config::MessageIdNormalisation& n = cfg().upstreams[upstream].message_id;
+  config::IdBase base = from_receipt ? n.receipt : n.response;
+  codec::IdKeyOptions o;
+  o.treat_as = base == config::IdBase::Hex       ? codec::IdFormat::Hex
+               : base == config::IdBase::Decimal ? codec::IdFormat::Decimal
+                                                 : codec::IdFormat::Text;
+  o.strip_leading_zeros = n.strip_leading_zeros;
+  o.case_insensitive = n.letter_case != config::IdCase::Preserve;
+  return codec::normalizeMessageId(id, o, key);
+}
+
+void Gateway::onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu) {
+  const uint32_t up_id = b.upstreamId();
+  BindRef from{up_id, b.index(), b.generation()};
+  if (shutting_down_) {
+    b.respond(pdu.command_id, pdu.sequence_number, gwstatus::kDeliveryLater);
+    return;
+  }
+  uint8_t esm = 0;
+  std::string_view src, dst;
+  uint8_t src_ton = 0, src_npi = 0, dst_ton = 0, dst_npi = 0;
+  codec::Bytes text;
+  if (const auto* sm = pdu.tryAs<codec::SmBody>()) {
+    esm = sm->esm_class;
+    src = sm->source_addr;
+    dst = sm->destination_addr;
+    src_ton = sm->source_addr_ton;
+    src_npi = sm->source_addr_npi;
+    dst_ton = sm->dest_addr_ton;
+    dst_npi = sm->dest_addr_npi;
+    text = sm->short_message;
+  } else if (const auto* ds = pdu.tryAs<codec::DataSmBody>()) {
+    esm = ds->esm_class;
+    src = ds->source_addr;
+    dst = ds->destination_addr;
+    src_ton = ds->source_addr_ton;
+    src_npi = ds->source_addr_npi;
+    dst_ton = ds->dest_addr_ton;
+    dst_npi = ds->dest_addr_npi;
+  }
+  if (text.empty()) {
+    if (auto payload = pdu.tlvs.bytes(codec::tag::message_payload)) {
+      text = *payload;
+    }
+  }
+  const uint8_t type = esm & 0x3C;
+  if (type == 0x04 || type == 0x20) {
+    // A receipt: find the message by the carrier's id (TLV first, then the text).
+    std::string_view id;
+    if (auto t = pdu.tlvs.text(codec::tag::receipted_message_id)) {
+      id = *t;
+    }
+    codec::Receipt r;
+    if (id.empty() && codec::parseReceipt(text, r)) {
+      id = r.id;
+    }
+    if (id.empty()) {
+      ++stats_.receipts_unmatched;
+      log::warn("receipt_without_id", "upstream", b.describe());
+      b.respond(pdu.command_id, pdu.sequence_number, st::ESME_ROK);
+      return;
+    }
+    processReceipt(b, pdu, id, pdu.sequence_number, from);
+    return;
+  }
+  // MO message.
+  routing::MoKey key;
+  key.upstream = up_id;
+  key.source_addr = src;
+  key.source_ton = src_ton;
+  key.source_npi = src_npi;
+  key.destination_addr = dst;
+  key.destination_ton = dst_ton;
+  key.destination_npi = dst_npi;
+  routing::MoDecision d = table_->routeMo(key);
+  if (!d.routed()) {
+    ++stats_.mo_unroutable;
+    log::warn("mo_unroutable", "upstream", b.describe(), "rule", d.rule_name);
+    b.respond(pdu.command_id, pdu.sequence_number,
+              d.status != 0 ? d.status : cfg().routing.mo_unroutable_status);
+    return;
+  }
+  ++stats_.mo_routed;
+  codec::Buffer copy;
+  codec::encode(pdu, copy);
+  Delivery dl;
+  dl.from = from;
+  dl.upstream_seq = pdu.sequence_number;
+  dl.command = pdu.command_id;
+  dl.receipt = false;
+  deliver(d.customer, std::move(copy), dl);
+}
+
+void Gateway::processReceipt(UpstreamBind& b, const codec::Pdu& pdu, std::string_view id,
+                             uint32_t upstream_seq, BindRef from) {
+  codec::MessageIdKey key;
+  normaliseUpstreamId(from.upstream, id, true, key);
+  if (const store::Mapping* m = mappings_.byUpstream(from.upstream, key.view())) {
+    deliverReceipt(*m, pdu, from, upstream_seq);
+    return;
+  }
+  // Receipts can overtake their submit_sm_resp: hold it (unacknowledged, so the MC keeps it)
+  // until the response arrives or the request would have timed out anyway.
+  ++stats_.receipts_held;
+  HeldReceipt h;
+  h.upstream = from.upstream;
+  h.key = std::string(key.view());
+  codec::encode(pdu, h.pdu);
+  h.from = from;
+  h.upstream_seq = upstream_seq;
+  h.until_ms = now() + ms(cfg().upstreams[from.upstream].request_timeout) + 1000;
+  uint64_t hk = hash64(h.key, from.upstream);
+  held_[hk].push_back(std::move(h));
+  held_order_.emplace_back(held_[hk].back().until_ms, hk);
+  (void)b;
+}
+
+void Gateway::releaseHeldReceipts(uint32_t upstream, std::string_view key) {
+  auto it = held_.find(hash64(key, upstream));
+  if (it == held_.end()) {
+    return;
+  }
+  std::vector<HeldReceipt> matched;
+  std::erase_if(it->second, [&](HeldReceipt& h) {
+    if (h.upstream == upstream && h.key == key) {
+      matched.push_back(std::move(h));
+      return true;
+    }
+    return false;
+  });
+  if (it->second.empty()) {
+    held_.erase(it);
+  }
+  for (HeldReceipt& h : matched) {
+    codec::Pdu p;
+    if (codec::decode(h.pdu.view(), p)) {
+      continue;
+    }
+    const store::Mapping* m = mappings_.byUpstream(upstream, key);
+    if (m != nullptr) {
+      deliverReceipt(*m, p, h.from, h.upstream_seq);
+    }
+  }
+}
+
+void Gateway::deliverReceipt(const store::Mapping& m, const codec::Pdu& pdu, BindRef from,
+                             uint32_t upstream_seq) {
+  const config::Customer& cust = cfg().customers[m.customer];
+  const uint8_t esm = pdu.tryAs<codec::SmBody>()       ? pdu.as<codec::SmBody>().esm_class
+                      : pdu.tryAs<codec::DataSmBody>() ? pdu.as<codec::DataSmBody>().esm_class
+                                                       : 0;
+  // Did the customer ask for this receipt? (registered_delivery, reference §6.2)
+  bool wanted = true;
+  if (cust.receipts == config::ReceiptPolicy::Never) {
+    wanted = false;
+  } else if (cust.receipts == config::ReceiptPolicy::AsRequested) {
+    if ((esm & 0x3C) == 0x20) {
+      wanted = (m.registered_delivery & 0x10) != 0;
+    } else {
+      uint32_t state = pdu.tlvs.integer(codec::tag::message_state).value_or(0);
+      bool delivered = state == 2;
+      codec::Receipt r;
+      if (state == 0) {
+        if (const auto* sm = pdu.tryAs<codec::SmBody>();
+            sm && codec::parseReceipt(sm->short_message, r)) {
+          auto s = codec::messageStateFromStat(r.stat);
+          delivered = s && *s == codec::MessageState::Delivered;
+        }
+      }
+      switch (m.registered_delivery & 0x03) {
+        case 0:
+          wanted = false;
+          break;
+        case 2:
+          wanted = !delivered;
+          break;
+        case 3:
+          wanted = delivered;
+          break;
+        default:
+          break;
+      }
+    }
+  }
+  if (!wanted) {
+    ++stats_.receipts_suppressed;
+    ackUpstream(from, pdu.command_id, upstream_seq, st::ESME_ROK);
+    return;
+  }
+  ++stats_.receipts_matched;
+  char idbuf[72];
+  std::string_view gid =
+      formatMessageId(m.gateway_id, cust.message_id_format, cust.message_id_length, idbuf);
+  codec::Pdu out = pdu;
+  // The customer sees its own numbers: the receipt goes to the sender it used.
+  std::string_view* text_field = nullptr;
+  if (auto* sm = out.tryAs<codec::SmBody>()) {
+    sm->source_addr = m.destination_addr;
+    sm->destination_addr = m.source_addr;
+    text_scratch_.clear();
+    if (codec::rewriteReceiptId(codec::asString(sm->short_message), gid, text_scratch_)) {
+      sm->short_message = codec::asBytes(text_scratch_);
+    }
+  } else if (auto* ds = out.tryAs<codec::DataSmBody>()) {
+    ds->source_addr = m.destination_addr;
+    ds->destination_addr = m.source_addr;
+  }
+  (void)text_field;
+  // TLVs: receipted_message_id carries our id; a text in message_payload is rewritten too.
+  std::string payload_scratch;
+  codec::TlvList tlvs;
+  for (const codec::Tlv& t : out.tlvs) {
+    if (t.tag == codec::tag::receipted_message_id) {
+      tlvs.addCString(t.tag, gid);
+    } else if (t.tag == codec::tag::message_payload &&
+               codec::rewriteReceiptId(codec::asString(t.value()), gid, payload_scratch)) {
+      tlvs.addBytes(t.tag, codec::asBytes(payload_scratch));
+    } else {
+      tlvs.add(t);
+    }
+  }
+  out.tlvs = tlvs;
+  codec::Buffer encoded;
+  codec::encode(out, encoded);
+  Delivery d;
+  d.from = from;
+  d.upstream_seq = upstream_seq;
+  d.command = pdu.command_id;
+  d.receipt = true;
+  deliver(m.customer, std::move(encoded), d);
+}
+
+void Gateway::deliver(config::CustomerId customer, codec::Buffer&& pdu_v50, Delivery d) {
+  CustomerState& cs = customers_[customer];
+  if (cs.pending.empty() && !cs.receivers.empty()) {
+    const size_t n = cs.receivers.size();
+    for (size_t k = 0; k < n; ++k) {
+      DownstreamSession* s = session(cs.receivers[(cs.rr + k) % n]);
+      if (s != nullptr && s->canReceive() && s->deliveryRoom()) {
+        cs.rr = static_cast<uint32_t>((cs.rr + k + 1) % n);
+        sendToSession(*s, pdu_v50.view(), d);
+        return;
+      }
+    }
+  }
+  // No receiver with room: wait (bounded), still unacknowledged to the MC.
+  if (cs.pending.size() >= cfg().limits.max_pending_deliveries_per_customer) {
+    ++stats_.deliveries_deferred;
+    ackUpstream(d.from, d.command, d.upstream_seq, gwstatus::kDeliveryLater);
+    return;
+  }
+  ++stats_.deliveries_queued;
+  cs.pending.push_back(PendingDelivery{std::move(pdu_v50), d, now()});
+}
+
+bool Gateway::sendToSession(DownstreamSession& s, codec::Bytes pdu_v50, Delivery d) {
+  ++stats_.deliveries_sent;
+  if (s.version() >= 0x50) {
+    s.sendDelivery(pdu_v50, d);
+    return true;
+  }
+  // Older peers get no v5.0 TLVs (3.3: no TLVs at all): re-encode for them.
+  codec::Pdu p;
+  if (codec::decode(pdu_v50, p)) {
+    return false;
+  }
+  scratch_.clear();
+  codec::encode(p, scratch_, {s.version()});
+  s.sendDelivery(scratch_.view(), d);
+  return true;
+}
+
+void Gateway::drainPendingDeliveries(config::CustomerId customer) {
+  CustomerState& cs = customers_[customer];
+  while (!cs.pending.empty()) {
+    DownstreamSession* target = nullptr;
+    const size_t n = cs.receivers.size();
+    for (size_t k = 0; k < n && target == nullptr; ++k) {
+      DownstreamSession* s = session(cs.receivers[(cs.rr + k) % n]);
+      if (s != nullptr && s->canReceive() && s->deliveryRoom()) {
+        target = s;
+        cs.rr = static_cast<uint32_t>((cs.rr + k + 1) % n);
+      }
+    }
+    if (target == nullptr) {
+      return;
+    }
+    PendingDelivery p = std::move(cs.pending.front());
+    cs.pending.pop_front();
+    sendToSession(*target, p.pdu.view(), p.d);
+  }
+}
+
+void Gateway::ackUpstream(BindRef from, CommandId command, uint32_t seq, uint32_t status) {
+  Upstream* u = upstream(from.upstream);
+  UpstreamBind* b = u != nullptr ? u->bind(from.bind) : nullptr;
+  if (b == nullptr || b->generation() != from.generation || !b->bound()) {
+    return;  // that connection is gone; the MC redelivers what it did not see acknowledged
+  }
+  b->respond(command, seq, status);
+}
+
+void Gateway::onDeliveryAnswered(DownstreamSession& s, Delivery d, uint32_t status) {
+  if (status == st::ESME_ROK) {
+    ++stats_.deliveries_acked;
+  } else {
+    ++stats_.deliveries_failed;
+  }
+  // The customer's answer is the MC's answer: a temporary error makes the MC retry.
+  ackUpstream(d.from, d.command, d.upstream_seq, status);
+  if (!customers_[s.customer()].pending.empty()) {
+    drainPendingDeliveries(s.customer());
+  }
+}
+
+void Gateway::onDeliveryFailed(Delivery d, uint32_t status) {
+  ++stats_.deliveries_deferred;
+  ackUpstream(d.from, d.command, d.upstream_seq, status);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timers and shutdown
+
+void Gateway::tick() {
+  const uint64_t t = now();
+  for (auto& s : sessions_) {
+    if (s != nullptr && !s->closed()) {
+      s->tick(t);
+    }
+  }
+  for (auto& u : upstreams_) {
+    u->tick(t);
+  }
+  // Deliveries that waited too long for a receiver go back to the MC (it retries later).
+  const uint64_t hold = ms(cfg().timers.response);
+  for (size_t i = 0; i < customers_.size(); ++i) {
+    CustomerState& cs = customers_[i];
+    while (!cs.pending.empty() && t - cs.pending.front().queued_ms >= hold) {
+      ++stats_.deliveries_deferred;
+      ackUpstream(cs.pending.front().d.from, cs.pending.front().d.command,
+                  cs.pending.front().d.upstream_seq, gwstatus::kDeliveryLater);
+      cs.pending.pop_front();
+    }
+  }
+  // Held receipts whose submit_sm_resp never came: unmatched (acknowledged, counted, logged).
+  while (!held_order_.empty() && held_order_.front().first <= t) {
+    uint64_t hk = held_order_.front().second;
+    held_order_.pop_front();
+    auto it = held_.find(hk);
+    if (it == held_.end()) {
+      continue;
+    }
+    std::erase_if(it->second, [&](HeldReceipt& h) {
+      if (h.until_ms > t) {
+        return false;
+      }
+      ++stats_.receipts_unmatched;
+      log::warn("receipt_unmatched", "upstream", cfg().upstreams[h.upstream].name, "id", h.key);
+      ackUpstream(h.from, CommandId::deliver_sm, h.upstream_seq, st::ESME_ROK);
+      return true;
+    });
+    if (it->second.empty()) {
+      held_.erase(it);
+    }
+  }
+  if (t >= next_housekeeping_ms_) {
+    next_housekeeping_ms_ = t + 1000;
+    mappings_.expire(t);
+    sticky_.expire(routing::ConcatStickiness::TimePoint(std::chrono::milliseconds(t)));
+  }
+  if (shutting_down_) {
+    maybeFinishShutdown();
+  }
+}
+
+void Gateway::shutdown(std::function<void()> done) {
+  if (shutting_down_) {
+    return;
+  }
+  shutting_down_ = true;
+  shutdown_done_ = std::move(done);
+  shutdown_started_ms_ = now();
+  log::info("shutdown_started", "sessions", open_sessions_);
+  for (auto& l : listeners_) {
+    l->close();
+  }
+  for (auto& s : sessions_) {
+    if (s != nullptr && !s->closed()) {
+      s->unbind("shutdown");
+    }
+  }
+  maybeFinishShutdown();
+}
+
+void Gateway::maybeFinishShutdown() {
+  if (!shutting_down_ || !shutdown_done_) {
+    return;
+  }
+  const bool grace_over = now() - shutdown_started_ms_ >= ms(cfg().timers.shutdown_grace);
+  if (open_sessions_ > 0 && !grace_over) {
+    return;
+  }
+  if (grace_over) {
+    for (auto& s : sessions_) {
+      if (s != nullptr && !s->closed()) {
+        s->close("shutdown grace period over");
+      }
+    }
+  }
+  for (auto& u : upstreams_) {
+    u->stop(true);
+  }
+  bool all_idle = true;
+  for (auto& u : upstreams_) {
+    for (const auto& b : u->binds()) {
+      all_idle = all_idle && b->state() == UpstreamBind::State::Idle;
+    }
+  }
+  if (!all_idle && !grace_over) {
+    return;
+  }
+  for (auto& u : upstreams_) {
+    u->stop(false);
+  }
+  tick_timer_.reset();
+  auto done = std::move(shutdown_done_);
+  shutdown_done_ = nullptr;
+  log::info("shutdown_complete");
+  done();
+}
+
+void Gateway::abort() {
+  for (auto& s : sessions_) {
+    if (s != nullptr && !s->closed()) {
+      s->close("abort");
+    }
+  }
+  for (auto& u : upstreams_) {
+    u->stop(false);
+  }
+  listeners_.clear();
+  tick_timer_.reset();
+}
+
+}  // namespace smppgw

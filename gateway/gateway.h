@@ -1,0 +1,203 @@
+#pragma once
+// The gateway: listeners and customer sessions on one side, upstream binds on the other, the
+// routing table between them, and the id mappings that bring receipts back.
+//
+//  customer ESME --TCP--> DownstreamSession --submit_sm--> admit (state, window, rate, sender)
+//     ^                                                        |
+//     |                                                   RoutingTable::route -> group
+//     |                                                        |   GroupSelector -> upstream
+//     |                                                        v
+//     |<-- submit_sm_resp (gateway id) <-- onUpstreamResponse <-- UpstreamBind (seq rewritten)
+//     |        mapping stored: gateway id <-> (upstream, carrier id)
+//     |<-- deliver_sm receipt (id rewritten) <-- mapping lookup <-- deliver_sm (receipt) from MC
+//     |<-- deliver_sm MO                     <-- routeMo        <-- deliver_sm (MO) from MC
+//
+// Everything runs on one libuv loop; nothing here blocks (password checks go to the thread
+// pool). See docs/architecture.md for the rules that keep it fast and keep data safe.
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "codec/pdu.h"
+#include "codec/receipt.h"
+#include "config/model.h"
+#include "gateway/downstream.h"
+#include "gateway/message_id.h"
+#include "gateway/net/connection.h"
+#include "gateway/net/loop.h"
+#include "gateway/token_bucket.h"
+#include "gateway/types.h"
+#include "gateway/upstream.h"
+#include "routing/concat.h"
+#include "routing/group_selector.h"
+#include "routing/table.h"
+#include "store/mapping_store.h"
+
+namespace smppgw {
+
+// Statuses the gateway itself answers with (docs/errors.md lists them for customers).
+namespace gwstatus {
+constexpr uint32_t kNoUpstream = 0x00000058;       // ESME_RTHROTTLED: no carrier bound; retry
+constexpr uint32_t kQueueFull = 0x00000014;        // ESME_RMSGQFUL
+constexpr uint32_t kQueueExpired = 0x00000058;     // ESME_RTHROTTLED: waited too long for a bind
+constexpr uint32_t kWindowFull = 0x00000058;       // ESME_RTHROTTLED
+constexpr uint32_t kRateLimited = 0x00000058;      // ESME_RTHROTTLED
+constexpr uint32_t kUpstreamTimeout = 0x00000008;  // ESME_RSYSERR: outcome unknown
+constexpr uint32_t kUpstreamLost = 0x00000008;     // ESME_RSYSERR: bind died with it in flight
+constexpr uint32_t kShuttingDown = 0x00000058;     // ESME_RTHROTTLED
+// deliver_sm_resp to an MC when the customer cannot take the message now: the MC keeps it and
+// retries (ESME_RX_T_APPN), so nothing is lost.
+constexpr uint32_t kDeliveryLater = 0x00000064;
+}  // namespace gwstatus
+
+struct GatewayStats {
+  uint64_t sessions_accepted = 0;
+  uint64_t sessions_refused = 0;  // over max_connections
+  uint64_t binds_ok = 0;
+  uint64_t binds_failed = 0;
+  uint64_t submits = 0;
+  uint64_t submits_ok = 0;
+  uint64_t submits_failed = 0;
+  uint64_t refused_window = 0;
+  uint64_t refused_rate = 0;
+  uint64_t refused_route = 0;
+  uint64_t refused_sender = 0;
+  uint64_t refused_no_upstream = 0;
+  uint64_t refused_queue_full = 0;
+  uint64_t orphan_responses = 0;  // the customer session had gone
+  uint64_t receipts_matched = 0;
+  uint64_t receipts_held = 0;  // arrived before their submit_sm_resp
+  uint64_t receipts_unmatched = 0;
+  uint64_t receipts_suppressed = 0;  // the customer did not ask for them
+  uint64_t mo_routed = 0;
+  uint64_t mo_unroutable = 0;
+  uint64_t deliveries_sent = 0;
+  uint64_t deliveries_acked = 0;
+  uint64_t deliveries_failed = 0;
+  uint64_t deliveries_queued = 0;
+  uint64_t deliveries_deferred = 0;  // answered ESME_RX_T_APPN to the MC (will be retried)
+  uint64_t decode_errors = 0;
+};
+
+class Gateway {
+ public:
+  Gateway(net::Loop& loop, std::shared_ptr<const config::Config> config,
+          routing::RoutingTablePtr table);
+  ~Gateway();
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  // Opens the listeners and starts the upstream binds. Returns false (and says why on stderr)
+  // if a listener cannot be opened.
+  bool start();
+  // Graceful shutdown: stop accepting, unbind customers once their requests are answered,
+  // unbind upstreams once nothing is in flight; `done` runs when everything is closed.
+  void shutdown(std::function<void()> done);
+  // Hard stop (second signal).
+  void abort();
+
+  // The port a listener is bound to (tests listen on port 0).
+  uint16_t listenerPort(size_t index) const;
+
+  net::Loop& loop() { return loop_; }
+  uint64_t now() const { return loop_.nowMs(); }
+  const config::Config& cfg() const { return *config_; }
+  const routing::RoutingTable& table() const { return *table_; }
+  GatewayStats& stats() { return stats_; }
+  store::MappingStore& mappings() { return mappings_; }
+  std::mt19937& rng() { return rng_; }
+  Upstream* upstream(uint32_t id) {
+    return id < upstreams_.size() ? upstreams_[id].get() : nullptr;
+  }
+  const std::vector<std::unique_ptr<Upstream>>& upstreams() const { return upstreams_; }
+  bool shuttingDown() const { return shutting_down_; }
+
+  // ---- Called by DownstreamSession ----
+  void authenticate(DownstreamSession& s, codec::CommandId bind, uint32_t seq,
+                    const codec::BindBody& body);
+  void onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes raw);
+  void onById(DownstreamSession& s, const codec::Pdu& pdu);
+  void onDeliveryAnswered(DownstreamSession& s, Delivery d, uint32_t status);
+  void onDeliveryFailed(Delivery d, uint32_t status);
+  void onSessionBound(DownstreamSession& s);
+  void onSessionClosed(DownstreamSession& s);
+  DownstreamSession* session(SessionRef r);
+
+  // ---- Called by Upstream / UpstreamBind ----
+  void onUpstreamResponse(UpstreamBind& b, UpInFlight info, const codec::Pdu& resp,
+                          codec::Bytes raw);
+  void onUpstreamFailed(UpInFlight info, uint32_t status);
+  void onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu);
+  void onUpstreamReady(Upstream& u);
+
+ private:
+  struct HeldReceipt;
+  struct PendingDelivery;
+  struct CustomerState;
+  struct AuthJob;
+
+  void accept(size_t listener_index, uv_stream_t* server);
+  void tick();
+  void finishBind(SessionRef ref, codec::CommandId bind, uint32_t seq, config::CustomerId id,
+                  bool password_ok, const std::string& password);
+  uint32_t checkBindPolicy(const DownstreamSession& s, codec::CommandId bind,
+                           config::CustomerId id) const;
+  void answerSubmit(DownstreamSession* s, const UpInFlight& info, uint32_t status,
+                    std::string_view message_id, const codec::Pdu* resp);
+  bool forwardToGroup(DownstreamSession& s, config::GroupId group, codec::Bytes pdu,
+                      UpInFlight& info, uint64_t sticky_key, uint32_t& status);
+  void processReceipt(UpstreamBind& b, const codec::Pdu& pdu, std::string_view upstream_id,
+                      uint32_t upstream_seq, BindRef from);
+  void deliverReceipt(const store::Mapping& m, const codec::Pdu& pdu, BindRef from,
+                      uint32_t upstream_seq);
+  void deliver(config::CustomerId customer, codec::Buffer&& pdu_v50, Delivery d);
+  bool sendToSession(DownstreamSession& s, codec::Bytes pdu_v50, Delivery d);
+  void ackUpstream(BindRef from, codec::CommandId command, uint32_t seq, uint32_t status);
+  void drainPendingDeliveries(config::CustomerId customer);
+  void releaseHeldReceipts(uint32_t upstream, std::string_view key);
+  bool normaliseUpstreamId(uint32_t upstream, std::string_view id, bool from_receipt,
+                           codec::MessageIdKey& key) const;
+  uint64_t concatKey(const DownstreamSession& s, const codec::Pdu& pdu) const;
+  void maybeFinishShutdown();
+
+  net::Loop& loop_;
+  std::shared_ptr<const config::Config> config_;
+  routing::RoutingTablePtr table_;
+  std::unordered_map<std::string, config::CustomerId> customer_by_system_id_;
+  std::vector<std::unique_ptr<net::Listener>> listeners_;
+  std::vector<uint32_t> listener_connections_;
+  std::vector<std::unique_ptr<DownstreamSession>> sessions_;  // slot per SessionRef.index
+  std::vector<uint32_t> generations_;
+  std::vector<uint32_t> free_slots_;
+  std::vector<std::unique_ptr<DownstreamSession>> closing_;  // freed at the end of the iteration
+  size_t open_sessions_ = 0;
+  std::vector<std::unique_ptr<Upstream>> upstreams_;
+  std::vector<CustomerState> customers_;
+  routing::GroupSelector selector_;
+  routing::ConcatStickiness sticky_;
+  store::MappingStore mappings_;
+  IdMinter minter_;
+  std::vector<routing::MemberStatus> member_status_;             // per upstream, refreshed per pick
+  std::unordered_map<uint64_t, std::vector<HeldReceipt>> held_;  // by hash(upstream, id key)
+  std::deque<std::pair<uint64_t, uint64_t>> held_order_;         // (until_ms, hash)
+  uint64_t next_housekeeping_ms_ = 0;
+  std::unique_ptr<net::Timer> tick_timer_;
+  GatewayStats stats_;
+  std::mt19937 rng_;
+  std::string pepper_;  // random per process: keys the cache of verified passwords
+  bool shutting_down_ = false;
+  std::function<void()> shutdown_done_;
+  uint64_t shutdown_started_ms_ = 0;
+  // Scratch space reused per message (never held across calls).
+  codec::Buffer scratch_;
+  std::string text_scratch_;
+  codec::Pdu resp_pdu_;
+};
+
+}  // namespace smppgw

@@ -1,0 +1,143 @@
+// smppgw: the executable. Subcommands:
+//   run [-c FILE]        run the gateway (without -c: the embedded demo configuration)
+//   decode [HEX...]      decode PDUs to JSON
+//   check-config FILE    validate a configuration
+//   route FILE ...       explain a routing decision
+//   hash-password [PW]   print a password hash for the configuration
+//   version
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/cli.h"
+#include "config/load.h"
+#include "gateway/cli_decode.h"
+#include "gateway/gateway.h"
+#include "gateway/log.h"
+#include "gateway/net/loop.h"
+#include "routing/cli.h"
+#include "routing/table.h"
+#include "smppgw_demo_config.h"
+
+namespace {
+
+constexpr std::string_view kVersion = SMPPGW_VERSION;
+
+void usage(std::ostream& out) {
+  out << "smppgw " << kVersion << " - SMPP routing gateway\n\n"
+      << "usage: smppgw <command> [options]\n\n"
+      << "commands:\n"
+      << "  run [-c FILE]             run the gateway (no -c: the built-in demo config,\n"
+      << "                            deploy/examples/quickstart.json)\n"
+      << "  decode [HEX ...]          decode SMPP PDUs given as hex (or stdin) to JSON\n"
+      << "  check-config FILE         validate a configuration file\n"
+      << "  route FILE --customer C --to N [...]   explain a routing decision\n"
+      << "  hash-password [PASSWORD]  print a password hash (reads stdin without argument)\n"
+      << "  version                   print the version\n";
+}
+
+int runGateway(std::span<const std::string_view> args) {
+  std::string file;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if ((args[i] == "-c" || args[i] == "--config") && i + 1 < args.size()) {
+      file = std::string(args[++i]);
+    } else if (args[i] == "-h" || args[i] == "--help") {
+      std::cout << "usage: smppgw run [-c FILE]\n";
+      return 0;
+    } else {
+      std::cerr << "smppgw run: unknown argument " << args[i] << "\n";
+      return 2;
+    }
+  }
+  smppgw::config::LoadResult loaded =
+      file.empty() ? smppgw::config::loadConfigText(smppgw::kDemoConfig, "<built-in demo>")
+                   : smppgw::config::loadConfigFile(file);
+  for (const auto& w : loaded.warnings) {
+    std::cerr << "warning: " << smppgw::config::toString(w) << "\n";
+  }
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.errors) {
+      std::cerr << "error: " << smppgw::config::toString(e) << "\n";
+    }
+    std::cerr << "smppgw: configuration " << (file.empty() ? "<built-in demo>" : file) << " has "
+              << loaded.errors.size() << " error(s); not starting\n";
+    return 1;
+  }
+  smppgw::log::configure(loaded.config->log);
+  auto compiled = smppgw::routing::RoutingTable::compile(loaded.config);
+  if (!compiled.ok()) {
+    for (const auto& e : compiled.errors) {
+      std::cerr << "error: " << smppgw::config::toString(e) << "\n";
+    }
+    return 1;
+  }
+  smppgw::net::Loop loop;
+  int exit_code = 0;
+  {
+    smppgw::Gateway gw(loop, loaded.config, compiled.table);
+    if (!gw.start()) {
+      return 1;
+    }
+    smppgw::log::info("started", "version", kVersion, "config", loaded.config->origin, "hash",
+                      loaded.config->content_hash);
+    int signals = 0;
+    auto onSignal = [&](int sig) {
+      if (++signals == 1) {
+        smppgw::log::info("signal", "signal", sig, "action", "graceful shutdown");
+        gw.shutdown([&] { loop.stop(); });
+      } else {
+        smppgw::log::warn("signal", "signal", sig, "action", "immediate exit");
+        gw.abort();
+        exit_code = 1;
+        loop.stop();
+      }
+    };
+    smppgw::net::Signal sigterm(loop, SIGTERM, onSignal);
+    smppgw::net::Signal sigint(loop, SIGINT, onSignal);
+    loop.run();
+  }
+  return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  if (argc < 2) {
+    usage(std::cerr);
+    return 2;
+  }
+  std::string_view cmd = argv[1];
+  std::vector<std::string_view> args(argv + 2, argv + argc);
+  if (cmd == "run") {
+    return runGateway(args);
+  }
+  if (cmd == "decode") {
+    return smppgw::runDecode(args, std::cin, std::cout, std::cerr);
+  }
+  if (cmd == "check-config") {
+    return smppgw::config::runCheckConfig(args, std::cout, std::cerr);
+  }
+  if (cmd == "route") {
+    return smppgw::routing::runRoute(args, std::cout, std::cerr);
+  }
+  if (cmd == "hash-password") {
+    return smppgw::config::runHashPassword(args, std::cin, std::cout, std::cerr);
+  }
+  if (cmd == "version" || cmd == "--version") {
+    std::cout << "smppgw " << kVersion << "\n";
+    return 0;
+  }
+  if (cmd == "help" || cmd == "-h" || cmd == "--help") {
+    usage(std::cout);
+    return 0;
+  }
+  std::cerr << "smppgw: unknown command '" << cmd << "'\n";
+  usage(std::cerr);
+  return 2;
+}

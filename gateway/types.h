@@ -1,0 +1,66 @@
+#pragma once
+// Small value types shared by the gateway's parts.
+
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#include "codec/command.h"
+
+namespace smppgw {
+
+// A reference to a downstream session that survives the session: the generation changes when
+// the slot is reused, so a late response for a session that has gone is recognised and dropped.
+struct SessionRef {
+  uint32_t index = 0xFFFFFFFFu;
+  uint32_t generation = 0;
+  bool valid() const { return index != 0xFFFFFFFFu; }
+};
+
+// The same for an upstream bind's current connection (its seq space dies with it).
+struct BindRef {
+  uint32_t upstream = 0xFFFFFFFFu;
+  uint32_t bind = 0;
+  uint32_t generation = 0;
+};
+
+// Fixed-capacity string (SMPP addresses are at most 64 characters): no allocation per message.
+template <size_t N>
+struct ShortString {
+  char data[N] = {};
+  uint8_t size = 0;
+  void assign(std::string_view s) {
+    size = static_cast<uint8_t>(s.size() < N ? s.size() : N);
+    std::memcpy(data, s.data(), size);
+  }
+  std::string_view view() const { return {data, size}; }
+};
+using Address = ShortString<65>;
+
+// A request we forwarded upstream and have not seen answered.
+struct UpInFlight {
+  enum class Kind : uint8_t { Forward, EnquireLink, Unbind };
+  uint64_t deadline_ms = 0;
+  uint64_t started_ns = 0;
+  Kind kind = Kind::Forward;
+  codec::CommandId command = codec::CommandId::submit_sm;
+  SessionRef origin;
+  uint32_t origin_seq = 0;
+  uint32_t customer = 0;
+  uint64_t gateway_id = 0;  // by-id operations: the id to put back in the response
+  uint8_t registered_delivery = 0;
+  uint8_t origin_version = 0x34;
+  Address source;
+  Address destination;
+};
+
+// A deliver_sm/data_sm we sent to a customer, whose upstream original waits for its answer.
+struct Delivery {
+  uint64_t deadline_ms = 0;
+  BindRef from;  // where to send the deliver_sm_resp
+  uint32_t upstream_seq = 0;
+  codec::CommandId command = codec::CommandId::deliver_sm;
+  bool receipt = false;
+};
+
+}  // namespace smppgw

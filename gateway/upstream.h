@@ -1,0 +1,172 @@
+#pragma once
+// Upstream MCs. The gateway plays the ESME: per configured upstream it keeps N binds, each with
+// its own sequence space, window, TPS bucket, keepalive and reconnect backoff. Requests the binds
+// cannot take right now wait in the upstream's bounded queue.
+//
+//   IDLE --backoff elapsed--> RESOLVING/CONNECTING --tcp up--> BINDING --bind_resp ok--> BOUND
+//     ^                                                                                  |
+//     '---------------- connection lost / bind refused / keepalive unanswered ----------'
+
+#include <uv.h>
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "codec/pdu.h"
+#include "config/model.h"
+#include "gateway/inflight.h"
+#include "gateway/net/connection.h"
+#include "gateway/token_bucket.h"
+#include "gateway/types.h"
+
+namespace smppgw {
+
+class Gateway;
+class Upstream;
+
+class UpstreamBind final : public net::ConnectionHandler {
+ public:
+  enum class State : uint8_t { Idle, Resolving, Connecting, Binding, Bound, Unbinding };
+
+  UpstreamBind(Gateway& gw, Upstream& up, uint32_t index, bool transmit, bool receive);
+  ~UpstreamBind() override;
+
+  void onPdu(net::Connection& c, codec::Bytes pdu) override;
+  void onFramingError(net::Connection& c, const codec::DecodeError& e) override;
+  void onConnected(net::Connection& c, int status) override;
+  void onClosed(net::Connection& c, int status) override;
+
+  State state() const { return state_; }
+  bool bound() const { return state_ == State::Bound; }
+  bool transmits() const { return transmit_; }
+  uint32_t index() const { return index_; }
+  uint32_t upstreamId() const;
+  uint32_t generation() const { return generation_; }
+  size_t inFlight() const { return inflight_.size(); }
+  // Can take one more request now (bound, transmitting, window and TPS room).
+  bool ready(uint64_t now_ms);
+  // Sends `pdu` (any seq; patched here) and tracks it. ready() must be true.
+  void sendRequest(codec::Bytes pdu, UpInFlight info);
+  // Sends a response (deliver_sm_resp...) to the MC on this connection.
+  void respond(codec::CommandId request, uint32_t seq, uint32_t status);
+  codec::Buffer& out() { return conn_->out(); }
+  void send() { conn_->send(); }
+
+  void tick(uint64_t now_ms);
+  void start(uint64_t now_ms);  // connect now
+  void stop(bool graceful);     // unbind (graceful) or drop; no reconnect
+  std::string describe() const;
+
+ private:
+  void connect();
+  void connectTo(const sockaddr* addr);
+  void sendBind();
+  void lost(const char* reason, int status);
+  void scheduleReconnect();
+  void handleResponse(const codec::Pdu& pdu, codec::Bytes raw);
+
+  static void onResolved(uv_getaddrinfo_t* req, int status, addrinfo* res);
+
+  Gateway& gw_;
+  Upstream& up_;
+  uint32_t index_;
+  bool transmit_;
+  bool receive_;
+  State state_ = State::Idle;
+  bool stopped_ = false;
+  net::Connection::Ptr conn_;
+  uint32_t generation_ = 0;
+  InFlightTable<UpInFlight> inflight_;
+  TokenBucket tps_;
+  codec::Pdu pdu_;
+  uint32_t failures_ = 0;
+  uint64_t next_attempt_ms_ = 0;
+  uint64_t state_since_ms_ = 0;
+  uint64_t last_rx_ms_ = 0;
+  uint32_t bind_seq_ = 0;
+  uint32_t enquire_seq_ = 0;
+  uint32_t unbind_seq_ = 0;
+  std::string peer_system_id_;
+  uint8_t peer_version_ = 0x34;
+  struct Resolve {
+    uv_getaddrinfo_t req;
+    UpstreamBind* owner;
+  };
+  Resolve* resolving_ = nullptr;  // owned by libuv until its callback runs
+};
+
+// A queued request: waits for a bind with room. Owns a copy of the PDU.
+struct QueuedRequest {
+  codec::Buffer pdu;
+  UpInFlight info;
+  uint64_t queued_ms = 0;
+};
+
+struct UpstreamStats {
+  uint64_t submitted = 0;
+  uint64_t responses = 0;
+  uint64_t timeouts = 0;
+  uint64_t failed_on_close = 0;
+  uint64_t queued = 0;
+  uint64_t queue_full = 0;
+  uint64_t queue_expired = 0;
+  uint64_t late_responses = 0;
+  uint64_t binds_established = 0;
+  uint64_t bind_failures = 0;
+  uint64_t connection_losses = 0;
+  uint64_t deliveries = 0;
+};
+
+class Upstream {
+ public:
+  Upstream(Gateway& gw, config::UpstreamId id, const config::Upstream& cfg);
+  ~Upstream();
+
+  config::UpstreamId id() const { return id_; }
+  const config::Upstream& cfg() const { return *cfg_; }
+  void setConfig(const config::Upstream& cfg) { cfg_ = &cfg; }
+  const std::string& name() const { return name_; }
+
+  // At least one transmitting bind is bound (a routing candidate).
+  bool available() const;
+  size_t boundBinds() const;
+  // In flight + queued (least_outstanding strategy).
+  size_t outstanding() const;
+  bool queueFull() const;
+
+  // Sends now if a bind has room, else queues (bounded); false if the queue is full.
+  bool submit(codec::Bytes pdu, const UpInFlight& info, uint64_t now_ms);
+  // Moves queued requests onto binds with room (after a response, a bind coming up, a tick).
+  void drain(uint64_t now_ms);
+  // Fails queued requests that waited too long; reconnect and keepalive timers.
+  void tick(uint64_t now_ms);
+  void start(uint64_t now_ms);
+  void stop(bool graceful);
+  // Picks a receive-capable bound bind... (for responses) not needed; a bind by index:
+  UpstreamBind* bind(uint32_t index) {
+    return index < binds_.size() ? binds_[index].get() : nullptr;
+  }
+  const std::vector<std::unique_ptr<UpstreamBind>>& binds() const { return binds_; }
+  UpstreamStats& stats() { return stats_; }
+  TokenBucket& totalTps() { return total_tps_; }
+  std::mt19937& rng();
+
+ private:
+  UpstreamBind* pickReady(uint64_t now_ms);
+
+  Gateway& gw_;
+  config::UpstreamId id_;
+  const config::Upstream* cfg_;
+  std::string name_;
+  std::vector<std::unique_ptr<UpstreamBind>> binds_;
+  std::deque<QueuedRequest> queue_;
+  TokenBucket total_tps_;
+  uint32_t rr_ = 0;
+  UpstreamStats stats_;
+};
+
+}  // namespace smppgw
