@@ -1,0 +1,177 @@
+// The gateway's data-path building blocks: flat map, in-flight table, token bucket, id minting,
+// mapping store.
+
+#include <doctest/doctest.h>
+
+#include <random>
+#include <set>
+#include <unordered_map>
+
+#include "gateway/flat_map.h"
+#include "gateway/inflight.h"
+#include "gateway/message_id.h"
+#include "gateway/token_bucket.h"
+#include "store/mapping_store.h"
+
+using namespace smppgw;
+
+TEST_CASE("FlatMap64 agrees with std::unordered_map under random inserts and erases") {
+  FlatMap64<uint64_t> flat;
+  std::unordered_map<uint64_t, uint64_t> ref;
+  std::mt19937_64 rng(42);
+  for (int i = 0; i < 200000; ++i) {
+    uint64_t key = rng() % 5000;  // small key space: many collisions, updates and erases
+    switch (rng() % 3) {
+      case 0:
+      case 1:
+        flat.put(key, i);
+        ref[key] = static_cast<uint64_t>(i);
+        break;
+      default:
+        CHECK(flat.erase(key) == (ref.erase(key) == 1));
+        break;
+    }
+  }
+  CHECK(flat.size() == ref.size());
+  for (auto [k, v] : ref) {
+    const uint64_t* got = flat.find(k);
+    REQUIRE(got != nullptr);
+    CHECK(*got == v);
+  }
+  size_t seen = 0;
+  flat.forEach([&](uint64_t k, uint64_t v) {
+    ++seen;
+    CHECK(ref.at(k) == v);
+  });
+  CHECK(seen == ref.size());
+}
+
+namespace {
+struct Item {
+  uint64_t deadline_ms = 0;
+  int tag = 0;
+};
+}  // namespace
+
+TEST_CASE("InFlightTable: sequence numbers wrap and skip numbers still outstanding") {
+  InFlightTable<Item> t;
+  CHECK(t.nextSeq() == 1);
+  InFlightTable<Item> w;
+  w.insert(1, {100, 1});
+  // Force the counter near the top.
+  uint32_t s = 0;
+  for (int i = 0; i < 3; ++i) {
+    s = w.nextSeq();
+  }
+  CHECK(s == 4);  // 1 was taken, so 2, 3, 4
+  Item out;
+  CHECK(w.take(1, out));
+  CHECK(out.tag == 1);
+  CHECK_FALSE(w.take(1, out));
+}
+
+TEST_CASE("InFlightTable: expiry is oldest first and skips answered entries") {
+  InFlightTable<Item> t;
+  for (int i = 1; i <= 10; ++i) {
+    t.insert(static_cast<uint32_t>(i), {static_cast<uint64_t>(i * 10), i});
+  }
+  Item out;
+  CHECK(t.take(3, out));
+  CHECK(t.take(1, out));
+  std::vector<int> expired;
+  t.expire(55, [&](uint32_t, Item&& it) { expired.push_back(it.tag); });
+  CHECK(expired == std::vector<int>{2, 4, 5});
+  CHECK(t.size() == 5);
+  CHECK(t.oldestDeadline() == 60);
+  std::vector<int> drained;
+  t.drain([&](uint32_t, Item&& it) { drained.push_back(it.tag); });
+  CHECK(drained == std::vector<int>{6, 7, 8, 9, 10});
+  CHECK(t.empty());
+}
+
+TEST_CASE("TokenBucket: rate, burst and refill with injected time") {
+  TokenBucket b(10, 5);  // 10/s, burst 5
+  uint64_t t = 1000;
+  int taken = 0;
+  while (b.tryTake(t)) {
+    ++taken;
+  }
+  CHECK(taken == 5);
+  CHECK(b.msUntilToken(t) == 100);
+  CHECK_FALSE(b.tryTake(t + 99));
+  CHECK(b.tryTake(t + 100));
+  // A long pause refills only up to the burst.
+  taken = 0;
+  while (b.tryTake(t + 100000)) {
+    ++taken;
+  }
+  CHECK(taken == 5);
+  TokenBucket unlimited;
+  CHECK(unlimited.unlimited());
+  CHECK(unlimited.tryTake(0));
+}
+
+TEST_CASE("IdMinter: unique and increasing, across clock steps back and counter overflow") {
+  IdMinter m(7);
+  std::set<uint64_t> seen;
+  uint64_t last = 0;
+  uint64_t wall = IdMinter::kEpochMs + 1'000'000;
+  for (int i = 0; i < 100000; ++i) {
+    if (i == 50000) {
+      wall -= 5000;  // the wall clock steps back five seconds
+    }
+    uint64_t id = m.next(wall);  // same millisecond for 50,000 ids: the counter overflows
+    CHECK(id > last);
+    last = id;
+    seen.insert(id);
+  }
+  CHECK(seen.size() == 100000);
+  CHECK(((last >> 15) & 0xFF) == 7);  // the instance id is in every id
+  IdMinter other(8);
+  CHECK(other.next(wall) != m.next(wall));
+}
+
+TEST_CASE("message ids: format and parse per customer format") {
+  char buf[72];
+  uint64_t id = 0x0123456789abcdefull;
+  CHECK(formatMessageId(id, config::MessageIdFormat::Hex, 16, buf) == "0123456789abcdef");
+  CHECK(formatMessageId(255, config::MessageIdFormat::Hex, 16, buf) == "00000000000000ff");
+  CHECK(formatMessageId(255, config::MessageIdFormat::Decimal, 10, buf) == "0000000255");
+  CHECK(formatMessageId(id, config::MessageIdFormat::Decimal, 0, buf) == "81985529216486895");
+  CHECK(parseMessageId("0123456789ABCDEF", config::MessageIdFormat::Hex) == id);
+  CHECK(parseMessageId("0000000255", config::MessageIdFormat::Decimal) == 255u);
+  CHECK_FALSE(parseMessageId("12x", config::MessageIdFormat::Decimal).has_value());
+  CHECK_FALSE(parseMessageId("", config::MessageIdFormat::Hex).has_value());
+  CHECK_FALSE(parseMessageId("1ffffffffffffffff", config::MessageIdFormat::Hex).has_value());
+}
+
+TEST_CASE("MappingStore: lookups both ways, TTL expiry and eviction when full") {
+  store::MappingStore ms(1000, 3);
+  auto add = [&](uint64_t gid, std::string key, uint64_t t) {
+    store::Mapping m;
+    m.gateway_id = gid;
+    m.upstream = 1;
+    m.upstream_id = key;
+    m.upstream_key = key;
+    m.created_ms = t;
+    ms.put(std::move(m));
+  };
+  add(10, "a", 0);
+  add(11, "b", 100);
+  add(12, "c", 200);
+  REQUIRE(ms.byGatewayId(11) != nullptr);
+  CHECK(ms.byGatewayId(11)->upstream_id == "b");
+  CHECK(ms.byUpstream(1, "c")->gateway_id == 12u);
+  CHECK(ms.byUpstream(2, "c") == nullptr);  // other upstream
+  add(13, "d", 300);                        // full: the oldest is evicted
+  CHECK(ms.byGatewayId(10) == nullptr);
+  CHECK(ms.byUpstream(1, "a") == nullptr);
+  CHECK(ms.stats().evicted == 1);
+  ms.expire(1150);  // "b" (100) and earlier are past the 1000 ms TTL
+  CHECK(ms.byGatewayId(11) == nullptr);
+  CHECK(ms.byGatewayId(12) != nullptr);
+  CHECK(ms.stats().expired == 1);
+  // A carrier reusing an id: the newest message owns its receipts.
+  add(14, "c", 400);
+  CHECK(ms.byUpstream(1, "c")->gateway_id == 14u);
+}
