@@ -30,7 +30,7 @@ bool rollback(Container& out, size_t mark) {
 
 }  // namespace
 
-bool nextUtf8(std::string_view utf8, size_t& pos, char32_t& cp) {
+bool nextUtf8(std::string_view utf8, size_t& pos, char32_t& cp) noexcept {
   const size_t n = utf8.size();
   if (pos >= n) {
     return false;
@@ -98,7 +98,7 @@ void appendUtf8(char32_t cp, std::string& out) {
   }
 }
 
-bool isValidUtf8(std::string_view utf8) {
+bool isValidUtf8(std::string_view utf8) noexcept {
   size_t pos = 0;
   char32_t cp = 0;
   while (pos < utf8.size()) {
@@ -109,7 +109,7 @@ bool isValidUtf8(std::string_view utf8) {
   return true;
 }
 
-std::optional<size_t> utf8CodepointCount(std::string_view utf8) {
+std::optional<size_t> utf8CodepointCount(std::string_view utf8) noexcept {
   size_t pos = 0;
   size_t count = 0;
   char32_t cp = 0;
@@ -122,7 +122,7 @@ std::optional<size_t> utf8CodepointCount(std::string_view utf8) {
   return count;
 }
 
-std::optional<size_t> utf16UnitCount(std::string_view utf8) {
+std::optional<size_t> utf16UnitCount(std::string_view utf8) noexcept {
   size_t pos = 0;
   size_t units = 0;
   char32_t cp = 0;
@@ -223,7 +223,7 @@ bool utf8ToIa5(std::string_view utf8, std::vector<uint8_t>& out) {
   return true;
 }
 
-TextCoding textCodingOf(uint8_t data_coding) {
+TextCoding textCodingOf(uint8_t data_coding) noexcept {
   switch (data_coding) {
     case 0x00:
       return TextCoding::Gsm7;

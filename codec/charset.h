@@ -23,15 +23,15 @@ inline constexpr char32_t kMaxCodepoint = 0x10FFFF;
 // Decodes the code point starting at utf8[pos] and advances pos past it. Returns false (pos and cp
 // unchanged) at the end of input or on malformed UTF-8: bad lead byte, truncated sequence,
 // overlong form, encoded surrogate (U+D800..U+DFFF) or a value above U+10FFFF.
-bool nextUtf8(std::string_view utf8, size_t& pos, char32_t& cp);
+bool nextUtf8(std::string_view utf8, size_t& pos, char32_t& cp) noexcept;
 // Appends cp as UTF-8. Surrogates and values above U+10FFFF are written as U+FFFD.
 void appendUtf8(char32_t cp, std::string& out);
 // Strict UTF-8 validation (same rules as nextUtf8).
-bool isValidUtf8(std::string_view utf8);
+bool isValidUtf8(std::string_view utf8) noexcept;
 // Number of code points, or nullopt for invalid UTF-8.
-std::optional<size_t> utf8CodepointCount(std::string_view utf8);
+std::optional<size_t> utf8CodepointCount(std::string_view utf8) noexcept;
 // Number of UTF-16 code units (non-BMP characters count 2), or nullopt for invalid UTF-8.
-std::optional<size_t> utf16UnitCount(std::string_view utf8);
+std::optional<size_t> utf16UnitCount(std::string_view utf8) noexcept;
 
 // ---- UCS-2 / UTF-16BE (data_coding 0x08) ----
 
@@ -70,7 +70,7 @@ enum class TextCoding : uint8_t {
   Unsupported,  // anything else (JIS, Cyrillic, Hebrew, KS C 5601, reserved values, ...)
 };
 
-TextCoding textCodingOf(uint8_t data_coding);
+TextCoding textCodingOf(uint8_t data_coding) noexcept;
 
 // Decodes short_message octets (without any UDH: strip it first) as text per data_coding and
 // appends the UTF-8 result. False for Binary/Unsupported codings and for malformed input.

@@ -100,15 +100,15 @@ inline Gsm7Char lookup(char32_t cp) {
 
 }  // namespace
 
-Gsm7Char gsm7Lookup(char32_t cp) {
+Gsm7Char gsm7Lookup(char32_t cp) noexcept {
   return lookup(cp);
 }
 
-char32_t gsm7BasicChar(uint8_t septet) {
+char32_t gsm7BasicChar(uint8_t septet) noexcept {
   return kBasic[septet & 0x7F];
 }
 
-std::optional<char32_t> gsm7ExtensionChar(uint8_t code) {
+std::optional<char32_t> gsm7ExtensionChar(uint8_t code) noexcept {
   for (const auto& e : kExtension) {
     if (e.code == code) {
       return e.ch;
@@ -117,7 +117,7 @@ std::optional<char32_t> gsm7ExtensionChar(uint8_t code) {
   return std::nullopt;
 }
 
-std::optional<size_t> gsm7SeptetCount(std::string_view utf8) {
+std::optional<size_t> gsm7SeptetCount(std::string_view utf8) noexcept {
   size_t pos = 0;
   size_t septets = 0;
   char32_t cp = 0;
@@ -134,7 +134,7 @@ std::optional<size_t> gsm7SeptetCount(std::string_view utf8) {
   return septets;
 }
 
-bool isGsm7Encodable(std::string_view utf8) {
+bool isGsm7Encodable(std::string_view utf8) noexcept {
   return gsm7SeptetCount(utf8).has_value();
 }
 

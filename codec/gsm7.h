@@ -31,17 +31,17 @@ struct Gsm7Char {
 };
 
 // Strict mapping of one Unicode code point (no transliteration: ç, Greek Α, backtick are None).
-Gsm7Char gsm7Lookup(char32_t cp);
+Gsm7Char gsm7Lookup(char32_t cp) noexcept;
 // Unicode character of a basic-table septet (0x00..0x7F). 0x1B (ESC) maps to U+00A0, as in the
 // Unicode consortium's GSM0338 table; decoders handle ESC themselves.
-char32_t gsm7BasicChar(uint8_t septet);
+char32_t gsm7BasicChar(uint8_t septet) noexcept;
 // Unicode character of an extension-table code, or nullopt if the code is not assigned.
-std::optional<char32_t> gsm7ExtensionChar(uint8_t code);
+std::optional<char32_t> gsm7ExtensionChar(uint8_t code) noexcept;
 
 // True if the text is valid UTF-8 and every character is in the basic or extension table.
-bool isGsm7Encodable(std::string_view utf8);
+bool isGsm7Encodable(std::string_view utf8) noexcept;
 // Septets needed (extension characters count 2), or nullopt if not GSM7-encodable.
-std::optional<size_t> gsm7SeptetCount(std::string_view utf8);
+std::optional<size_t> gsm7SeptetCount(std::string_view utf8) noexcept;
 
 // UTF-8 -> unpacked septets. Fails on invalid UTF-8 or a character outside GSM 03.38.
 bool utf8ToGsm7(std::string_view utf8, std::vector<uint8_t>& septets_out);

@@ -2,7 +2,7 @@
 
 namespace smppgw::codec {
 
-std::string_view udhErrorName(UdhError error) {
+std::string_view udhErrorName(UdhError error) noexcept {
   switch (error) {
     case UdhError::None:
       return "none";
@@ -27,7 +27,7 @@ Udh::Iterator& Udh::Iterator::operator++() {
   return *this;
 }
 
-size_t Udh::ieCount() const {
+size_t Udh::ieCount() const noexcept {
   size_t count = 0;
   for (auto it = begin(); it != end(); ++it) {
     ++count;
@@ -35,7 +35,7 @@ size_t Udh::ieCount() const {
   return count;
 }
 
-std::optional<UdhIe> Udh::find(uint8_t iei) const {
+std::optional<UdhIe> Udh::find(uint8_t iei) const noexcept {
   std::optional<UdhIe> found;
   for (UdhIe ie : *this) {
     if (ie.iei == iei) {
@@ -45,7 +45,7 @@ std::optional<UdhIe> Udh::find(uint8_t iei) const {
   return found;
 }
 
-UdhError parseUdh(std::span<const uint8_t> user_data, Udh& out) {
+UdhError parseUdh(std::span<const uint8_t> user_data, Udh& out) noexcept {
   out = Udh{};
   if (user_data.empty()) {
     return UdhError::Empty;
@@ -70,7 +70,7 @@ UdhError parseUdh(std::span<const uint8_t> user_data, Udh& out) {
   return UdhError::None;
 }
 
-std::optional<ConcatInfo> concatInfo(const Udh& udh) {
+std::optional<ConcatInfo> concatInfo(const Udh& udh) noexcept {
   std::optional<ConcatInfo> found;
   for (UdhIe ie : udh) {
     ConcatInfo info;
@@ -93,7 +93,7 @@ std::optional<ConcatInfo> concatInfo(const Udh& udh) {
   return found;
 }
 
-std::optional<ConcatInfo> concatInfo(std::span<const uint8_t> user_data) {
+std::optional<ConcatInfo> concatInfo(std::span<const uint8_t> user_data) noexcept {
   Udh udh;
   if (parseUdh(user_data, udh) != UdhError::None) {
     return std::nullopt;

@@ -25,7 +25,7 @@ enum class UdhError : uint8_t {
   IeLengthPastUdh,    // an IE's length runs past the end of the UDH
 };
 
-std::string_view udhErrorName(UdhError error);
+std::string_view udhErrorName(UdhError error) noexcept;
 
 struct UdhIe {
   uint8_t iei = 0;
@@ -69,17 +69,17 @@ class Udh {
   std::span<const uint8_t> bytes() const { return bytes_; }
   Iterator begin() const { return Iterator(bytes_.empty() ? nullptr : bytes_.data() + 1); }
   Iterator end() const { return Iterator(bytes_.empty() ? nullptr : bytes_.data() + size()); }
-  size_t ieCount() const;
+  size_t ieCount() const noexcept;
   // The last IE with this IEI (23.040: a repeated non-repeatable IE, the last one counts).
-  std::optional<UdhIe> find(uint8_t iei) const;
+  std::optional<UdhIe> find(uint8_t iei) const noexcept;
 
  private:
-  friend UdhError parseUdh(std::span<const uint8_t> user_data, Udh& out);
+  friend UdhError parseUdh(std::span<const uint8_t> user_data, Udh& out) noexcept;
   std::span<const uint8_t> bytes_;
 };
 
 // Parses the UDH at the start of user_data, checking every length against the bounds.
-UdhError parseUdh(std::span<const uint8_t> user_data, Udh& out);
+UdhError parseUdh(std::span<const uint8_t> user_data, Udh& out) noexcept;
 // The user data that follows the UDH (user_data must be the span the UDH was parsed from).
 inline std::span<const uint8_t> userDataAfterUdh(std::span<const uint8_t> user_data,
                                                  const Udh& udh) {
@@ -99,9 +99,9 @@ struct ConcatInfo {
 // The concatenation info of a parsed UDH. nullopt if there is no concatenation IE, if its length
 // is wrong (3 or 4 octets expected) or if its total or sequence number is 0 or seq > total: 23.040
 // says to ignore such an IE. With both IEIs present, the last one wins.
-std::optional<ConcatInfo> concatInfo(const Udh& udh);
+std::optional<ConcatInfo> concatInfo(const Udh& udh) noexcept;
 // Convenience: parse the UDH at the start of user_data and extract the concatenation info.
-std::optional<ConcatInfo> concatInfo(std::span<const uint8_t> user_data);
+std::optional<ConcatInfo> concatInfo(std::span<const uint8_t> user_data) noexcept;
 
 // Octets taken by a concatenation-only UDH, UDHL included.
 constexpr size_t concatUdhSize(bool ref_16bit) {

@@ -197,7 +197,7 @@ void DownstreamSession::bindSucceeded(CommandId bind, uint32_t seq, config::Cust
   send();
   conn_->resumeReading();
   log::info("session_bound", "peer", peer_, "system_id", system_id_, "bind",
-            config::toString(bind_type_), "version", version_);
+            config::enumName(bind_type_), "version", version_);
   gw_.onSessionBound(*this);
 }
 

@@ -47,6 +47,10 @@ class DownstreamSession final : public net::ConnectionHandler {
     return (state_ == State::Bound || state_ == State::Unbinding) &&
            bind_type_ != config::BindType::Transmitter;
   }
+  // New deliveries go only to bound receivers (not to one that is unbinding).
+  bool acceptsDeliveries() const {
+    return state_ == State::Bound && bind_type_ != config::BindType::Transmitter;
+  }
   const std::string& peer() const { return peer_; }
   const sockaddr_storage& peerSockaddr() const { return conn_->peerSockaddr(); }
 

@@ -308,8 +308,8 @@ void Gateway::onSessionClosed(DownstreamSession& s) {
   SessionRef ref = s.ref();
   if (s.customer() != config::kNoId && s.customer() < customers_.size()) {
     CustomerState& cs = customers_[s.customer()];
-    if (cs.binds > 0 && s.state() != DownstreamSession::State::Open) {
-      --cs.binds;
+    if (cs.binds > 0) {
+      --cs.binds;  // customer() is set only once a bind succeeded
     }
     std::erase_if(cs.receivers, [&](const SessionRef& r) { return r.index == ref.index; });
   }
@@ -964,7 +964,7 @@ void Gateway::deliver(config::CustomerId customer, codec::Buffer&& pdu_v50, Deli
     const size_t n = cs.receivers.size();
     for (size_t k = 0; k < n; ++k) {
       DownstreamSession* s = session(cs.receivers[(cs.rr + k) % n]);
-      if (s != nullptr && s->canReceive() && s->deliveryRoom()) {
+      if (s != nullptr && s->acceptsDeliveries() && s->deliveryRoom()) {
         cs.rr = static_cast<uint32_t>((cs.rr + k + 1) % n);
         sendToSession(*s, pdu_v50.view(), d);
         return;
@@ -1005,7 +1005,7 @@ void Gateway::drainPendingDeliveries(config::CustomerId customer) {
     const size_t n = cs.receivers.size();
     for (size_t k = 0; k < n && target == nullptr; ++k) {
       DownstreamSession* s = session(cs.receivers[(cs.rr + k) % n]);
-      if (s != nullptr && s->canReceive() && s->deliveryRoom()) {
+      if (s != nullptr && s->acceptsDeliveries() && s->deliveryRoom()) {
         target = s;
         cs.rr = static_cast<uint32_t>((cs.rr + k + 1) % n);
       }

@@ -451,6 +451,7 @@ bool Upstream::submit(codec::Bytes pdu, const UpInFlight& info, uint64_t now_ms)
   q.queued_ms = now_ms;
   queue_.push_back(std::move(q));
   ++stats_.queued;
+  drain(now_ms);  // keeps FIFO order; moves at once if a bind has room
   return true;
 }
 

@@ -329,6 +329,9 @@ void Connection::destroy() {
   if (handle_closed_) {
     return;  // the close callback frees it
   }
+  if (close_after_flush_) {
+    return;  // already flushing towards a close; the close callback frees it
+  }
   if (!closing_ && (!out_.empty() || writing_)) {
     // Let queued output (a final response, an unbind_resp) reach the peer first.
     closeAfterFlush();
