@@ -43,11 +43,16 @@ void usage(std::ostream& out) {
 
 int runGateway(std::span<const std::string_view> args) {
   std::string file;
+  std::string port_file;
   for (size_t i = 0; i < args.size(); ++i) {
     if ((args[i] == "-c" || args[i] == "--config") && i + 1 < args.size()) {
       file = std::string(args[++i]);
+    } else if (args[i] == "--port-file" && i + 1 < args.size()) {
+      port_file = std::string(args[++i]);
     } else if (args[i] == "-h" || args[i] == "--help") {
-      std::cout << "usage: smppgw run [-c FILE]\n";
+      std::cout << "usage: smppgw run [-c FILE] [--port-file PATH]\n"
+                   "  --port-file PATH  once listening, write the first listener's port to PATH\n"
+                   "                    (for listeners configured with port 0)\n";
       return 0;
     } else {
       std::cerr << "smppgw run: unknown argument " << args[i] << "\n";
@@ -82,6 +87,15 @@ int runGateway(std::span<const std::string_view> args) {
     smppgw::Gateway gw(loop, loaded.config, compiled.table);
     if (!gw.start()) {
       return 1;
+    }
+    if (!port_file.empty()) {
+      // Written to a temporary name and renamed, so a reader never sees a partial number.
+      std::string tmp = port_file + ".tmp";
+      if (std::FILE* f = std::fopen(tmp.c_str(), "w")) {
+        std::fprintf(f, "%u\n", gw.listenerPort(0));
+        std::fclose(f);
+        std::rename(tmp.c_str(), port_file.c_str());
+      }
     }
     smppgw::log::info("started", "version", kVersion, "config", loaded.config->origin, "hash",
                       loaded.config->content_hash);
