@@ -118,7 +118,9 @@ void DownstreamSession::handle(const codec::Pdu& pdu, codec::Bytes raw) {
       break;
   }
   if (state_ != State::Bound) {
-    respondStatus(id, pdu.sequence_number, st::ESME_RINVBNDSTS);
+    // While we unbind (shutdown, customer removed), say "retry later", not "wrong state".
+    const bool ours = state_ == State::Unbinding && peer_unbind_seq_ == 0;
+    respondStatus(id, pdu.sequence_number, ours ? gwstatus::kShuttingDown : st::ESME_RINVBNDSTS);
     return;
   }
   switch (id) {
