@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's run command: builds smppgw and its tools, starts the bundled MC simulator on
 # 127.0.0.1:2776 and the gateway on its built-in demo configuration (customers bind to
-# 127.0.0.1:2775 as demo / demo-pass). Ctrl-C stops both.
+# 127.0.0.1:2775 as demo / demopass). Ctrl-C stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
@@ -18,10 +18,10 @@ trap 'kill -TERM $gw 2>/dev/null; wait $gw 2>/dev/null; kill -TERM $mcsim 2>/dev
 
 cat <<MSG
 
-smppgw is running on 127.0.0.1:2775 (customer: demo / demo-pass), carrier: smpp-mcsim on :2776.
+smppgw is running on 127.0.0.1:2775 (customer: demo / demopass), carrier: smpp-mcsim on :2776.
 Send 1,000 messages and wait for their 1,000 receipts:
 
-  $build/tools/bench/smpp-bench --connect 127.0.0.1:2775 --system-id demo --password demo-pass \\
+  $build/tools/bench/smpp-bench --connect 127.0.0.1:2775 --system-id demo --password demopass \\
       --count 1000 --receipts
 
 Press Ctrl-C to stop.

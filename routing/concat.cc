@@ -2,47 +2,6 @@
 
 namespace smppgw::routing {
 
-std::optional<ConcatInfo> parseConcatUdh(std::span<const std::uint8_t> sm) {
-  if (sm.empty()) {
-    return std::nullopt;
-  }
-  const std::size_t udhl = sm[0];
-  if (udhl == 0 || udhl + 1 > sm.size()) {
-    return std::nullopt;
-  }
-  std::size_t i = 1;
-  const std::size_t end = 1 + udhl;
-  while (i + 2 <= end) {
-    const std::uint8_t iei = sm[i];
-    const std::size_t len = sm[i + 1];
-    if (i + 2 + len > end) {
-      return std::nullopt;
-    }
-    const std::uint8_t* d = sm.data() + i + 2;
-    ConcatInfo c;
-    bool found = false;
-    if (iei == 0x00 && len == 3) {
-      c.reference = d[0];
-      c.total = d[1];
-      c.part = d[2];
-      found = true;
-    } else if (iei == 0x08 && len == 4) {
-      c.reference = static_cast<std::uint16_t>(d[0] << 8 | d[1]);
-      c.total = d[2];
-      c.part = d[3];
-      found = true;
-    }
-    if (found) {
-      if (c.total == 0 || c.part == 0 || c.part > c.total) {
-        return std::nullopt;
-      }
-      return c;
-    }
-    i += 2 + len;
-  }
-  return std::nullopt;
-}
-
 ConcatKey ConcatKey::make(config::CustomerId customer, std::string_view destination,
                           std::uint16_t reference, std::uint8_t total) {
   // FNV-1a: a collision only makes two messages share a member, which is harmless.

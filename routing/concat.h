@@ -22,16 +22,6 @@
 
 namespace smppgw::routing {
 
-struct ConcatInfo {
-  std::uint16_t reference = 0;
-  std::uint8_t total = 0;  // parts in the message, 1..255
-  std::uint8_t part = 0;   // this part, 1..total
-};
-
-// The concatenation IE (0x00 8-bit or 0x08 16-bit reference) of a UDH at the start of
-// short_message (call only when esm_class has UDHI, 0x40). nullopt: no valid IE.
-std::optional<ConcatInfo> parseConcatUdh(std::span<const std::uint8_t> shortMessage);
-
 struct ConcatKey {
   config::CustomerId customer = config::kNoId;
   std::uint64_t destination_hash = 0;  // of the normalised destination

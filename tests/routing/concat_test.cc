@@ -10,38 +10,6 @@ using namespace smppgw;
 using namespace smppgw::routing;
 using namespace std::chrono_literals;
 
-TEST_CASE("UDH concatenation IE parsing") {
-  struct Case {
-    std::vector<std::uint8_t> bytes;
-    bool ok;
-    std::uint16_t ref;
-    std::uint8_t total;
-    std::uint8_t part;
-  };
-  const Case cases[] = {
-      {{0x05, 0x00, 0x03, 0x2A, 0x03, 0x01, 'h', 'i'}, true, 0x2A, 3, 1},
-      {{0x06, 0x08, 0x04, 0x12, 0x34, 0x02, 0x02, 'x'}, true, 0x1234, 2, 2},
-      // A port IE first, then the concatenation IE.
-      {{0x0B, 0x05, 0x04, 0x0B, 0x84, 0x23, 0xF0, 0x00, 0x03, 0x07, 0x02, 0x01}, true, 7, 2, 1},
-      {{0x05, 0x00, 0x03, 0x2A, 0x03, 0x04}, false, 0, 0, 0},  // part > total
-      {{0x05, 0x00, 0x03, 0x2A, 0x00, 0x00}, false, 0, 0, 0},  // total 0
-      {{0x05, 0x00, 0x03, 0x2A}, false, 0, 0, 0},              // truncated
-      {{0x03, 0x00, 0x05, 0x2A}, false, 0, 0, 0},              // IE runs past the UDH
-      {{0x04, 0x0A, 0x02, 0x00, 0x00}, false, 0, 0, 0},        // no concatenation IE
-      {{0x00}, false, 0, 0, 0},
-      {{}, false, 0, 0, 0},
-  };
-  for (const auto& c : cases) {
-    auto info = parseConcatUdh(c.bytes);
-    CHECK(info.has_value() == c.ok);
-    if (info && c.ok) {
-      CHECK(info->reference == c.ref);
-      CHECK(info->total == c.total);
-      CHECK(info->part == c.part);
-    }
-  }
-}
-
 TEST_CASE("all parts of one message stick to the member chosen for the first") {
   ConcatStickiness sticky(100, 60s);
   ConcatStickiness::TimePoint t0{};
