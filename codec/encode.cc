@@ -49,7 +49,9 @@ class BodyWriter {
  private:
   void putCString(std::string_view s) {
     uint8_t* p = out_.grow(s.size() + 1);
-    std::memcpy(p, s.data(), s.size());
+    if (!s.empty()) {
+      std::memcpy(p, s.data(), s.size());  // an empty view may have a null data()
+    }
     p[s.size()] = 0;
   }
   Buffer& out_;

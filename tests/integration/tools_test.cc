@@ -647,3 +647,22 @@ TEST_CASE("tools/common: latency histogram, id map, in-flight ring, delay specs"
   CHECK(lh.quantile(0.99) < 24000);
   CHECK_FALSE(smppgw::tools::DelaySpec::parse("lognormal:5ms", d, err));
 }
+
+TEST_CASE("SIGTERM: in-flight deliver_sm are answered before mcsim unbinds") {
+  Mcsim mc({"--mo-rate", "100", "--mo-count", "1", "--unbind-timeout", "10s"});
+  EsmeClient c;
+  connectAndBind(c, mc.port, CommandId::bind_receiver);
+  ReceivedPtr mo = c.readUntil(CommandId::deliver_sm, kPduTimeoutMs);
+  REQUIRE(mo != nullptr);
+  REQUIRE(mc.proc.signal(SIGTERM));
+  // While our response is outstanding, no unbind comes (a short, bounded look for one).
+  CHECK(c.read(200) == nullptr);
+  REQUIRE(c.respond(*mo));
+  ReceivedPtr unbind = c.readUntil(CommandId::unbind, kPduTimeoutMs);
+  REQUIRE(unbind != nullptr);
+  REQUIRE(c.respond(*unbind));
+  REQUIRE(mc.proc.wait(10s));
+  const json s = json::parse(mc.proc.out());
+  CHECK(s["mo"]["acked"] == 1);
+  CHECK(s["mo"]["failed"] == 0);
+}

@@ -47,7 +47,7 @@ const server = smpp.createServer((session) => {
 });
 server.listen(0, '127.0.0.1', () => {
   const port = server.address().port;
-  if (args['port-file']) fs.writeFileSync(args['port-file'] + '.tmp', String(port));
+  if (args['port-file']) fs.writeFileSync(args['port-file'] + '.tmp', String(port) + '\n');
   if (args['port-file']) fs.renameSync(args['port-file'] + '.tmp', args['port-file']);
 });
 const stop = () => { process.stdout.write(JSON.stringify(summary) + '\n'); process.exit(0); };

@@ -42,7 +42,7 @@ json McsimProc::stop() {
   return json::parse(nl == std::string::npos ? out : out.substr(nl + 1), nullptr, false);
 }
 
-GatewayProc::GatewayProc(const json& config)
+GatewayProc::GatewayProc(const json& config, bool wait_for_upstreams)
     : config_path_(tempPath("smppgw-config") + ".json"), port_file_(tempPath("smppgw-port")) {
   {
     std::ofstream f(config_path_);
@@ -55,6 +55,35 @@ GatewayProc::GatewayProc(const json& config)
   auto p = proc_.waitForPortFile(port_file_, 10s);
   REQUIRE_MESSAGE(p.has_value(), "smppgw did not start: " << proc_.err());
   port_ = *p;
+  if (wait_for_upstreams && config.contains("upstreams")) {
+    size_t binds = 0;
+    for (const json& u : config["upstreams"]) {
+      binds += u.value("binds", 1u) + u.value("receiver_binds", 0u);
+    }
+    REQUIRE_MESSAGE(waitForLog("event=upstream_bound", binds),
+                    "upstream binds did not come up: " << proc_.err());
+  }
+}
+
+bool GatewayProc::waitForLog(const std::string& needle, size_t count,
+                             std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const std::string log = proc_.err();
+    size_t n = 0;
+    for (size_t pos = log.find(needle); pos != std::string::npos;
+         pos = log.find(needle, pos + needle.size())) {
+      ++n;
+    }
+    if (n >= count) {
+      return true;
+    }
+    if (!proc_.running() || std::chrono::steady_clock::now() >= deadline) {
+      return false;
+    }
+    // Bounded polling of the child's log file for the event line.
+    ::usleep(2000);
+  }
 }
 
 GatewayProc::~GatewayProc() {

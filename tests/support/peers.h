@@ -32,8 +32,12 @@ class McsimProc {
 
 class GatewayProc {
  public:
-  // Writes `config` to a temporary file and runs `smppgw run -c FILE` on it.
-  explicit GatewayProc(const nlohmann::json& config);
+  // Writes `config` to a temporary file and runs `smppgw run -c FILE` on it. Unless told not to,
+  // returns once every configured upstream bind is bound (its log says so).
+  explicit GatewayProc(const nlohmann::json& config, bool wait_for_upstreams = true);
+  // Waits until the gateway's log (stderr) holds `needle` `count` times; false on timeout/exit.
+  bool waitForLog(const std::string& needle, size_t count = 1,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(10));
   ~GatewayProc();
   uint16_t port() const { return port_; }
   ChildProcess& proc() { return proc_; }

@@ -254,7 +254,9 @@ TEST_CASE("submit -> carrier -> gateway id; the receipt comes back rewritten to 
 TEST_CASE("receipts reach the right customer among several; ids are private per customer") {
   McsimProc mc({"--receipt-delay-ms", "20"});
   json cfg = smppgw::testsupport::baseGatewayConfig({{"mc", mc.port()}});
-  cfg["customers"].push_back({{"system_id", "beta"}, {"password", "b"}, {"window", 50},
+  cfg["customers"].push_back({{"system_id", "beta"},
+                              {"password", "b"},
+                              {"window", 50},
                               {"message_id", {{"format", "decimal"}, {"length", 20}}}});
   GatewayProc gw(cfg);
   EsmeClient a, b;
@@ -262,8 +264,8 @@ TEST_CASE("receipts reach the right customer among several; ids are private per 
   bindOk(b, gw.port(), CommandId::bind_transceiver, "beta", "b");
   std::set<std::string> ids_a, ids_b;
   for (int i = 0; i < 20; ++i) {
-    ReceivedPtr r = (i % 2 == 0 ? a : b).submit("4477001", "44770020" + std::to_string(i), "m",
-                                                 1, kWaitMs);
+    ReceivedPtr r =
+        (i % 2 == 0 ? a : b).submit("4477001", "44770020" + std::to_string(i), "m", 1, kWaitMs);
     REQUIRE(r != nullptr);
     REQUIRE(r->status() == st::ESME_ROK);
     (i % 2 == 0 ? ids_a : ids_b).insert(messageId(r));
@@ -317,12 +319,15 @@ TEST_CASE("routing by destination prefix to two carriers, and failover when one 
   McsimProc uk, de;
   json cfg = smppgw::testsupport::baseGatewayConfig({{"uk", uk.port()}, {"de", de.port()}});
   cfg["groups"] = json::array(
-      {{{"name", "g-uk"}, {"strategy", "failover"},
-        {"members", {{{"upstream", "uk"}, {"priority", 1}}, {{"upstream", "de"}, {"priority", 2}}}}},
+      {{{"name", "g-uk"},
+        {"strategy", "failover"},
+        {"members",
+         {{{"upstream", "uk"}, {"priority", 1}}, {{"upstream", "de"}, {"priority", 2}}}}},
        {{"name", "g-de"}, {"members", {{{"upstream", "de"}}}}}});
-  cfg["routes"] = json::array(
-      {{{"name", "de"}, {"match", {{"destination_prefixes", {"49"}}}}, {"action", {{"group", "g-de"}}}},
-       {{"name", "rest"}, {"action", {{"group", "g-uk"}}}}});
+  cfg["routes"] = json::array({{{"name", "de"},
+                                {"match", {{"destination_prefixes", {"49"}}}},
+                                {"action", {{"group", "g-de"}}}},
+                               {{"name", "rest"}, {"action", {{"group", "g-uk"}}}}});
   GatewayProc gw(cfg);
   EsmeClient c;
   bindOk(c, gw.port());
@@ -403,7 +408,8 @@ TEST_CASE("no carrier bound: ESME_RTHROTTLED, never a hang") {
     McsimProc tmp;
     dead_port = tmp.port();
   }
-  GatewayProc gw(smppgw::testsupport::baseGatewayConfig({{"dead", dead_port}}));
+  GatewayProc gw(smppgw::testsupport::baseGatewayConfig({{"dead", dead_port}}),
+                 /*wait_for_upstreams=*/false);
   EsmeClient c;
   bindOk(c, gw.port());
   ReceivedPtr r = c.submit("4477001", "4477002", "nowhere to go", 0, kWaitMs);
@@ -417,8 +423,8 @@ TEST_CASE("garbage on one socket: generic_nack and close, other sessions unharme
   EsmeClient good, bad;
   bindOk(good, gw.port());
   bindOk(bad, gw.port());
-  const uint8_t garbage[] = {0x00, 0x00, 0x00, 0x05, 0xde, 0xad, 0xbe, 0xef, 0x00, 0x00,
-                             0x00, 0x00, 0x00, 0x00, 0x00, 0x2a, 0xff, 0xff};
+  const uint8_t garbage[] = {0x00, 0x00, 0x00, 0x05, 0xde, 0xad, 0xbe, 0xef, 0x00,
+                             0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2a, 0xff, 0xff};
   REQUIRE(bad.sendRaw(garbage, sizeof garbage));
   ReceivedPtr nack = bad.readUntil(CommandId::generic_nack, kWaitMs);
   REQUIRE(nack != nullptr);
@@ -523,8 +529,9 @@ TEST_CASE("smpp-bench through the gateway: 2,000 submits, every receipt matched"
 TEST_CASE("smppgw decode: JSON per PDU; a bad PDU prints the answer and exits 1") {
   smppgw::testsupport::ChildProcess p;
   REQUIRE(p.start(smppgw::testsupport::binaryPath("gateway/smppgw"),
-                  {"decode", "0x0000002a 00000002 00000000 00000001 736d7070636c69656e7431 00 "
-                             "70617373776f726400 00 34 00 00 00"}));
+                  {"decode",
+                   "0x0000002a 00000002 00000000 00000001 736d7070636c69656e7431 00 "
+                   "70617373776f726400 00 34 00 00 00"}));
   REQUIRE(p.wait(10s));
   CHECK(p.exitCode() == 0);
   json j = json::parse(p.out());

@@ -188,7 +188,8 @@ int main(int argc, char** argv) {
   p.durationMs("duration", "DURATION", "exit after this long (default: until SIGINT/SIGTERM)",
                cfg.duration_ms);
   p.durationMs("unbind-timeout", "DURATION",
-               "at exit, wait this long for unbind_resp from bound sessions (default 1s)",
+               "at exit, wait this long for in-flight deliver_sm responses, then for unbind_resp\n"
+               "(default 1s)",
                cfg.unbind_timeout_ms);
   p.u64("seed", "N", "random seed (default 1)", cfg.seed);
   p.flag("quiet", "no log lines on stderr (the JSON summary still goes to stdout)", cfg.quiet);
@@ -198,7 +199,8 @@ int main(int argc, char** argv) {
     case tools::OptionParser::Result::Help:
       std::fputs(p.help().c_str(), stdout);
       std::fputs(
-          "\nOn exit (SIGINT/SIGTERM or --duration) bound sessions are unbound and a JSON summary\n"
+          "\nOn exit (SIGINT/SIGTERM or --duration) bound sessions get their in-flight deliver_sm\n"
+          "answered, then an unbind; then a JSON summary\n"
           "is printed on stdout: binds, PDUs in/out by command and status, receipts sent/acked/\n"
           "failed, MO sent/acked. A second signal exits at once.\n",
           stdout);

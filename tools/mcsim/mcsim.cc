@@ -406,7 +406,7 @@ void McSim::dropSession(Session& s) {
   if (s.state == Session::State::Closed) {
     return;
   }
-  const bool was_receiver = s.canReceive() || s.state == Session::State::Unbinding;
+  const bool was_receiver = true;  // erase() below is a no-op for a session never listed
   s.state = Session::State::Closed;
   ++closed_;
   if (was_receiver) {
@@ -834,6 +834,9 @@ void McSim::enqueueOn(Session& s, Delivery&& d) {
 }
 
 void McSim::pump(Session& s) {
+  if (!s.canReceive()) {
+    return;  // draining at shutdown: what is queued stays queued
+  }
   while (!s.queue.empty() && s.inflight.size() < cfg_.window && writable(s)) {
     Delivery d = s.queue.front();
     s.queue.pop_front();
@@ -929,6 +932,10 @@ void McSim::handleDeliverResp(Session& s, uint32_t seq, uint32_t st) {
     ++(st == 0 ? mo_acked_ : mo_failed_);
   } else {
     ++(st == 0 ? receipts_acked_ : receipts_failed_);
+  }
+  if (s.state == Session::State::Draining && s.inflight.size() == 0) {
+    sendUnbind(s);
+    return;
   }
   pump(s);
 }
@@ -1127,8 +1134,12 @@ void McSim::onHousekeeping() {
       ++receipts_failed_;
       if (d.attempts < 3) {  // unanswered receipts are retried, as an MC would
         ++receipts_retried_;
-        enqueueOn(s, std::move(d));
+        deliver(std::move(d), s.account, &s);
       }
+    }
+    if (s.state == Session::State::Draining && s.inflight.size() == 0) {
+      sendUnbind(s);
+      continue;
     }
     pump(s);
   }
@@ -1158,28 +1169,34 @@ void McSim::shutdown() {
       closeSession(s);
       continue;
     }
-    auto* slot = s.inflight.allocate();
-    if (slot == nullptr) {
-      closeSession(s);
-      continue;
+    // Nothing new is routed to it from now on; what is in flight is answered before the unbind.
+    std::erase(all_receivers_, s.index);
+    if (s.account != nullptr) {
+      std::erase(s.account->receivers, s.index);
     }
-    slot->payload = Delivery{};
-    slot->payload.kind = Delivery::Kind::Unbind;
-    slot->sent_ns = net::Loop::hrtimeNs();
-    codec::encodeHeaderOnly(s.conn->out(), CommandId::unbind, 0, slot->seq);
-    pdus_out_.add(static_cast<uint32_t>(CommandId::unbind), 0);
-    s.conn->send();
-    if (s.canReceive()) {
-      std::erase(all_receivers_, s.index);
-      if (s.account != nullptr) {
-        std::erase(s.account->receivers, s.index);
-      }
+    s.state = Session::State::Draining;
+    if (s.inflight.size() == 0) {
+      sendUnbind(s);
     }
-    s.state = Session::State::Unbinding;
   }
   unbind_timer_ = std::make_unique<net::Timer>(loop_, [this] { finishShutdown(); });
   unbind_timer_->start(cfg_.unbind_timeout_ms);
   loop_.defer([this] { maybeFinish(); });
+}
+
+void McSim::sendUnbind(Session& s) {
+  auto* slot = s.inflight.allocate();
+  if (slot == nullptr || !writable(s)) {
+    closeSession(s);
+    return;
+  }
+  slot->payload = Delivery{};
+  slot->payload.kind = Delivery::Kind::Unbind;
+  slot->sent_ns = net::Loop::hrtimeNs();
+  codec::encodeHeaderOnly(s.conn->out(), CommandId::unbind, 0, slot->seq);
+  pdus_out_.add(static_cast<uint32_t>(CommandId::unbind), 0);
+  s.conn->send();
+  s.state = Session::State::Unbinding;
 }
 
 void McSim::maybeFinish() {

@@ -136,7 +136,8 @@ struct Account {
 
 class Session : public net::ConnectionHandler {
  public:
-  enum class State : uint8_t { Open, BoundTx, BoundRx, BoundTrx, Unbinding, Closed };
+  // Draining: shutting down, waiting for in-flight deliver_sm responses before the unbind.
+  enum class State : uint8_t { Open, BoundTx, BoundRx, BoundTrx, Draining, Unbinding, Closed };
 
   Session(McSim& sim, uint32_t index, uint64_t serial, uint32_t window);
   void onPdu(net::Connection& c, codec::Bytes pdu) override;
@@ -241,6 +242,7 @@ class McSim {
   void onHousekeeping();
   void finishShutdown();
   void maybeFinish();
+  void sendUnbind(Session& s);
   bool writable(const Session& s) const { return s.conn && !s.conn->closing(); }
   // Closes the session's connection after its queued output, and forgets the session.
   void closeSession(Session& s);
