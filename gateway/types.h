@@ -31,7 +31,9 @@ struct ShortString {
   uint8_t size = 0;
   void assign(std::string_view s) {
     size = static_cast<uint8_t>(s.size() < N ? s.size() : N);
-    std::memcpy(data, s.data(), size);
+    if (size != 0) {
+      std::memcpy(data, s.data(), size);  // an empty view may have a null data()
+    }
   }
   std::string_view view() const { return {data, size}; }
 };
