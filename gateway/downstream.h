@@ -79,6 +79,11 @@ class DownstreamSession final : public net::ConnectionHandler {
   // Closes at once (after flushing what is queued).
   void close(const char* reason);
   bool closed() const { return state_ == State::Closed; }
+  // A reload changed the customer's window.
+  void setWindow(uint32_t window) {
+    window_ = window;
+    delivery_window_ = window;
+  }
   uint32_t outstanding() const { return outstanding_; }
 
  private:

@@ -157,7 +157,11 @@ struct Gateway::PendingDelivery {
   uint64_t queued_ms = 0;
 };
 
+// Runtime state of a customer, kept across reloads (indexed by a runtime id that never changes;
+// config indices do). cfg is its index in the current config, kNoId once it was removed.
 struct Gateway::CustomerState {
+  std::string system_id;
+  uint32_t cfg = config::kNoId;
   TokenBucket rate;
   std::vector<SessionRef> receivers;  // bound RX/TRX sessions, for round-robin delivery
   uint32_t rr = 0;
@@ -182,7 +186,8 @@ struct Gateway::AuthJob {
   SessionRef ref;
   CommandId bind;
   uint32_t seq;
-  config::CustomerId customer;
+  uint32_t customer;                             // runtime id
+  uint32_t customer_cfg;                         // its index in `config`
   std::shared_ptr<const config::Config> config;  // keeps the customer record alive
   std::string password;
   bool ok = false;
@@ -199,18 +204,55 @@ Gateway::Gateway(net::Loop& loop, std::shared_ptr<const config::Config> config,
       minter_(config_->gateway.instance_id),
       rng_(std::random_device{}()),
       pepper_(randomBytes(32)) {
-  for (size_t i = 0; i < config_->customers.size(); ++i) {
-    customer_by_system_id_[config_->customers[i].system_id] = static_cast<config::CustomerId>(i);
+  bindConfig();
+}
+
+// Points every runtime object at the current config: customers and upstreams keep their runtime
+// ids (by system_id / name) so mappings, in-flight requests and deliveries stay valid.
+void Gateway::bindConfig() {
+  const config::Config& c = *config_;
+  for (auto& cs : customers_) {
+    cs.cfg = config::kNoId;
   }
-  customers_.resize(config_->customers.size());
-  for (size_t i = 0; i < customers_.size(); ++i) {
-    const auto& rl = config_->customers[i].rate_limit;
-    customers_[i].rate.configure(rl.per_second, rl.burst);
+  customer_rt_.assign(c.customers.size(), 0);
+  for (size_t i = 0; i < c.customers.size(); ++i) {
+    const config::Customer& cust = c.customers[i];
+    auto [it, added] = customer_by_system_id_.try_emplace(cust.system_id,
+                                                          static_cast<uint32_t>(customers_.size()));
+    if (added) {
+      customers_.emplace_back();
+      customers_.back().system_id = cust.system_id;
+    }
+    CustomerState& cs = customers_[it->second];
+    cs.cfg = static_cast<uint32_t>(i);
+    cs.rate.configure(cust.rate_limit.per_second, cust.rate_limit.burst);
+    customer_rt_[i] = it->second;
   }
-  for (size_t i = 0; i < config_->upstreams.size(); ++i) {
-    upstreams_.push_back(
-        std::make_unique<Upstream>(*this, static_cast<uint32_t>(i), config_->upstreams[i]));
+  for (auto& u : upstreams_) {
+    u->setConfigIndex(config::kNoId);
   }
+  upstream_rt_.assign(c.upstreams.size(), 0);
+  for (size_t i = 0; i < c.upstreams.size(); ++i) {
+    const config::Upstream& uc = c.upstreams[i];
+    auto it = std::find_if(upstreams_.begin(), upstreams_.end(),
+                           [&](const auto& u) { return u->name() == uc.name; });
+    if (it == upstreams_.end()) {
+      upstreams_.push_back(
+          std::make_unique<Upstream>(*this, static_cast<uint32_t>(upstreams_.size()), uc));
+      it = upstreams_.end() - 1;
+    } else {
+      (*it)->reconfigure(uc);
+    }
+    (*it)->setConfigIndex(static_cast<uint32_t>(i));
+    upstream_rt_[i] = (*it)->id();
+  }
+}
+
+const config::Customer* Gateway::customerCfg(uint32_t rcid) const {
+  if (rcid >= customers_.size() || customers_[rcid].cfg == config::kNoId) {
+    return nullptr;
+  }
+  return &config_->customers[customers_[rcid].cfg];
 }
 
 Gateway::~Gateway() = default;
@@ -339,7 +381,12 @@ void Gateway::authenticate(DownstreamSession& s, CommandId bind, uint32_t seq,
     s.bindFailed(bind, seq, st::ESME_RINVSYSID);
     return;
   }
-  const config::CustomerId id = it->second;
+  const uint32_t id = it->second;  // runtime id
+  if (customerCfg(id) == nullptr) {
+    ++stats_.binds_failed;
+    s.bindFailed(bind, seq, st::ESME_RINVSYSID);  // removed by a reload
+    return;
+  }
   if (uint32_t status = checkBindPolicy(s, bind, id); status != st::ESME_ROK) {
     ++stats_.binds_failed;
     s.bindFailed(bind, seq, status);
@@ -359,6 +406,7 @@ void Gateway::authenticate(DownstreamSession& s, CommandId bind, uint32_t seq,
   job->bind = bind;
   job->seq = seq;
   job->customer = id;
+  job->customer_cfg = customers_[id].cfg;
   job->config = config_;
   job->password = std::move(password);
   job->req.data = job.get();
@@ -366,7 +414,7 @@ void Gateway::authenticate(DownstreamSession& s, CommandId bind, uint32_t seq,
       loop_.raw(), &job->req,
       [](uv_work_t* req) {
         auto* j = static_cast<AuthJob*>(req->data);
-        j->ok = config::verifyCustomerPassword(j->config->customers[j->customer], j->password);
+        j->ok = config::verifyCustomerPassword(j->config->customers[j->customer_cfg], j->password);
       },
       [](uv_work_t* req, int status) {
         std::unique_ptr<AuthJob> j(static_cast<AuthJob*>(req->data));
@@ -385,9 +433,13 @@ void Gateway::authenticate(DownstreamSession& s, CommandId bind, uint32_t seq,
 
 uint32_t Gateway::checkBindPolicy(const DownstreamSession& s, CommandId bind,
                                   config::CustomerId id) const {
-  const config::Customer& c = cfg().customers[id];
+  const config::Customer* cp = customerCfg(id);
+  if (cp == nullptr) {
+    return st::ESME_RINVSYSID;
+  }
+  const config::Customer& c = *cp;
   const config::Listener& l = cfg().listeners[s.listener()];
-  if (!c.enabled || !l.admits(id)) {
+  if (!c.enabled || !l.admits(customers_[id].cfg)) {
     return st::ESME_RBINDFAIL;
   }
   config::BindType t = bind == CommandId::bind_transmitter ? config::BindType::Transmitter
@@ -438,7 +490,7 @@ void Gateway::finishBind(SessionRef ref, CommandId bind, uint32_t seq, config::C
   cs.verified = config::sha256Hex(pepper_ + password);
   ++cs.binds;
   ++stats_.binds_ok;
-  const config::Customer& c = cfg().customers[id];
+  const config::Customer& c = *customerCfg(id);
   s->bindSucceeded(bind, seq, id, c.window, c.window);
 }
 
@@ -448,8 +500,15 @@ void Gateway::finishBind(SessionRef ref, CommandId bind, uint32_t seq, config::C
 void Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes raw) {
   ++stats_.submits;
   const uint64_t t = now();
-  const config::CustomerId cid = s.customer();
-  const config::Customer& cust = cfg().customers[cid];
+  const uint32_t cid = s.customer();
+  const config::Customer* custp = customerCfg(cid);
+  if (custp == nullptr) {
+    ++stats_.submits_failed;
+    s.respondStatus(pdu.command_id, pdu.sequence_number, gwstatus::kShuttingDown);
+    s.requestAnswered();
+    return;
+  }
+  const config::Customer& cust = *custp;
   auto refuse = [&](uint32_t status, uint64_t& counter) {
     ++counter;
     ++stats_.submits_failed;
@@ -470,7 +529,7 @@ void Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes
     return;
   }
   routing::MtKey key;
-  key.customer = cid;
+  key.customer = customers_[cid].cfg;
   key.listener = s.listener();
   key.source_addr = f.source;
   key.source_ton = f.source_ton;
@@ -517,28 +576,32 @@ void Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes
     }
   }
 
-  // Member states for the selector, indexed by upstream id.
-  member_status_.resize(upstreams_.size());
+  // Member states for the selector, indexed by config upstream id.
+  member_status_.resize(upstream_rt_.size());
   bool any_bound = false;
-  for (size_t i = 0; i < upstreams_.size(); ++i) {
-    Upstream& u = *upstreams_[i];
+  for (size_t i = 0; i < upstream_rt_.size(); ++i) {
+    Upstream& u = *upstreams_[upstream_rt_[i]];
     bool bound = u.available();
     any_bound = any_bound || bound;
     member_status_[i].available = bound && !u.queueFull();
     member_status_[i].outstanding = static_cast<uint32_t>(u.outstanding());
   }
-  std::optional<config::UpstreamId> chosen;
+  // `chosen` is a runtime upstream id (stickiness remembers runtime ids: stable over reloads).
+  std::optional<uint32_t> chosen;
   const auto tp = routing::ConcatStickiness::TimePoint(std::chrono::milliseconds(t));
   if (ckey) {
-    if (auto prev = sticky_.find(*ckey, part, tp);
-        prev && *prev < upstreams_.size() && member_status_[*prev].available) {
+    if (auto prev = sticky_.find(*ckey, part, tp); prev && *prev < upstreams_.size() &&
+                                                   upstreams_[*prev]->available() &&
+                                                   !upstreams_[*prev]->queueFull()) {
       chosen = prev;
     }
   }
   if (!chosen) {
-    chosen = selector_.pick(d.group, member_status_);
-    if (chosen && ckey) {
-      sticky_.remember(*ckey, part, *chosen, tp);
+    if (auto pick = selector_.pick(d.group, member_status_)) {
+      chosen = upstream_rt_[*pick];
+      if (ckey) {
+        sticky_.remember(*ckey, part, *chosen, tp);
+      }
     }
   }
   if (!chosen) {
@@ -612,7 +675,13 @@ void Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes
 }
 
 void Gateway::onById(DownstreamSession& s, const codec::Pdu& pdu) {
-  const config::Customer& cust = cfg().customers[s.customer()];
+  const config::Customer* custp = customerCfg(s.customer());
+  if (custp == nullptr) {
+    s.respondStatus(pdu.command_id, pdu.sequence_number, gwstatus::kShuttingDown);
+    s.requestAnswered();
+    return;
+  }
+  const config::Customer& cust = *custp;
   codec::Pdu copy = pdu;
   std::string_view* mid = requestMessageId(copy);
   auto refuse = [&](uint32_t status) {
@@ -661,7 +730,10 @@ void Gateway::onUpstreamResponse(UpstreamBind& b, UpInFlight info, const codec::
   out.sequence_number = info.origin_seq;
   std::string_view* mid = responseMessageId(out);
   char idbuf[72];
-  const config::Customer& cust = cfg().customers[info.customer];
+  const config::Customer* custp = customerCfg(info.customer);
+  const config::MessageIdFormat id_format =
+      custp != nullptr ? custp->message_id_format : config::MessageIdFormat::Hex;
+  const uint32_t id_length = custp != nullptr ? custp->message_id_length : 16;
 
   if (isSubmission(info.command)) {
     if (resp.command_status == st::ESME_ROK && mid != nullptr && !mid->empty()) {
@@ -680,8 +752,7 @@ void Gateway::onUpstreamResponse(UpstreamBind& b, UpInFlight info, const codec::
       m.destination_addr = std::string(info.destination.view());
       m.registered_delivery = info.registered_delivery;
       const store::Mapping& stored = mappings_.put(std::move(m));
-      *mid =
-          formatMessageId(stored.gateway_id, cust.message_id_format, cust.message_id_length, idbuf);
+      *mid = formatMessageId(stored.gateway_id, id_format, id_length, idbuf);
       if (!held_.empty()) {
         releaseHeldReceipts(up_id, stored.upstream_key);
       }
@@ -693,7 +764,7 @@ void Gateway::onUpstreamResponse(UpstreamBind& b, UpInFlight info, const codec::
     }
   } else if (mid != nullptr) {
     // query_sm_resp and friends: give the customer its own id back.
-    *mid = formatMessageId(info.gateway_id, cust.message_id_format, cust.message_id_length, idbuf);
+    *mid = formatMessageId(info.gateway_id, id_format, id_length, idbuf);
   }
   if (s == nullptr) {
     ++stats_.orphan_responses;
@@ -726,7 +797,7 @@ void Gateway::onUpstreamReady(Upstream& u) {
 
 bool Gateway::normaliseUpstreamId(uint32_t upstream, std::string_view id, bool from_receipt,
                                   codec::MessageIdKey& key) const {
-  const config::MessageIdNormalisation& n = cfg().upstreams[upstream].message_id;
+  const config::MessageIdNormalisation& n = upstreams_[upstream]->cfg().message_id;
   config::IdBase base = from_receipt ? n.receipt : n.response;
   codec::IdKeyOptions o;
   o.treat_as = base == config::IdBase::Hex       ? codec::IdFormat::Hex
@@ -816,7 +887,7 @@ void Gateway::onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu) {
   dl.upstream_seq = pdu.sequence_number;
   dl.command = pdu.command_id;
   dl.receipt = false;
-  deliver(d.customer, std::move(copy), dl);
+  deliver(customer_rt_[d.customer], std::move(copy), dl);
 }
 
 void Gateway::processReceipt(UpstreamBind& b, const codec::Pdu& pdu, std::string_view id,
@@ -836,7 +907,7 @@ void Gateway::processReceipt(UpstreamBind& b, const codec::Pdu& pdu, std::string
   codec::encode(pdu, h.pdu);
   h.from = from;
   h.upstream_seq = upstream_seq;
-  h.until_ms = now() + ms(cfg().upstreams[from.upstream].request_timeout) + 1000;
+  h.until_ms = now() + ms(upstreams_[from.upstream]->cfg().request_timeout) + 1000;
   uint64_t hk = hash64(h.key, from.upstream);
   held_[hk].push_back(std::move(h));
   held_order_.emplace_back(held_[hk].back().until_ms, hk);
@@ -873,7 +944,13 @@ void Gateway::releaseHeldReceipts(uint32_t upstream, std::string_view key) {
 
 void Gateway::deliverReceipt(const store::Mapping& m, const codec::Pdu& pdu, BindRef from,
                              uint32_t upstream_seq) {
-  const config::Customer& cust = cfg().customers[m.customer];
+  const config::Customer* custp = customerCfg(m.customer);
+  if (custp == nullptr) {
+    ++stats_.receipts_suppressed;  // the customer was removed by a reload
+    ackUpstream(from, pdu.command_id, upstream_seq, st::ESME_ROK);
+    return;
+  }
+  const config::Customer& cust = *custp;
   const uint8_t esm = pdu.tryAs<codec::SmBody>()       ? pdu.as<codec::SmBody>().esm_class
                       : pdu.tryAs<codec::DataSmBody>() ? pdu.as<codec::DataSmBody>().esm_class
                                                        : 0;
@@ -958,7 +1035,7 @@ void Gateway::deliverReceipt(const store::Mapping& m, const codec::Pdu& pdu, Bin
   deliver(m.customer, std::move(encoded), d);
 }
 
-void Gateway::deliver(config::CustomerId customer, codec::Buffer&& pdu_v50, Delivery d) {
+void Gateway::deliver(uint32_t customer, codec::Buffer&& pdu_v50, Delivery d) {
   CustomerState& cs = customers_[customer];
   if (cs.pending.empty() && !cs.receivers.empty()) {
     const size_t n = cs.receivers.size();
@@ -998,7 +1075,7 @@ bool Gateway::sendToSession(DownstreamSession& s, codec::Bytes pdu_v50, Delivery
   return true;
 }
 
-void Gateway::drainPendingDeliveries(config::CustomerId customer) {
+void Gateway::drainPendingDeliveries(uint32_t customer) {
   CustomerState& cs = customers_[customer];
   while (!cs.pending.empty()) {
     DownstreamSession* target = nullptr;
@@ -1047,6 +1124,146 @@ void Gateway::onDeliveryFailed(Delivery d, uint32_t status) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Reload
+
+struct Gateway::ReloadJob {
+  uv_work_t req;
+  Gateway* gw;
+  std::string path;
+  config::LoadResult loaded;
+  routing::CompileResult compiled;
+};
+
+void Gateway::requestReload(std::string path) {
+  if (reload_running_) {
+    log::warn("reload_ignored", "reason", "a reload is already running");
+    return;
+  }
+  if (path.empty()) {
+    log::warn("reload_ignored", "reason", "running the built-in demo configuration (no file)");
+    return;
+  }
+  reload_running_ = true;
+  auto job = std::make_unique<ReloadJob>();
+  job->gw = this;
+  job->path = std::move(path);
+  job->req.data = job.get();
+  int rc = uv_queue_work(
+      loop_.raw(), &job->req,
+      [](uv_work_t* req) {
+        // Parsing, validation and compilation can take a few hundred ms on a large file.
+        auto* j = static_cast<ReloadJob*>(req->data);
+        j->loaded = config::loadConfigFile(j->path);
+        if (j->loaded.ok()) {
+          j->compiled = routing::RoutingTable::compile(j->loaded.config);
+        }
+      },
+      [](uv_work_t* req, int status) {
+        std::unique_ptr<ReloadJob> j(static_cast<ReloadJob*>(req->data));
+        Gateway* gw = j->gw;
+        gw->reload_running_ = false;
+        if (status == UV_ECANCELED) {
+          return;
+        }
+        for (const auto& w : j->loaded.warnings) {
+          log::warn("reload_warning", "file", j->path, "problem", config::toString(w));
+        }
+        if (!j->loaded.ok() || !j->compiled.ok()) {
+          const auto& errors = j->loaded.ok() ? j->compiled.errors : j->loaded.errors;
+          for (const auto& e : errors) {
+            log::error("reload_error", "file", j->path, "problem", config::toString(e));
+          }
+          ++gw->stats_.reloads_failed;
+          log::error("reload_failed", "file", j->path, "errors", errors.size(), "action",
+                     "keeping the running configuration");
+          return;
+        }
+        gw->applyReload(j->loaded.config, j->compiled.table);
+      });
+  if (rc != 0) {
+    reload_running_ = false;
+    ++stats_.reloads_failed;
+    log::error("reload_failed", "reason", uv_strerror(rc));
+    return;
+  }
+  job.release();  // owned by the thread pool until the after-work callback
+}
+
+bool Gateway::applyReload(std::shared_ptr<const config::Config> next,
+                          routing::RoutingTablePtr table) {
+  const config::Config& old = *config_;
+  if (next->content_hash == old.content_hash) {
+    ++stats_.reloads_unchanged;
+    log::info("reload_unchanged", "hash", next->content_hash);
+    return true;
+  }
+  // What cannot change live: the sockets we listen on, and the id space of minted ids.
+  std::string refused;
+  if (next->listeners.size() != old.listeners.size()) {
+    refused = "listeners added or removed";
+  } else {
+    for (size_t i = 0; i < old.listeners.size() && refused.empty(); ++i) {
+      const auto& a = old.listeners[i];
+      const auto& b = next->listeners[i];
+      if (a.name != b.name || a.address != b.address || a.port != b.port ||
+          a.tls.enabled != b.tls.enabled) {
+        refused = "listener " + a.name + " changed its name, address, port or TLS";
+      }
+    }
+  }
+  if (refused.empty() && next->gateway.instance_id != old.gateway.instance_id) {
+    refused = "gateway.instance_id changed";
+  }
+  if (!refused.empty()) {
+    ++stats_.reloads_failed;
+    log::error("reload_refused", "reason", refused, "action",
+               "restart to apply; keeping the running configuration");
+    return false;
+  }
+  auto previous = config_;  // keeps the old config alive while objects move over
+  config_ = std::move(next);
+  table_ = std::move(table);
+  selector_ = routing::GroupSelector(*config_);
+  mappings_.setLimits(ms(config_->store.mapping_ttl), 4'000'000);
+  bindConfig();
+  // Customers removed or disabled: their sessions unbind; their waiting deliveries go back to
+  // the MC (it retries). Everyone else gets the new limits on the sessions they have.
+  for (auto& sp : sessions_) {
+    DownstreamSession* s = sp.get();
+    if (s == nullptr || s->closed() || s->customer() == config::kNoId) {
+      continue;
+    }
+    const config::Customer* c = customerCfg(s->customer());
+    if (c == nullptr || !c->enabled) {
+      s->unbind("customer removed or disabled by a reload");
+    } else {
+      s->setWindow(c->window);
+    }
+  }
+  for (CustomerState& cs : customers_) {
+    if (cs.cfg == config::kNoId) {
+      while (!cs.pending.empty()) {
+        ackUpstream(cs.pending.front().d.from, cs.pending.front().d.command,
+                    cs.pending.front().d.upstream_seq, gwstatus::kDeliveryLater);
+        cs.pending.pop_front();
+      }
+    }
+  }
+  for (auto& u : upstreams_) {
+    if (u->configIndex() == config::kNoId) {
+      u->stop(true);  // removed: finish what is in flight, unbind, do not reconnect
+    } else if (!u->available()) {
+      u->start(now());
+    }
+  }
+  ++stats_.reloads_ok;
+  log::info("reload_ok", "file", config_->origin, "hash", config_->content_hash, "customers",
+            config_->customers.size(), "upstreams", config_->upstreams.size(), "routes",
+            config_->routes.size());
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Timers and shutdown
 
 void Gateway::tick() {
@@ -1083,7 +1300,7 @@ void Gateway::tick() {
         return false;
       }
       ++stats_.receipts_unmatched;
-      log::warn("receipt_unmatched", "upstream", cfg().upstreams[h.upstream].name, "id", h.key);
+      log::warn("receipt_unmatched", "upstream", upstreams_[h.upstream]->name(), "id", h.key);
       ackUpstream(h.from, CommandId::deliver_sm, h.upstream_seq, st::ESME_ROK);
       return true;
     });

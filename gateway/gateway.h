@@ -83,6 +83,9 @@ struct GatewayStats {
   uint64_t deliveries_queued = 0;
   uint64_t deliveries_deferred = 0;  // answered ESME_RX_T_APPN to the MC (will be retried)
   uint64_t decode_errors = 0;
+  uint64_t reloads_ok = 0;
+  uint64_t reloads_failed = 0;
+  uint64_t reloads_unchanged = 0;
 };
 
 class Gateway {
@@ -101,6 +104,12 @@ class Gateway {
   void shutdown(std::function<void()> done);
   // Hard stop (second signal).
   void abort();
+  // SIGHUP: loads and compiles `path` on the thread pool, then swaps it in on the loop. A file
+  // with any error, or a change to what cannot change live (listeners, instance id), leaves the
+  // running configuration in force; every error is logged and counted.
+  void requestReload(std::string path);
+  // Applies an already loaded config (the second half of requestReload; tests call it too).
+  bool applyReload(std::shared_ptr<const config::Config> config, routing::RoutingTablePtr table);
 
   // The port a listener is bound to (tests listen on port 0).
   uint16_t listenerPort(size_t index) const;
@@ -141,10 +150,13 @@ class Gateway {
   struct PendingDelivery;
   struct CustomerState;
   struct AuthJob;
+  struct ReloadJob;
 
+  void bindConfig();
+  const config::Customer* customerCfg(uint32_t runtime_id) const;
   void accept(size_t listener_index, uv_stream_t* server);
   void tick();
-  void finishBind(SessionRef ref, codec::CommandId bind, uint32_t seq, config::CustomerId id,
+  void finishBind(SessionRef ref, codec::CommandId bind, uint32_t seq, uint32_t id,
                   bool password_ok, const std::string& password);
   uint32_t checkBindPolicy(const DownstreamSession& s, codec::CommandId bind,
                            config::CustomerId id) const;
@@ -156,10 +168,10 @@ class Gateway {
                       uint32_t upstream_seq, BindRef from);
   void deliverReceipt(const store::Mapping& m, const codec::Pdu& pdu, BindRef from,
                       uint32_t upstream_seq);
-  void deliver(config::CustomerId customer, codec::Buffer&& pdu_v50, Delivery d);
+  void deliver(uint32_t customer, codec::Buffer&& pdu_v50, Delivery d);
   bool sendToSession(DownstreamSession& s, codec::Bytes pdu_v50, Delivery d);
   void ackUpstream(BindRef from, codec::CommandId command, uint32_t seq, uint32_t status);
-  void drainPendingDeliveries(config::CustomerId customer);
+  void drainPendingDeliveries(uint32_t customer);
   void releaseHeldReceipts(uint32_t upstream, std::string_view key);
   bool normaliseUpstreamId(uint32_t upstream, std::string_view id, bool from_receipt,
                            codec::MessageIdKey& key) const;
@@ -169,7 +181,11 @@ class Gateway {
   net::Loop& loop_;
   std::shared_ptr<const config::Config> config_;
   routing::RoutingTablePtr table_;
-  std::unordered_map<std::string, config::CustomerId> customer_by_system_id_;
+  // Customers and upstreams have runtime ids that survive reloads (mappings, in-flight requests
+  // and deliveries refer to them); *_rt_ translate the current config's indices.
+  std::unordered_map<std::string, uint32_t> customer_by_system_id_;
+  std::vector<uint32_t> customer_rt_;
+  std::vector<uint32_t> upstream_rt_;
   std::vector<std::unique_ptr<net::Listener>> listeners_;
   std::vector<uint32_t> listener_connections_;
   std::vector<std::unique_ptr<DownstreamSession>> sessions_;  // slot per SessionRef.index
@@ -192,6 +208,7 @@ class Gateway {
   std::mt19937 rng_;
   std::string pepper_;  // random per process: keys the cache of verified passwords
   bool shutting_down_ = false;
+  bool reload_running_ = false;
   std::function<void()> shutdown_done_;
   uint64_t shutdown_started_ms_ = 0;
   // Scratch space reused per message (never held across calls).

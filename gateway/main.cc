@@ -6,8 +6,11 @@
 //   hash-password [PW]   print a password hash for the configuration
 //   version
 
+#include <sys/resource.h>
+
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -39,6 +42,33 @@ void usage(std::ostream& out) {
       << "  route FILE --customer C --to N [...]   explain a routing decision\n"
       << "  hash-password [PASSWORD]  print a password hash (reads stdin without argument)\n"
       << "  version                   print the version\n";
+}
+
+// Benchmarks (docs/benchmarks.md): with SMPPGW_STATS_FILE set, the loop counters and the
+// process's CPU time are written to that file as one JSON object when the loop has ended.
+// Outside the data path; replaced by the smppgw_loop_* metrics once they are exported.
+void writeStatsFile(const smppgw::net::LoopStats& s) {
+  const char* path = std::getenv("SMPPGW_STATS_FILE");
+  if (path == nullptr || *path == '\0') {
+    return;
+  }
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  std::FILE* f = std::fopen(path, "w");
+  if (f == nullptr) {
+    return;
+  }
+  std::fprintf(f,
+               "{\"tool\":\"smppgw\",\"loop\":{\"reads\":%llu,\"writes\":%llu,\"iterations\":%llu,"
+               "\"bytes_in\":%llu,\"bytes_out\":%llu},\"cpu\":{\"user_s\":%.6f,\"sys_s\":%.6f},"
+               "\"maxrss_kb\":%ld}\n",
+               static_cast<unsigned long long>(s.reads), static_cast<unsigned long long>(s.writes),
+               static_cast<unsigned long long>(s.iterations),
+               static_cast<unsigned long long>(s.bytes_in),
+               static_cast<unsigned long long>(s.bytes_out),
+               static_cast<double>(ru.ru_utime.tv_sec) + ru.ru_utime.tv_usec / 1e6,
+               static_cast<double>(ru.ru_stime.tv_sec) + ru.ru_stime.tv_usec / 1e6, ru.ru_maxrss);
+  std::fclose(f);
 }
 
 int runGateway(std::span<const std::string_view> args) {
@@ -113,8 +143,10 @@ int runGateway(std::span<const std::string_view> args) {
     };
     smppgw::net::Signal sigterm(loop, SIGTERM, onSignal);
     smppgw::net::Signal sigint(loop, SIGINT, onSignal);
+    smppgw::net::Signal sighup(loop, SIGHUP, [&](int) { gw.requestReload(file); });
     loop.run();
   }
+  writeStatsFile(loop.stats());
   return exit_code;
 }
 

@@ -349,6 +349,17 @@ void UpstreamBind::tick(uint64_t now) {
   }
 }
 
+void UpstreamBind::recycle() {
+  if (state_ == State::Bound) {
+    stop(true);
+    stopped_ = false;  // reconnect after the unbind completes (lost() schedules it)
+    return;
+  }
+  if (state_ != State::Idle && state_ != State::Unbinding) {
+    lost("settings changed", 0);  // half-way through connecting: start over with the new ones
+  }
+}
+
 void UpstreamBind::stop(bool graceful) {
   stopped_ = true;
   if (state_ == State::Unbinding && graceful) {
@@ -386,6 +397,50 @@ Upstream::Upstream(Gateway& gw, config::UpstreamId id, const config::Upstream& c
 }
 
 Upstream::~Upstream() = default;
+
+namespace {
+bool sameConnection(const config::Upstream& a, const config::Upstream& b) {
+  return a.host == b.host && a.port == b.port && a.system_id == b.system_id &&
+         a.password == b.password && a.system_type == b.system_type &&
+         a.interface_version == b.interface_version && a.bind_mode == b.bind_mode &&
+         a.address_range == b.address_range && a.tls.enabled == b.tls.enabled;
+}
+}  // namespace
+
+void Upstream::reconfigure(const config::Upstream& c) {
+  const bool reconnect = !sameConnection(*cfg_, c);
+  const bool trx = c.bind_mode == config::BindMode::Transceiver;
+  const uint32_t want_tx = std::max<uint32_t>(c.binds, 1);
+  const uint32_t want_rx = trx ? 0 : c.receiver_binds;
+  cfg_ = &c;
+  total_tps_.configure(c.tps_total, c.tps_total);
+  uint32_t have_tx = 0;
+  uint32_t have_rx = 0;
+  for (auto& b : binds_) {
+    if (b->stopped()) {
+      continue;
+    }
+    b->setTps(c.tps_per_bind);
+    // Binds beyond the new counts wind down; the rest reconnect if their settings changed.
+    bool keep = b->transmits() ? have_tx++ < want_tx : have_rx++ < want_rx;
+    if (!keep) {
+      b->stop(true);
+    } else if (reconnect) {
+      b->recycle();
+    }
+  }
+  const uint64_t now = gw_.now();
+  for (; have_tx < want_tx; ++have_tx) {
+    binds_.push_back(std::make_unique<UpstreamBind>(
+        gw_, *this, static_cast<uint32_t>(binds_.size()), true, trx));
+    binds_.back()->start(now);
+  }
+  for (; have_rx < want_rx; ++have_rx) {
+    binds_.push_back(std::make_unique<UpstreamBind>(
+        gw_, *this, static_cast<uint32_t>(binds_.size()), false, true));
+    binds_.back()->start(now);
+  }
+}
 
 std::mt19937& Upstream::rng() {
   return gw_.rng();

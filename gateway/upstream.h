@@ -59,6 +59,10 @@ class UpstreamBind final : public net::ConnectionHandler {
   void tick(uint64_t now_ms);
   void start(uint64_t now_ms);  // connect now
   void stop(bool graceful);     // unbind (graceful) or drop; no reconnect
+  // Unbind gracefully, then reconnect with the current settings (after a reload changed them).
+  void recycle();
+  void setTps(uint32_t per_bind) { tps_.configure(per_bind, per_bind); }
+  bool stopped() const { return stopped_; }
   std::string describe() const;
 
  private:
@@ -126,9 +130,14 @@ class Upstream {
   Upstream(Gateway& gw, config::UpstreamId id, const config::Upstream& cfg);
   ~Upstream();
 
-  config::UpstreamId id() const { return id_; }
+  uint32_t id() const { return id_; }  // runtime id: stable across reloads
   const config::Upstream& cfg() const { return *cfg_; }
-  void setConfig(const config::Upstream& cfg) { cfg_ = &cfg; }
+  // Index in the current config; kNoId once a reload removed it (it then winds down).
+  uint32_t configIndex() const { return cfg_index_; }
+  void setConfigIndex(uint32_t i) { cfg_index_ = i; }
+  // A reload: new limits apply at once; changed connection settings reconnect the binds (each
+  // unbinds gracefully first); more or fewer binds start or stop them.
+  void reconfigure(const config::Upstream& cfg);
   const std::string& name() const { return name_; }
 
   // At least one transmitting bind is bound (a routing candidate).
@@ -159,7 +168,8 @@ class Upstream {
   UpstreamBind* pickReady(uint64_t now_ms);
 
   Gateway& gw_;
-  config::UpstreamId id_;
+  uint32_t id_;
+  uint32_t cfg_index_ = config::kNoId;
   const config::Upstream* cfg_;
   std::string name_;
   std::vector<std::unique_ptr<UpstreamBind>> binds_;
