@@ -9,12 +9,25 @@ build=${BUILD_DIR:-build}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMPPGW_BENCH=OFF >/dev/null
 cmake --build "$build" -j"$(nproc)" --target smppgw smpp-mcsim smpp-bench
 
+run_dir=$(mktemp -d)
 "$build/tools/mcsim/smpp-mcsim" --listen 127.0.0.1:2776 --system-id smppgw --password mcsim \
-  --receipt-delay-ms 200 --quiet &
+  --receipt-delay-ms 200 --quiet --port-file "$run_dir/mcsim.port" &
 mcsim=$!
-"$build/gateway/smppgw" run &
+gw=""
+trap 'if [[ -n $gw ]]; then kill -TERM $gw 2>/dev/null; wait $gw 2>/dev/null; fi; kill -TERM $mcsim 2>/dev/null; wait $mcsim 2>/dev/null; rm -rf "$run_dir"' EXIT INT TERM
+wait_for() {  # a file written by a child once it listens (bounded: 10 s)
+  for _ in $(seq 1 100); do
+    [[ -s $1 ]] && return 0
+    kill -0 "$2" 2>/dev/null || { echo "demo: $3 exited" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "demo: $3 did not start" >&2
+  exit 1
+}
+wait_for "$run_dir/mcsim.port" $mcsim smpp-mcsim
+"$build/gateway/smppgw" run --port-file "$run_dir/smppgw.port" &
 gw=$!
-trap 'kill -TERM $gw 2>/dev/null; wait $gw 2>/dev/null; kill -TERM $mcsim 2>/dev/null; wait $mcsim 2>/dev/null' EXIT INT TERM
+wait_for "$run_dir/smppgw.port" $gw smppgw
 
 cat <<MSG
 

@@ -272,7 +272,9 @@ void UpstreamBind::onClosed(net::Connection&, int status) {
 
 void UpstreamBind::lost(const char* reason, int status) {
   bool was_bound = state_ == State::Bound || state_ == State::Unbinding;
-  if (was_bound) {
+  if (was_bound && (stopped_ || status == 0)) {
+    log::info("upstream_closed", "upstream", describe(), "reason", reason);
+  } else if (was_bound) {
     ++up_.stats().connection_losses;
     log::warn("upstream_lost", "upstream", describe(), "reason", reason, "error",
               status != 0 ? uv_strerror(status) : "");

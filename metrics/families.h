@@ -1,0 +1,448 @@
+#pragma once
+// Every metric family smppgw exports, in ONE table (twemproxy nc_stats.h, Envoy ALL_*_STATS):
+// name, kind, label names, histogram buckets and help. The registry, the naming checks, the
+// tests and docs/metrics.md all follow this list; add a family here and nowhere else.
+//
+// Naming (prometheus.io/docs/practices/naming): `smppgw_` prefix, snake_case, base units,
+// counters end in `_total`, histograms in `_seconds`, info gauges in `_info`, timestamps in
+// `_timestamp_seconds`. Labels come only from small sets bounded by the configuration or the
+// protocol (kAllowedLabels) — never a phone number, message id, sequence number or a system_id
+// the configuration does not know. familyProblem() enforces this at compile time.
+//
+// Label values are passed positionally, in the order declared here. An empty value means "not
+// applicable" (e.g. `upstream` on a side="customer" series) and is left out of the exposition,
+// as Prometheus treats an empty label as absent.
+//
+// Families marked PLACEHOLDER belong to features that later issues add (TLS, the durable store);
+// they are declared now so dashboards and alerts can refer to them, and stay empty until then.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "metrics/primitives.h"
+
+namespace smppgw::metrics {
+
+enum class Kind : uint8_t { Counter, Gauge, Histogram, Info };
+
+inline constexpr size_t kMaxLabels = 6;
+
+struct LabelNames {
+  std::array<std::string_view, kMaxLabels> names{};
+  size_t size = 0;
+  constexpr std::span<const std::string_view> view() const { return {names.data(), size}; }
+};
+
+template <typename... T>
+constexpr LabelNames labels(T... names) {
+  static_assert(sizeof...(T) <= kMaxLabels, "raise kMaxLabels");
+  return LabelNames{{std::string_view(names)...}, sizeof...(T)};
+}
+
+struct Buckets {
+  std::array<double, kMaxBuckets> bounds{};
+  size_t size = 0;
+  constexpr std::span<const double> view() const { return {bounds.data(), size}; }
+};
+
+template <typename... T>
+constexpr Buckets buckets(T... bounds) {
+  static_assert(sizeof...(T) <= kMaxBuckets, "raise kMaxBuckets");
+  return Buckets{{static_cast<double>(bounds)...}, sizeof...(T)};
+}
+
+// Latencies: from a refusal the gateway answers itself (~100 µs) to a request that runs into a
+// carrier timeout (tens of seconds).
+inline constexpr Buckets kLatencyBuckets =
+    buckets(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+            2.5, 5, 10, 30, 60);
+
+// COUNTER(Id, name, labels, help) / GAUGE(...) / INFO(...) / HISTOGRAM(Id, name, labels, buckets,
+// help). The order here is the order of the exposition and of docs/metrics.md.
+// clang-format off
+#define SMPPGW_METRIC_FAMILIES(COUNTER, GAUGE, HISTOGRAM, INFO)                                    \
+  /* ---- traffic, by side (customer | upstream), peer and command ---- */                         \
+  COUNTER(PdusReceived, "smppgw_pdus_received_total",                                             \
+          labels("side", "customer", "upstream", "command"),                                      \
+          "SMPP PDUs read from a peer: side=customer (an ESME bound to smppgw; customer=its "     \
+          "system_id) or side=upstream (a carrier MC; upstream=its configured name).")            \
+  COUNTER(PdusSent, "smppgw_pdus_sent_total",                                                     \
+          labels("side", "customer", "upstream", "command"),                                      \
+          "SMPP PDUs written to a peer, by side, peer and command.")                              \
+  COUNTER(Responses, "smppgw_responses_total",                                                    \
+          labels("side", "customer", "upstream", "command", "status"),                            \
+          "Responses by command_status: side=customer counts responses sent to customers, "      \
+          "side=upstream responses received from carriers.")                                     \
+  COUNTER(DecodeErrors, "smppgw_decode_errors_total", labels("side", "customer", "upstream"),     \
+          "PDUs that could not be decoded (answered generic_nack or the matching _resp).")        \
+  /* ---- customer sessions ---- */                                                               \
+  COUNTER(Connections, "smppgw_connections_total", labels("listener", "result"),                  \
+          "TCP connections on a listener: result=accepted|refused (over max_connections).")       \
+  COUNTER(CustomerBindAttempts, "smppgw_customer_bind_attempts_total",                            \
+          labels("listener", "customer", "bind_type", "result"),                                  \
+          "Customer bind requests: result=ok|failed (the reason is counted in "                   \
+          "smppgw_refusals_total). customer is empty for a system_id the config does not know.")   \
+  GAUGE(Sessions, "smppgw_sessions", labels("listener", "customer", "state", "bind_type"),        \
+        "Customer sessions by state (open = connected, not bound yet; bound; unbinding) and "     \
+        "bind type.")                                                                             \
+  COUNTER(Refusals, "smppgw_refusals_total", labels("customer", "reason"),                        \
+          "Requests and binds refused by the gateway itself, by reason (rate, window, "          \
+          "queue_full, queue_timeout, policy, auth, no_route, no_upstream, state, shutdown).")    \
+  GAUGE(Inflight, "smppgw_inflight_requests", labels("side", "customer", "upstream"),             \
+        "Requests sent and not answered yet, per peer (summed over its sessions or binds).")      \
+  GAUGE(InflightLimit, "smppgw_inflight_limit", labels("side", "customer", "upstream"),           \
+        "Configured window per peer (summed over its sessions or binds).")                        \
+  HISTOGRAM(SubmitLatency, "smppgw_submit_latency_seconds", labels("customer"),                   \
+            kLatencyBuckets,                                                                      \
+            "Time from a customer's submit_sm read to its submit_sm_resp queued for writing.")    \
+  /* ---- upstream binds and queues ---- */                                                       \
+  GAUGE(UpstreamBinds, "smppgw_upstream_binds", labels("upstream", "state"),                      \
+        "Carrier binds by state (down, connecting, binding, bound, unbinding); the states of an " \
+        "upstream sum to its configured binds.")                                                  \
+  COUNTER(UpstreamBindAttempts, "smppgw_upstream_bind_attempts_total",                            \
+          labels("upstream", "result"), "Binds smppgw attempted to a carrier: result=ok|failed.") \
+  COUNTER(UpstreamConnectionLosses, "smppgw_upstream_connection_losses_total",                    \
+          labels("upstream"), "Bound carrier connections that closed or failed.")                 \
+  GAUGE(GroupMembersBound, "smppgw_group_members_bound", labels("group"),                         \
+        "Members of a routing group with at least one bound bind (0 = the group refuses "        \
+        "traffic with no_upstream).")                                                             \
+  GAUGE(QueueDepth, "smppgw_queue_depth", labels("upstream"),                                     \
+        "Requests waiting in an upstream's queue for a bind with room in its window.")            \
+  GAUGE(QueueCapacity, "smppgw_queue_capacity", labels("upstream"),                               \
+        "Configured size of an upstream's queue (a full queue refuses with queue_full).")         \
+  HISTOGRAM(QueueWait, "smppgw_queue_wait_seconds", labels("upstream"), kLatencyBuckets,          \
+            "Time a request waited in an upstream's queue before it was sent or expired.")        \
+  HISTOGRAM(UpstreamRoundTrip, "smppgw_upstream_round_trip_seconds", labels("upstream"),          \
+            kLatencyBuckets, "Time from a request written to a carrier to its response read.")    \
+  COUNTER(UpstreamTimeouts, "smppgw_upstream_timeouts_total", labels("upstream"),                 \
+          "Requests a carrier did not answer within request_timeout (ESME_RSYSERR to the "       \
+          "customer).")                                                                           \
+  COUNTER(UpstreamRequestsLost, "smppgw_upstream_requests_lost_total", labels("upstream"),        \
+          "Requests in flight on a carrier bind that died (ESME_RSYSERR to the customer).")       \
+  COUNTER(UpstreamLateResponses, "smppgw_upstream_late_responses_total", labels("upstream"),      \
+          "Carrier responses that arrived after their request had timed out.")                    \
+  COUNTER(OrphanResponses, "smppgw_orphan_responses_total", labels("upstream"),                   \
+          "Carrier responses whose customer session had gone; dropped.")                          \
+  /* ---- receipts, deliveries to customers, MO ---- */                                           \
+  COUNTER(Receipts, "smppgw_receipts_total", labels("upstream", "customer", "result"),            \
+          "Delivery receipts from carriers: result=matched|unmatched|held|suppressed|expired.")   \
+  GAUGE(ReceiptsHeld, "smppgw_receipts_held", labels("upstream"),                                 \
+        "Receipts held (unacknowledged) because they overtook their submit_sm_resp.")             \
+  COUNTER(Deliveries, "smppgw_deliveries_total", labels("customer", "result"),                    \
+          "deliver_sm to customers (receipts and MO): result=sent|acked|failed|deferred|queued.") \
+  GAUGE(DeliveriesPending, "smppgw_deliveries_pending", labels("customer"),                       \
+        "deliver_sm waiting (unacknowledged to the carrier) for a receiver of the customer.")     \
+  COUNTER(MoMessages, "smppgw_mo_messages_total", labels("upstream", "customer", "result"),       \
+          "Mobile-originated messages from carriers: result=routed|unroutable.")                  \
+  /* ---- message id store ---- */                                                                \
+  GAUGE(StoreMappings, "smppgw_store_mappings", labels(),                                         \
+        "Message id mappings held (gateway id <-> carrier id) for receipt matching.")             \
+  GAUGE(StoreBacklog, "smppgw_store_backlog", labels(),                                           \
+        "PLACEHOLDER (durable store issue): records accepted but not yet durable.")               \
+  /* ---- TLS: PLACEHOLDER until the TLS issue lands ---- */                                      \
+  COUNTER(TlsHandshakes, "smppgw_tls_handshakes_total",                                           \
+          labels("side", "listener", "upstream", "result"),                                       \
+          "PLACEHOLDER (TLS issue): TLS handshakes by side and result=ok|failed.")                \
+  GAUGE(TlsCertificateExpiry, "smppgw_tls_certificate_expiry_timestamp_seconds",                  \
+        labels("side", "listener", "upstream"),                                                   \
+        "PLACEHOLDER (TLS issue): notAfter of the certificate in use, Unix time.")                \
+  /* ---- configuration and process ---- */                                                       \
+  COUNTER(ConfigReloads, "smppgw_config_reloads_total", labels("result"),                         \
+          "Configuration reloads: result=success|failure|unchanged (a failure keeps the old one).")\
+  INFO(ConfigInfo, "smppgw_config_info", labels("hash"),                                          \
+       "The configuration in force: hash=SHA-256 of its canonical JSON. Always 1.")               \
+  GAUGE(ConfigLoadedTimestamp, "smppgw_config_loaded_timestamp_seconds", labels(),                \
+        "When the configuration in force was loaded, Unix time.")                                 \
+  INFO(BuildInfo, "smppgw_build_info", labels("version"), "smppgw build. Always 1.")             \
+  GAUGE(StartTimestamp, "smppgw_start_timestamp_seconds", labels(),                               \
+        "When the process started, Unix time.")                                                   \
+  /* ---- the event loop (benchmark harness: syscalls per round trip) ---- */                     \
+  COUNTER(LoopReads, "smppgw_loop_reads_total", labels(),                                         \
+          "Socket reads with data (one read(2) each).")                                           \
+  COUNTER(LoopWrites, "smppgw_loop_writes_total", labels(),                                       \
+          "Socket writes (uv_try_write / uv_write; one write(2) each).")                          \
+  COUNTER(LoopIterations, "smppgw_loop_iterations_total", labels(),                               \
+          "Event loop wake-ups (one epoll_wait each).")                                           \
+  COUNTER(LoopReceivedBytes, "smppgw_loop_received_bytes_total", labels(),                        \
+          "Bytes read from all sockets.")                                                         \
+  COUNTER(LoopSentBytes, "smppgw_loop_sent_bytes_total", labels(), "Bytes written to all sockets.")
+// clang-format on
+
+#define SMPPGW_METRICS_ID_(id, ...) id,
+#define SMPPGW_METRICS_SKIP_(...)
+#define SMPPGW_METRICS_ONE_(...) +1
+#define SMPPGW_METRICS_TYPED_(id, ...) id = static_cast<uint16_t>(FamilyId::id),
+
+// Every family, in table order (the index into kFamilies).
+enum class FamilyId : uint16_t {
+  SMPPGW_METRIC_FAMILIES(SMPPGW_METRICS_ID_, SMPPGW_METRICS_ID_, SMPPGW_METRICS_ID_,
+                         SMPPGW_METRICS_ID_)
+};
+
+inline constexpr size_t kFamilyCount = 0 SMPPGW_METRIC_FAMILIES(
+    SMPPGW_METRICS_ONE_, SMPPGW_METRICS_ONE_, SMPPGW_METRICS_ONE_, SMPPGW_METRICS_ONE_);
+
+// One enum per kind, so asking a gauge family for a counter does not compile. Each value equals
+// its FamilyId.
+enum class CounterFamily : uint16_t {
+  SMPPGW_METRIC_FAMILIES(SMPPGW_METRICS_TYPED_, SMPPGW_METRICS_SKIP_, SMPPGW_METRICS_SKIP_,
+                         SMPPGW_METRICS_SKIP_)
+};
+enum class GaugeFamily : uint16_t {
+  SMPPGW_METRIC_FAMILIES(SMPPGW_METRICS_SKIP_, SMPPGW_METRICS_TYPED_, SMPPGW_METRICS_SKIP_,
+                         SMPPGW_METRICS_SKIP_)
+};
+enum class HistogramFamily : uint16_t {
+  SMPPGW_METRIC_FAMILIES(SMPPGW_METRICS_SKIP_, SMPPGW_METRICS_SKIP_, SMPPGW_METRICS_TYPED_,
+                         SMPPGW_METRICS_SKIP_)
+};
+enum class InfoFamily : uint16_t {
+  SMPPGW_METRIC_FAMILIES(SMPPGW_METRICS_SKIP_, SMPPGW_METRICS_SKIP_, SMPPGW_METRICS_SKIP_,
+                         SMPPGW_METRICS_TYPED_)
+};
+
+struct FamilyDef {
+  FamilyId id;
+  Kind kind;
+  std::string_view name;
+  LabelNames labels;
+  Buckets buckets;  // histograms only
+  std::string_view help;
+};
+
+#define SMPPGW_METRICS_C_(id, name, lbl, help) \
+  FamilyDef{FamilyId::id, Kind::Counter, name, lbl, Buckets{}, help},
+#define SMPPGW_METRICS_G_(id, name, lbl, help) \
+  FamilyDef{FamilyId::id, Kind::Gauge, name, lbl, Buckets{}, help},
+#define SMPPGW_METRICS_H_(id, name, lbl, bkt, help) \
+  FamilyDef{FamilyId::id, Kind::Histogram, name, lbl, bkt, help},
+#define SMPPGW_METRICS_I_(id, name, lbl, help) \
+  FamilyDef{FamilyId::id, Kind::Info, name, lbl, Buckets{}, help},
+
+inline constexpr std::array<FamilyDef, kFamilyCount> kFamilies = {{SMPPGW_METRIC_FAMILIES(
+    SMPPGW_METRICS_C_, SMPPGW_METRICS_G_, SMPPGW_METRICS_H_, SMPPGW_METRICS_I_)}};
+
+#undef SMPPGW_METRICS_ID_
+#undef SMPPGW_METRICS_SKIP_
+#undef SMPPGW_METRICS_ONE_
+#undef SMPPGW_METRICS_TYPED_
+#undef SMPPGW_METRICS_C_
+#undef SMPPGW_METRICS_G_
+#undef SMPPGW_METRICS_H_
+#undef SMPPGW_METRICS_I_
+
+constexpr const FamilyDef& family(FamilyId id) {
+  return kFamilies[static_cast<size_t>(id)];
+}
+constexpr const FamilyDef& family(CounterFamily f) {
+  return kFamilies[static_cast<size_t>(f)];
+}
+constexpr const FamilyDef& family(GaugeFamily f) {
+  return kFamilies[static_cast<size_t>(f)];
+}
+constexpr const FamilyDef& family(HistogramFamily f) {
+  return kFamilies[static_cast<size_t>(f)];
+}
+constexpr const FamilyDef& family(InfoFamily f) {
+  return kFamilies[static_cast<size_t>(f)];
+}
+
+// The only label names a family may use: each has a set of values bounded by the configuration
+// (customer, upstream, group, listener) or by the protocol and this file (the rest).
+inline constexpr std::array<std::string_view, 11> kAllowedLabels = {
+    "customer", "upstream", "group", "listener",  "command", "status",
+    "reason",   "side",     "state", "bind_type", "result"};
+// Info families (exactly one series, value 1) may also describe the build or the config.
+inline constexpr std::array<std::string_view, 2> kInfoLabels = {"version", "hash"};
+
+// ---- Label values with a fixed set: use these, so dashboards and alerts can rely on them ----
+
+enum class Side : uint8_t { Customer, Upstream };
+inline constexpr std::array<std::string_view, 2> kSideLabels = {"customer", "upstream"};
+
+enum class RefusalReason : uint8_t {
+  Rate,          // rate_limit.per_second exceeded
+  Window,        // more requests outstanding than the customer's window
+  QueueFull,     // the upstream's queue is full
+  QueueTimeout,  // waited a whole timers.response in the queue
+  Policy,        // sender, bind type, network or listener not allowed; disabled; max_binds
+  Auth,          // unknown system_id or wrong password
+  NoRoute,       // no route matched
+  NoUpstream,    // no member of the routed group is bound
+  State,         // request not allowed in this session state or bind type
+  Shutdown,      // the gateway is shutting down
+};
+inline constexpr std::array<std::string_view, 10> kRefusalReasonLabels = {
+    "rate", "window",   "queue_full",  "queue_timeout", "policy",
+    "auth", "no_route", "no_upstream", "state",         "shutdown"};
+
+enum class ReceiptResult : uint8_t { Matched, Unmatched, Held, Suppressed, Expired };
+inline constexpr std::array<std::string_view, 5> kReceiptResultLabels = {
+    "matched", "unmatched", "held", "suppressed", "expired"};
+
+enum class DeliveryResult : uint8_t { Sent, Acked, Failed, Deferred, Queued };
+inline constexpr std::array<std::string_view, 5> kDeliveryResultLabels = {"sent", "acked", "failed",
+                                                                          "deferred", "queued"};
+
+enum class MoResult : uint8_t { Routed, Unroutable };
+inline constexpr std::array<std::string_view, 2> kMoResultLabels = {"routed", "unroutable"};
+
+enum class SessionState : uint8_t { Open, Bound, Unbinding };
+inline constexpr std::array<std::string_view, 3> kSessionStateLabels = {"open", "bound",
+                                                                        "unbinding"};
+
+enum class UpstreamBindState : uint8_t { Down, Connecting, Binding, Bound, Unbinding };
+inline constexpr std::array<std::string_view, 5> kUpstreamBindStateLabels = {
+    "down", "connecting", "binding", "bound", "unbinding"};
+
+enum class BindType : uint8_t { Transmitter, Receiver, Transceiver };
+inline constexpr std::array<std::string_view, 3> kBindTypeLabels = {"transmitter", "receiver",
+                                                                    "transceiver"};
+
+constexpr std::string_view label(Side v) {
+  return kSideLabels[static_cast<size_t>(v)];
+}
+constexpr std::string_view label(RefusalReason v) {
+  return kRefusalReasonLabels[static_cast<size_t>(v)];
+}
+constexpr std::string_view label(ReceiptResult v) {
+  return kReceiptResultLabels[static_cast<size_t>(v)];
+}
+constexpr std::string_view label(DeliveryResult v) {
+  return kDeliveryResultLabels[static_cast<size_t>(v)];
+}
+constexpr std::string_view label(MoResult v) {
+  return kMoResultLabels[static_cast<size_t>(v)];
+}
+constexpr std::string_view label(SessionState v) {
+  return kSessionStateLabels[static_cast<size_t>(v)];
+}
+constexpr std::string_view label(UpstreamBindState v) {
+  return kUpstreamBindStateLabels[static_cast<size_t>(v)];
+}
+constexpr std::string_view label(BindType v) {
+  return kBindTypeLabels[static_cast<size_t>(v)];
+}
+
+// ---- Naming rules, checked at compile time below and reported in detail by the tests ----
+
+namespace detail {
+constexpr bool endsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+constexpr bool isSnakeCase(std::string_view s) {
+  if (s.empty() || !(s.front() >= 'a' && s.front() <= 'z') || s.back() == '_') {
+    return false;
+  }
+  char prev = 0;
+  for (char c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    if (!ok || (c == '_' && prev == '_')) {
+      return false;
+    }
+    prev = c;
+  }
+  return true;
+}
+template <size_t N>
+constexpr bool contains(const std::array<std::string_view, N>& set, std::string_view s) {
+  for (auto v : set) {
+    if (v == s) {
+      return true;
+    }
+  }
+  return false;
+}
+}  // namespace detail
+
+// Empty when `def` follows the rules, else what is wrong.
+constexpr std::string_view familyProblem(const FamilyDef& def) {
+  using detail::endsWith;
+  if (def.name.substr(0, 7) != "smppgw_") {
+    return "name must start with smppgw_";
+  }
+  if (!detail::isSnakeCase(def.name)) {
+    return "name must be snake_case";
+  }
+  const bool total = endsWith(def.name, "_total");
+  switch (def.kind) {
+    case Kind::Counter:
+      if (!total) {
+        return "a counter's name must end in _total";
+      }
+      break;
+    case Kind::Histogram:
+      if (!endsWith(def.name, "_seconds")) {
+        return "a histogram's name must end in _seconds";
+      }
+      if (def.buckets.size == 0) {
+        return "a histogram needs buckets";
+      }
+      for (size_t i = 1; i < def.buckets.size; ++i) {
+        if (!(def.buckets.bounds[i - 1] < def.buckets.bounds[i])) {
+          return "histogram buckets must be strictly ascending";
+        }
+      }
+      break;
+    case Kind::Gauge:
+      if (total) {
+        return "only counters end in _total";
+      }
+      if (endsWith(def.name, "_info")) {
+        return "_info is for info families";
+      }
+      break;
+    case Kind::Info:
+      if (!endsWith(def.name, "_info")) {
+        return "an info family's name must end in _info";
+      }
+      break;
+  }
+  if (def.kind != Kind::Histogram && def.buckets.size != 0) {
+    return "only histograms have buckets";
+  }
+  for (size_t i = 0; i < def.labels.size; ++i) {
+    const std::string_view l = def.labels.names[i];
+    if (!detail::contains(kAllowedLabels, l) &&
+        !(def.kind == Kind::Info && detail::contains(kInfoLabels, l))) {
+      return "label name not in the allowed set";
+    }
+    if (l == "le" || l == "quantile") {
+      return "label name reserved by Prometheus";
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (def.labels.names[j] == l) {
+        return "label name repeated";
+      }
+    }
+  }
+  if (def.help.empty()) {
+    return "help text missing";
+  }
+  for (char c : def.help) {
+    if (c == '\n' || c == '\\') {
+      return "help text must be one line without backslashes";  // exposition escaping
+    }
+  }
+  return {};
+}
+
+constexpr bool allFamiliesValid() {
+  for (size_t i = 0; i < kFamilies.size(); ++i) {
+    if (static_cast<size_t>(kFamilies[i].id) != i || !familyProblem(kFamilies[i]).empty()) {
+      return false;
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (kFamilies[j].name == kFamilies[i].name) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+static_assert(allFamiliesValid(), "a metric family breaks the naming rules (run metrics_tests)");
+
+}  // namespace smppgw::metrics
