@@ -28,8 +28,14 @@ void DownstreamSession::onPdu(net::Connection&, codec::Bytes raw) {
   last_rx_ms_ = gw_.now();
   if (auto err = codec::decode(raw, pdu_)) {
     ++gw_.stats().decode_errors;
+    if (m_ != nullptr) {
+      m_->decode_errors->inc();
+    }
     answerDecodeError(*err);
     return;
+  }
+  if (m_ != nullptr) {
+    gw_.metrics().customerPdu(*m_, true, pdu_.command_id);
   }
   handle(pdu_, raw);
 }
@@ -66,6 +72,9 @@ void DownstreamSession::answerDecodeError(const codec::DecodeError& e) {
 void DownstreamSession::respondStatus(CommandId request, uint32_t seq, uint32_t status) {
   codec::encodeHeaderOnly(out(), codec::responseFor(request), status, seq);
   send();
+  if (m_ != nullptr) {
+    gw_.metrics().customerResponse(*m_, codec::responseFor(request), status);
+  }
 }
 
 void DownstreamSession::requestAnswered() {
@@ -121,6 +130,11 @@ void DownstreamSession::handle(const codec::Pdu& pdu, codec::Bytes raw) {
     // While we unbind (shutdown, customer removed), say "retry later", not "wrong state".
     const bool ours = state_ == State::Unbinding && peer_unbind_seq_ == 0;
     respondStatus(id, pdu.sequence_number, ours ? gwstatus::kShuttingDown : st::ESME_RINVBNDSTS);
+    if (m_ != nullptr) {
+      m_->refusals[static_cast<size_t>(ours ? metrics::RefusalReason::Shutdown
+                                            : metrics::RefusalReason::State)]
+          ->inc();
+    }
     return;
   }
   switch (id) {
@@ -150,6 +164,9 @@ void DownstreamSession::handle(const codec::Pdu& pdu, codec::Bytes raw) {
   }
   if (outstanding_ >= window_) {
     ++gw_.stats().refused_window;
+    if (m_ != nullptr) {
+      m_->refusals[static_cast<size_t>(metrics::RefusalReason::Window)]->inc();
+    }
     respondStatus(id, pdu.sequence_number, gwstatus::kWindowFull);
     return;
   }
@@ -186,6 +203,7 @@ void DownstreamSession::bindSucceeded(CommandId bind, uint32_t seq, config::Cust
     return;
   }
   customer_ = customer;
+  m_ = gw_.customerMetrics(customer);
   window_ = window;
   delivery_window_ = delivery_window;
   state_ = State::Bound;
@@ -248,6 +266,9 @@ uint32_t DownstreamSession::sendDelivery(codec::Bytes pdu, Delivery d) {
   out().append(pdu);
   codec::patchSequence(out().mutableView().subspan(at), seq);
   send();
+  if (m_ != nullptr) {
+    gw_.metrics().customerPdu(*m_, false, d.command);
+  }
   d.deadline_ms = gw_.now() + static_cast<uint64_t>(gw_.cfg().timers.response.count());
   deliveries_.insert(seq, d);
   return seq;

@@ -13,6 +13,7 @@
 #include "codec/decode.h"
 #include "codec/pdu.h"
 #include "config/model.h"
+#include "gateway/gw_metrics.h"
 #include "gateway/inflight.h"
 #include "gateway/net/connection.h"
 #include "gateway/types.h"
@@ -85,6 +86,7 @@ class DownstreamSession final : public net::ConnectionHandler {
     delivery_window_ = window;
   }
   uint32_t outstanding() const { return outstanding_; }
+  uint32_t window() const { return window_; }
 
  private:
   void handle(const codec::Pdu& pdu, codec::Bytes raw);
@@ -95,6 +97,7 @@ class DownstreamSession final : public net::ConnectionHandler {
   void maybeFinishUnbind();
 
   Gateway& gw_;
+  GatewayMetrics::Customer* m_ = nullptr;  // set once bound
   SessionRef ref_;
   config::ListenerId listener_;
   net::Connection::Ptr conn_;

@@ -162,6 +162,7 @@ struct Gateway::PendingDelivery {
 struct Gateway::CustomerState {
   std::string system_id;
   uint32_t cfg = config::kNoId;
+  GatewayMetrics::Customer* m = nullptr;
   TokenBucket rate;
   std::vector<SessionRef> receivers;  // bound RX/TRX sessions, for round-robin delivery
   uint32_t rr = 0;
@@ -194,7 +195,7 @@ struct Gateway::AuthJob {
 };
 
 Gateway::Gateway(net::Loop& loop, std::shared_ptr<const config::Config> config,
-                 routing::RoutingTablePtr table)
+                 routing::RoutingTablePtr table, metrics::Registry& registry)
     : loop_(loop),
       config_(std::move(config)),
       table_(std::move(table)),
@@ -202,6 +203,7 @@ Gateway::Gateway(net::Loop& loop, std::shared_ptr<const config::Config> config,
       sticky_(config_->routing.concat_max_entries, config_->routing.concat_ttl),
       mappings_(ms(config_->store.mapping_ttl), 4'000'000),
       minter_(config_->gateway.instance_id),
+      metrics_(registry),
       rng_(std::random_device{}()),
       pepper_(randomBytes(32)) {
   bindConfig();
@@ -225,6 +227,7 @@ void Gateway::bindConfig() {
     }
     CustomerState& cs = customers_[it->second];
     cs.cfg = static_cast<uint32_t>(i);
+    cs.m = &metrics_.customer(it->second, cust.system_id);
     cs.rate.configure(cust.rate_limit.per_second, cust.rate_limit.burst);
     customer_rt_[i] = it->second;
   }
@@ -244,7 +247,24 @@ void Gateway::bindConfig() {
       (*it)->reconfigure(uc);
     }
     (*it)->setConfigIndex(static_cast<uint32_t>(i));
+    (*it)->setMetrics(&metrics_.upstream((*it)->id(), uc.name));
     upstream_rt_[i] = (*it)->id();
+  }
+}
+
+GatewayMetrics::Customer* Gateway::customerMetrics(uint32_t rcid) {
+  return rcid < customers_.size() ? customers_[rcid].m : nullptr;
+}
+
+void Gateway::refuseMetric(uint32_t rcid, metrics::RefusalReason reason) {
+  if (auto* m = customerMetrics(rcid)) {
+    m->refusals[static_cast<size_t>(reason)]->inc();
+  }
+}
+
+void Gateway::deliveryMetric(uint32_t rcid, metrics::DeliveryResult result) {
+  if (auto* m = customerMetrics(rcid)) {
+    m->deliveries[static_cast<size_t>(result)]->inc();
   }
 }
 
@@ -307,6 +327,7 @@ void Gateway::accept(size_t listener_index, uv_stream_t* server) {
   if (shutting_down_ || open_sessions_ >= cfg().limits.max_connections ||
       listener_connections_[listener_index] >= l.max_connections) {
     ++stats_.sessions_refused;
+    metrics_.connection(l.name, false).inc();
     log::warn("connection_refused", "listener", l.name, "peer", conn->peerAddress(), "reason",
               shutting_down_ ? "shutting down" : "max_connections");
     conn->abort();
@@ -327,6 +348,7 @@ void Gateway::accept(size_t listener_index, uv_stream_t* server) {
   ++open_sessions_;
   ++listener_connections_[listener_index];
   ++stats_.sessions_accepted;
+  metrics_.connection(l.name, true).inc();
   log::debug("connection_accepted", "listener", l.name, "peer", sessions_[ref.index]->peer());
 }
 
@@ -509,23 +531,25 @@ void Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes
     return;
   }
   const config::Customer& cust = *custp;
-  auto refuse = [&](uint32_t status, uint64_t& counter) {
+  using R = metrics::RefusalReason;
+  auto refuse = [&](uint32_t status, uint64_t& counter, R reason) {
     ++counter;
     ++stats_.submits_failed;
+    refuseMetric(cid, reason);
     s.respondStatus(pdu.command_id, pdu.sequence_number, status);
     s.requestAnswered();
   };
   if (shutting_down_) {
-    refuse(gwstatus::kShuttingDown, stats_.refused_no_upstream);
+    refuse(gwstatus::kShuttingDown, stats_.refused_no_upstream, R::Shutdown);
     return;
   }
   if (!customers_[cid].rate.tryTake(t)) {
-    refuse(gwstatus::kRateLimited, stats_.refused_rate);
+    refuse(gwstatus::kRateLimited, stats_.refused_rate, R::Rate);
     return;
   }
   SubmitFields f = submitFields(pdu);
   if (!cust.sourceAllowed(f.source)) {
-    refuse(st::ESME_RINVSRCADR, stats_.refused_sender);
+    refuse(st::ESME_RINVSRCADR, stats_.refused_sender, R::Policy);
     return;
   }
   routing::MtKey key;
@@ -542,7 +566,8 @@ void Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes
   key.esm_class = f.esm_class;
   routing::MtDecision d = table_->route(key);
   if (!d.routed()) {
-    refuse(d.status != 0 ? d.status : cfg().routing.unroutable_status, stats_.refused_route);
+    refuse(d.status != 0 ? d.status : cfg().routing.unroutable_status, stats_.refused_route,
+           R::NoRoute);
     return;
   }
 
@@ -606,9 +631,9 @@ void Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes
   }
   if (!chosen) {
     if (any_bound) {
-      refuse(gwstatus::kQueueFull, stats_.refused_queue_full);
+      refuse(gwstatus::kQueueFull, stats_.refused_queue_full, R::QueueFull);
     } else {
-      refuse(gwstatus::kNoUpstream, stats_.refused_no_upstream);
+      refuse(gwstatus::kNoUpstream, stats_.refused_no_upstream, R::NoUpstream);
     }
     return;
   }
@@ -670,7 +695,7 @@ void Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes
     out = scratch_.view();
   }
   if (!up.submit(out, info, t)) {
-    refuse(gwstatus::kQueueFull, stats_.refused_queue_full);
+    refuse(gwstatus::kQueueFull, stats_.refused_queue_full, R::QueueFull);
   }
 }
 
@@ -768,10 +793,19 @@ void Gateway::onUpstreamResponse(UpstreamBind& b, UpInFlight info, const codec::
   }
   if (s == nullptr) {
     ++stats_.orphan_responses;
+    if (b.metrics() != nullptr) {
+      b.metrics()->orphans->inc();
+    }
     return;
   }
   codec::encode(out, s->out(), {s->version()});
   s->send();
+  if (auto* m = customerMetrics(info.customer)) {
+    metrics_.customerResponse(*m, out.command_id, out.command_status);
+    if (isSubmission(info.command)) {
+      m->latency->observeNs(net::Loop::hrtimeNs() - info.started_ns);
+    }
+  }
   s->requestAnswered();
 }
 
@@ -785,6 +819,9 @@ void Gateway::onUpstreamFailed(UpInFlight info, uint32_t status) {
     return;
   }
   s->respondStatus(info.command, info.origin_seq, status);
+  if (status == gwstatus::kQueueExpired && isSubmission(info.command)) {
+    refuseMetric(info.customer, metrics::RefusalReason::QueueTimeout);
+  }
   s->requestAnswered();
 }
 
@@ -855,6 +892,7 @@ void Gateway::onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu) {
     }
     if (id.empty()) {
       ++stats_.receipts_unmatched;
+      metrics_.receipts(up_id, 0xFFFFFF, "unmatched").inc();
       log::warn("receipt_without_id", "upstream", b.describe());
       b.respond(pdu.command_id, pdu.sequence_number, st::ESME_ROK);
       return;
@@ -874,12 +912,14 @@ void Gateway::onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu) {
   routing::MoDecision d = table_->routeMo(key);
   if (!d.routed()) {
     ++stats_.mo_unroutable;
+    metrics_.mo(up_id, 0xFFFFFF, "unroutable").inc();
     log::warn("mo_unroutable", "upstream", b.describe(), "rule", d.rule_name);
     b.respond(pdu.command_id, pdu.sequence_number,
               d.status != 0 ? d.status : cfg().routing.mo_unroutable_status);
     return;
   }
   ++stats_.mo_routed;
+  metrics_.mo(up_id, customer_rt_[d.customer], "routed").inc();
   codec::Buffer copy;
   codec::encode(pdu, copy);
   Delivery dl;
@@ -901,6 +941,7 @@ void Gateway::processReceipt(UpstreamBind& b, const codec::Pdu& pdu, std::string
   // Receipts can overtake their submit_sm_resp: hold it (unacknowledged, so the MC keeps it)
   // until the response arrives or the request would have timed out anyway.
   ++stats_.receipts_held;
+  metrics_.receipts(from.upstream, 0xFFFFFF, "held").inc();
   HeldReceipt h;
   h.upstream = from.upstream;
   h.key = std::string(key.view());
@@ -989,10 +1030,12 @@ void Gateway::deliverReceipt(const store::Mapping& m, const codec::Pdu& pdu, Bin
   }
   if (!wanted) {
     ++stats_.receipts_suppressed;
+    metrics_.receipts(from.upstream, m.customer, "suppressed").inc();
     ackUpstream(from, pdu.command_id, upstream_seq, st::ESME_ROK);
     return;
   }
   ++stats_.receipts_matched;
+  metrics_.receipts(from.upstream, m.customer, "matched").inc();
   char idbuf[72];
   std::string_view gid =
       formatMessageId(m.gateway_id, cust.message_id_format, cust.message_id_length, idbuf);
@@ -1051,15 +1094,18 @@ void Gateway::deliver(uint32_t customer, codec::Buffer&& pdu_v50, Delivery d) {
   // No receiver with room: wait (bounded), still unacknowledged to the MC.
   if (cs.pending.size() >= cfg().limits.max_pending_deliveries_per_customer) {
     ++stats_.deliveries_deferred;
+    deliveryMetric(customer, metrics::DeliveryResult::Deferred);
     ackUpstream(d.from, d.command, d.upstream_seq, gwstatus::kDeliveryLater);
     return;
   }
   ++stats_.deliveries_queued;
+  deliveryMetric(customer, metrics::DeliveryResult::Queued);
   cs.pending.push_back(PendingDelivery{std::move(pdu_v50), d, now()});
 }
 
 bool Gateway::sendToSession(DownstreamSession& s, codec::Bytes pdu_v50, Delivery d) {
   ++stats_.deliveries_sent;
+  deliveryMetric(s.customer(), metrics::DeliveryResult::Sent);
   if (s.version() >= 0x50) {
     s.sendDelivery(pdu_v50, d);
     return true;
@@ -1108,8 +1154,10 @@ void Gateway::ackUpstream(BindRef from, CommandId command, uint32_t seq, uint32_
 void Gateway::onDeliveryAnswered(DownstreamSession& s, Delivery d, uint32_t status) {
   if (status == st::ESME_ROK) {
     ++stats_.deliveries_acked;
+    deliveryMetric(s.customer(), metrics::DeliveryResult::Acked);
   } else {
     ++stats_.deliveries_failed;
+    deliveryMetric(s.customer(), metrics::DeliveryResult::Failed);
   }
   // The customer's answer is the MC's answer: a temporary error makes the MC retry.
   ackUpstream(d.from, d.command, d.upstream_seq, status);
@@ -1174,6 +1222,7 @@ void Gateway::requestReload(std::string path) {
             log::error("reload_error", "file", j->path, "problem", config::toString(e));
           }
           ++gw->stats_.reloads_failed;
+          gw->metrics_.registry().counter(metrics::CounterFamily::ConfigReloads, {"failure"}).inc();
           log::error("reload_failed", "file", j->path, "errors", errors.size(), "action",
                      "keeping the running configuration");
           return;
@@ -1194,6 +1243,7 @@ bool Gateway::applyReload(std::shared_ptr<const config::Config> next,
   const config::Config& old = *config_;
   if (next->content_hash == old.content_hash) {
     ++stats_.reloads_unchanged;
+    metrics_.registry().counter(metrics::CounterFamily::ConfigReloads, {"unchanged"}).inc();
     log::info("reload_unchanged", "hash", next->content_hash);
     return true;
   }
@@ -1216,6 +1266,7 @@ bool Gateway::applyReload(std::shared_ptr<const config::Config> next,
   }
   if (!refused.empty()) {
     ++stats_.reloads_failed;
+    metrics_.registry().counter(metrics::CounterFamily::ConfigReloads, {"failure"}).inc();
     log::error("reload_refused", "reason", refused, "action",
                "restart to apply; keeping the running configuration");
     return false;
@@ -1257,6 +1308,11 @@ bool Gateway::applyReload(std::shared_ptr<const config::Config> next,
     }
   }
   ++stats_.reloads_ok;
+  auto& reg = metrics_.registry();
+  reg.counter(metrics::CounterFamily::ConfigReloads, {"success"}).inc();
+  reg.setInfo(metrics::InfoFamily::ConfigInfo, {config_->content_hash});
+  reg.gauge(metrics::GaugeFamily::ConfigLoadedTimestamp)
+      .set(static_cast<int64_t>(wallClockMs() / 1000));
   log::info("reload_ok", "file", config_->origin, "hash", config_->content_hash, "customers",
             config_->customers.size(), "upstreams", config_->upstreams.size(), "routes",
             config_->routes.size());
@@ -1300,6 +1356,7 @@ void Gateway::tick() {
         return false;
       }
       ++stats_.receipts_unmatched;
+      metrics_.receipts(h.upstream, 0xFFFFFF, "expired").inc();
       log::warn("receipt_unmatched", "upstream", upstreams_[h.upstream]->name(), "id", h.key);
       ackUpstream(h.from, CommandId::deliver_sm, h.upstream_seq, st::ESME_ROK);
       return true;
@@ -1308,6 +1365,7 @@ void Gateway::tick() {
       held_.erase(it);
     }
   }
+  publishGauges();
   if (t >= next_housekeeping_ms_) {
     next_housekeeping_ms_ = t + 1000;
     mappings_.expire(t);
@@ -1315,6 +1373,131 @@ void Gateway::tick() {
   }
   if (shutting_down_) {
     maybeFinishShutdown();
+  }
+}
+
+// Gauges and the loop's own counters are pushed from here (every tick), never computed on the
+// scrape thread.
+void Gateway::publishGauges() {
+  using GF = metrics::GaugeFamily;
+  using CF = metrics::CounterFamily;
+  auto& reg = metrics_.registry();
+  const net::LoopStats& ls = loop_.stats();
+  reg.counter(CF::LoopReads).add(ls.reads - published_loop_.reads);
+  reg.counter(CF::LoopWrites).add(ls.writes - published_loop_.writes);
+  reg.counter(CF::LoopIterations).add(ls.iterations - published_loop_.iterations);
+  reg.counter(CF::LoopReceivedBytes).add(ls.bytes_in - published_loop_.bytes_in);
+  reg.counter(CF::LoopSentBytes).add(ls.bytes_out - published_loop_.bytes_out);
+  published_loop_ = ls;
+  reg.gauge(GF::StoreMappings).set(static_cast<int64_t>(mappings_.size()));
+
+  // Sessions by (listener, customer, state, bind type); every gauge seen before is reset first so
+  // a combination that emptied reads 0.
+  for (auto& [g, n] : session_counts_) {
+    n = 0;
+  }
+  std::vector<int64_t> outstanding(customers_.size(), 0);
+  std::vector<int64_t> limit(customers_.size(), 0);
+  for (auto& sp : sessions_) {
+    const DownstreamSession* s = sp.get();
+    if (s == nullptr || s->closed() || s->state() == DownstreamSession::State::Authenticating) {
+      continue;
+    }
+    const bool bound = s->customer() != config::kNoId;
+    std::string_view customer = bound ? customers_[s->customer()].system_id : std::string_view();
+    const char* state = s->state() == DownstreamSession::State::Open    ? "open"
+                        : s->state() == DownstreamSession::State::Bound ? "bound"
+                                                                        : "unbinding";
+    std::string_view bt =
+        bound ? metrics::kBindTypeLabels[static_cast<size_t>(s->bindType())] : std::string_view();
+    const std::string& listener = cfg().listeners[s->listener()].name;
+    std::string key =
+        listener + '\x1f' + std::string(customer) + '\x1f' + state + '\x1f' + std::string(bt);
+    metrics::Gauge& g = session_gauges_.get(key, [&](const std::string&) -> metrics::Gauge& {
+      metrics::Gauge& created = reg.gauge(GF::Sessions, {listener, customer, state, bt});
+      session_counts_.emplace_back(&created, 0);
+      return created;
+    });
+    for (auto& [gp, n] : session_counts_) {
+      if (gp == &g) {
+        ++n;
+        break;
+      }
+    }
+    if (bound) {
+      outstanding[s->customer()] += s->outstanding();
+      limit[s->customer()] += s->window();
+    }
+  }
+  for (auto& [g, n] : session_counts_) {
+    g->set(n);
+  }
+  for (size_t i = 0; i < customers_.size(); ++i) {
+    if (GatewayMetrics::Customer* m = customers_[i].m) {
+      m->pending->set(static_cast<int64_t>(customers_[i].pending.size()));
+      m->inflight->set(outstanding[i]);
+      m->inflight_limit->set(limit[i]);
+    }
+  }
+  std::vector<int64_t> held(upstreams_.size(), 0);
+  for (const auto& [hk, list] : held_) {
+    for (const HeldReceipt& h : list) {
+      if (h.upstream < held.size()) {
+        ++held[h.upstream];
+      }
+    }
+  }
+  for (auto& u : upstreams_) {
+    if (GatewayMetrics::Upstream* m = u->metrics()) {
+      std::array<int64_t, 5> states{};
+      int64_t inflight = 0;
+      int64_t windows = 0;
+      for (const auto& b : u->binds()) {
+        if (b->stopped() && b->state() == UpstreamBind::State::Idle) {
+          continue;  // retired by a reload or shutdown
+        }
+        size_t k = b->state() == UpstreamBind::State::Idle        ? 0
+                   : b->state() == UpstreamBind::State::Bound     ? 3
+                   : b->state() == UpstreamBind::State::Binding   ? 2
+                   : b->state() == UpstreamBind::State::Unbinding ? 4
+                                                                  : 1;
+        ++states[k];
+        inflight += static_cast<int64_t>(b->inFlight());
+        windows += u->cfg().window;
+      }
+      for (size_t k = 0; k < states.size(); ++k) {
+        m->binds[k]->set(states[k]);
+      }
+      m->queue_depth->set(static_cast<int64_t>(u->queueDepth()));
+      m->queue_capacity->set(cfg().limits.max_queue_per_group);
+      m->receipts_held->set(held[u->id()]);
+      m->inflight->set(inflight);
+      m->inflight_limit->set(windows);
+    }
+  }
+  // Readiness: listeners up and every group that a route sends to has a bound member.
+  std::string not_ready;
+  for (size_t g = 0; g < cfg().groups.size(); ++g) {
+    int64_t bound_members = 0;
+    for (const auto& member : cfg().groups[g].members) {
+      if (member.upstream < upstream_rt_.size() &&
+          upstreams_[upstream_rt_[member.upstream]]->available()) {
+        ++bound_members;
+      }
+    }
+    reg.gauge(GF::GroupMembersBound, {cfg().groups[g].name}).set(bound_members);
+    if (bound_members == 0 && not_ready.empty()) {
+      not_ready = "group " + cfg().groups[g].name + " has no bound member";
+    }
+  }
+  if (listeners_.empty() && !cfg().listeners.empty()) {
+    not_ready = "listeners not open";
+  }
+  if (shutting_down_) {
+    not_ready = "shutting down";
+  }
+  if (readiness_) {
+    readiness_(not_ready.empty(), not_ready);
   }
 }
 

@@ -28,6 +28,7 @@
 #include "codec/receipt.h"
 #include "config/model.h"
 #include "gateway/downstream.h"
+#include "gateway/gw_metrics.h"
 #include "gateway/message_id.h"
 #include "gateway/net/connection.h"
 #include "gateway/net/loop.h"
@@ -91,7 +92,11 @@ struct GatewayStats {
 class Gateway {
  public:
   Gateway(net::Loop& loop, std::shared_ptr<const config::Config> config,
-          routing::RoutingTablePtr table);
+          routing::RoutingTablePtr table, metrics::Registry& registry);
+  // Readiness (listeners up, every routed group has a bound member), reported on every tick.
+  void setReadinessHook(std::function<void(bool ready, const std::string& reason)> hook) {
+    readiness_ = std::move(hook);
+  }
   ~Gateway();
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
@@ -126,6 +131,8 @@ class Gateway {
   }
   const std::vector<std::unique_ptr<Upstream>>& upstreams() const { return upstreams_; }
   bool shuttingDown() const { return shutting_down_; }
+  GatewayMetrics& metrics() { return metrics_; }
+  GatewayMetrics::Customer* customerMetrics(uint32_t runtime_id);
 
   // ---- Called by DownstreamSession ----
   void authenticate(DownstreamSession& s, codec::CommandId bind, uint32_t seq,
@@ -177,6 +184,9 @@ class Gateway {
                            codec::MessageIdKey& key) const;
   uint64_t concatKey(const DownstreamSession& s, const codec::Pdu& pdu) const;
   void maybeFinishShutdown();
+  void publishGauges();
+  void refuseMetric(uint32_t customer, metrics::RefusalReason reason);
+  void deliveryMetric(uint32_t customer, metrics::DeliveryResult result);
 
   net::Loop& loop_;
   std::shared_ptr<const config::Config> config_;
@@ -205,6 +215,11 @@ class Gateway {
   uint64_t next_housekeeping_ms_ = 0;
   std::unique_ptr<net::Timer> tick_timer_;
   GatewayStats stats_;
+  GatewayMetrics metrics_;
+  std::function<void(bool, const std::string&)> readiness_;
+  net::LoopStats published_loop_;  // loop counters already added to the metrics
+  metrics::ChildMemo<std::string, metrics::Gauge> session_gauges_;
+  std::vector<std::pair<metrics::Gauge*, int64_t>> session_counts_;
   std::mt19937 rng_;
   std::string pepper_;  // random per process: keys the cache of verified passwords
   bool shutting_down_ = false;

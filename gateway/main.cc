@@ -8,11 +8,13 @@
 
 #include <sys/resource.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +25,8 @@
 #include "gateway/gateway.h"
 #include "gateway/log.h"
 #include "gateway/net/loop.h"
+#include "metrics/exposer.h"
+#include "metrics/registry.h"
 #include "routing/cli.h"
 #include "routing/table.h"
 #include "smppgw_demo_config.h"
@@ -113,8 +117,45 @@ int runGateway(std::span<const std::string_view> args) {
   }
   smppgw::net::Loop loop;
   int exit_code = 0;
+  // The registry outlives the exposer (its thread reads it) and the gateway (which writes it).
+  smppgw::metrics::Registry registry;
+  const auto wall_s = [] {
+    return static_cast<int64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count());
+  };
+  registry.setInfo(smppgw::metrics::InfoFamily::BuildInfo, {kVersion});
+  registry.gauge(smppgw::metrics::GaugeFamily::StartTimestamp).set(wall_s());
+  registry.setInfo(smppgw::metrics::InfoFamily::ConfigInfo, {loaded.config->content_hash});
+  registry.gauge(smppgw::metrics::GaugeFamily::ConfigLoadedTimestamp).set(wall_s());
+  std::unique_ptr<smppgw::metrics::Exposer> exposer;
+  if (loaded.config->metrics.enabled) {
+    smppgw::metrics::ExposerOptions eo;
+    eo.address = loaded.config->metrics.address;
+    eo.port = loaded.config->metrics.port;
+    eo.metrics_path = loaded.config->metrics.path;
+    std::string error;
+    exposer = smppgw::metrics::Exposer::start(registry, eo, error);
+    if (!exposer) {
+      smppgw::log::error("metrics_failed", "address", eo.address, "port", eo.port, "reason", error);
+      return 1;
+    }
+    smppgw::log::info("metrics_listening", "address", eo.address, "port", exposer->port(), "path",
+                      eo.metrics_path);
+  }
   {
-    smppgw::Gateway gw(loop, loaded.config, compiled.table);
+    smppgw::Gateway gw(loop, loaded.config, compiled.table, registry);
+    if (exposer) {
+      gw.setReadinessHook([&exposer](bool ready, const std::string& reason) {
+        if (ready != exposer->ready()) {
+          if (ready) {
+            exposer->setReady();
+          } else {
+            exposer->setNotReady(reason);
+          }
+        }
+      });
+    }
     if (!gw.start()) {
       return 1;
     }
@@ -123,6 +164,9 @@ int runGateway(std::span<const std::string_view> args) {
       std::string tmp = port_file + ".tmp";
       if (std::FILE* f = std::fopen(tmp.c_str(), "w")) {
         std::fprintf(f, "%u\n", gw.listenerPort(0));
+        if (exposer) {
+          std::fprintf(f, "%u\n", exposer->port());  // second line: the metrics port
+        }
         std::fclose(f);
         std::rename(tmp.c_str(), port_file.c_str());
       }

@@ -43,7 +43,8 @@ using Address = ShortString<65>;
 struct UpInFlight {
   enum class Kind : uint8_t { Forward, EnquireLink, Unbind };
   uint64_t deadline_ms = 0;
-  uint64_t started_ns = 0;
+  uint64_t started_ns = 0;  // the customer's request read (submit latency)
+  uint64_t sent_ns = 0;     // written to the carrier (round-trip histogram)
   Kind kind = Kind::Forward;
   codec::CommandId command = codec::CommandId::submit_sm;
   SessionRef origin;

@@ -36,6 +36,9 @@ UpstreamBind::~UpstreamBind() {
 uint32_t UpstreamBind::upstreamId() const {
   return up_.id();
 }
+GatewayMetrics::Upstream* UpstreamBind::metrics() const {
+  return up_.metrics();
+}
 
 std::string UpstreamBind::describe() const {
   return up_.name() + "#" + std::to_string(index_);
@@ -144,6 +147,10 @@ void UpstreamBind::sendRequest(codec::Bytes pdu, UpInFlight info) {
   uint64_t now = gw_.now();
   tps_.tryTake(now);
   info.deadline_ms = now + ms(up_.cfg().request_timeout);
+  info.sent_ns = net::Loop::hrtimeNs();
+  if (auto* m = up_.metrics()) {
+    gw_.metrics().upstreamPdu(*m, false, info.command);
+  }
   inflight_.insert(seq, info);
   ++up_.stats().submitted;
 }
@@ -190,6 +197,9 @@ void UpstreamBind::onPdu(net::Connection&, codec::Bytes raw) {
         return;
       }
       ++up_.stats().deliveries;
+      if (auto* m = up_.metrics()) {
+        gw_.metrics().upstreamPdu(*m, true, id);
+      }
       gw_.onUpstreamDeliver(*this, pdu_);
       return;
     case CommandId::unbind:
@@ -210,6 +220,9 @@ void UpstreamBind::handleResponse(const codec::Pdu& pdu, codec::Bytes raw) {
       codec::isBind(codec::requestFor(id))) {
     if (pdu.command_status != st::ESME_ROK) {
       ++up_.stats().bind_failures;
+      if (auto* m = up_.metrics()) {
+        m->bind_failed->inc();
+      }
       log::warn("upstream_bind_refused", "upstream", describe(), "status",
                 codec::statusName(pdu.command_status));
       lost("bind refused", UV_ECONNREFUSED);
@@ -228,6 +241,9 @@ void UpstreamBind::handleResponse(const codec::Pdu& pdu, codec::Bytes raw) {
       peer_system_id_ = std::string(b->system_id);
     }
     ++up_.stats().binds_established;
+    if (auto* m = up_.metrics()) {
+      m->bind_ok->inc();
+    }
     log::info("upstream_bound", "upstream", describe(), "peer", conn_->peerAddress(), "system_id",
               peer_system_id_);
     gw_.onUpstreamReady(up_);
@@ -245,11 +261,20 @@ void UpstreamBind::handleResponse(const codec::Pdu& pdu, codec::Bytes raw) {
   UpInFlight info;
   if (!inflight_.take(pdu.sequence_number, info)) {
     ++up_.stats().late_responses;
+    if (auto* m = up_.metrics()) {
+      m->late->inc();
+    }
     log::debug("upstream_late_response", "upstream", describe(), "sequence_number",
                pdu.sequence_number);
     return;
   }
   ++up_.stats().responses;
+  if (auto* m = up_.metrics()) {
+    gw_.metrics().upstreamResponse(*m, id, pdu.command_status);
+    if (info.kind == UpInFlight::Kind::Forward) {
+      m->round_trip->observeNs(net::Loop::hrtimeNs() - info.sent_ns);
+    }
+  }
   if (id == CommandId::generic_nack) {
     gw_.onUpstreamFailed(info, pdu.command_status != 0 ? pdu.command_status : st::ESME_RSYSERR);
   } else {
@@ -276,6 +301,9 @@ void UpstreamBind::lost(const char* reason, int status) {
     log::info("upstream_closed", "upstream", describe(), "reason", reason);
   } else if (was_bound) {
     ++up_.stats().connection_losses;
+    if (auto* m = up_.metrics()) {
+      m->losses->inc();
+    }
     log::warn("upstream_lost", "upstream", describe(), "reason", reason, "error",
               status != 0 ? uv_strerror(status) : "");
   } else if (state_ != State::Idle) {
@@ -289,6 +317,9 @@ void UpstreamBind::lost(const char* reason, int status) {
   inflight_.drain([&](uint32_t, UpInFlight&& info) {
     if (info.kind == UpInFlight::Kind::Forward) {
       ++up_.stats().failed_on_close;
+      if (auto* m = up_.metrics()) {
+        m->lost->inc();
+      }
       gw_.onUpstreamFailed(info, gwstatus::kUpstreamLost);
     }
   });
@@ -335,6 +366,9 @@ void UpstreamBind::tick(uint64_t now) {
   inflight_.expire(now, [&](uint32_t seq, UpInFlight&& info) {
     if (info.kind == UpInFlight::Kind::Forward) {
       ++up_.stats().timeouts;
+      if (auto* m = up_.metrics()) {
+        m->timeouts->inc();
+      }
       log::warn("upstream_timeout", "upstream", describe(), "sequence_number", seq, "command",
                 codec::commandName(info.command));
       gw_.onUpstreamFailed(info, gwstatus::kUpstreamTimeout);
@@ -519,6 +553,9 @@ void Upstream::drain(uint64_t now_ms) {
       return;
     }
     QueuedRequest q = std::move(queue_.front());
+    if (m_ != nullptr) {
+      m_->queue_wait->observe(static_cast<double>(now_ms - q.queued_ms) / 1000.0);
+    }
     queue_.pop_front();
     total_tps_.tryTake(now_ms);
     b->sendRequest(q.pdu.view(), q.info);

@@ -18,6 +18,7 @@
 
 #include "codec/pdu.h"
 #include "config/model.h"
+#include "gateway/gw_metrics.h"
 #include "gateway/inflight.h"
 #include "gateway/net/connection.h"
 #include "gateway/token_bucket.h"
@@ -45,6 +46,7 @@ class UpstreamBind final : public net::ConnectionHandler {
   bool transmits() const { return transmit_; }
   uint32_t index() const { return index_; }
   uint32_t upstreamId() const;
+  GatewayMetrics::Upstream* metrics() const;
   uint32_t generation() const { return generation_; }
   size_t inFlight() const { return inflight_.size(); }
   // Can take one more request now (bound, transmitting, window and TPS room).
@@ -135,6 +137,9 @@ class Upstream {
   // Index in the current config; kNoId once a reload removed it (it then winds down).
   uint32_t configIndex() const { return cfg_index_; }
   void setConfigIndex(uint32_t i) { cfg_index_ = i; }
+  void setMetrics(GatewayMetrics::Upstream* m) { m_ = m; }
+  GatewayMetrics::Upstream* metrics() const { return m_; }
+  size_t queueDepth() const { return queue_.size(); }
   // A reload: new limits apply at once; changed connection settings reconnect the binds (each
   // unbinds gracefully first); more or fewer binds start or stop them.
   void reconfigure(const config::Upstream& cfg);
@@ -170,6 +175,7 @@ class Upstream {
   Gateway& gw_;
   uint32_t id_;
   uint32_t cfg_index_ = config::kNoId;
+  GatewayMetrics::Upstream* m_ = nullptr;
   const config::Upstream* cfg_;
   std::string name_;
   std::vector<std::unique_ptr<UpstreamBind>> binds_;

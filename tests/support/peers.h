@@ -42,6 +42,7 @@ class GatewayProc {
   uint16_t port() const { return port_; }
   ChildProcess& proc() { return proc_; }
   const std::string& configPath() const { return config_path_; }
+  const std::string& portFile() const { return port_file_; }
   // Graceful stop: SIGTERM and wait; returns the exit code (-1 on timeout).
   int stop(std::chrono::milliseconds timeout = std::chrono::seconds(15));
 

@@ -1,0 +1,90 @@
+#pragma once
+// The gateway's view of metrics/: children resolved once per customer and per upstream (at bind
+// or config time), so the data path only calls Counter::inc / Histogram::observe (no lock, no
+// allocation, no syscall). Labels per PDU that vary (command, status) go through ChildMemo: the
+// first sighting resolves, every later one is a short scan.
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "codec/command.h"
+#include "metrics/registry.h"
+
+namespace smppgw {
+
+class GatewayMetrics {
+ public:
+  using Counter = metrics::Counter;
+  using Gauge = metrics::Gauge;
+  using Histogram = metrics::Histogram;
+
+  struct Customer {
+    std::string name;
+    metrics::ChildMemo<uint32_t> pdus_in;    // by command id
+    metrics::ChildMemo<uint32_t> pdus_out;   // by command id
+    metrics::ChildMemo<uint64_t> responses;  // by (command id << 32 | status)
+    std::array<Counter*, 10> refusals{};     // by metrics::RefusalReason
+    std::array<Counter*, 5> deliveries{};    // by metrics::DeliveryResult
+    Counter* decode_errors = nullptr;
+    Histogram* latency = nullptr;
+    Gauge* pending = nullptr;
+    Gauge* inflight = nullptr;
+    Gauge* inflight_limit = nullptr;
+  };
+  struct Upstream {
+    std::string name;
+    metrics::ChildMemo<uint32_t> pdus_in;
+    metrics::ChildMemo<uint32_t> pdus_out;
+    metrics::ChildMemo<uint64_t> responses;
+    Histogram* round_trip = nullptr;
+    Histogram* queue_wait = nullptr;
+    Counter* timeouts = nullptr;
+    Counter* lost = nullptr;
+    Counter* late = nullptr;
+    Counter* orphans = nullptr;
+    Counter* losses = nullptr;
+    Counter* bind_ok = nullptr;
+    Counter* bind_failed = nullptr;
+    Counter* decode_errors = nullptr;
+    std::array<Gauge*, 5> binds{};  // by metrics::UpstreamBindState
+    Gauge* queue_depth = nullptr;
+    Gauge* queue_capacity = nullptr;
+    Gauge* receipts_held = nullptr;
+    Gauge* inflight = nullptr;
+    Gauge* inflight_limit = nullptr;
+  };
+
+  explicit GatewayMetrics(metrics::Registry& registry) : r_(registry) {}
+  metrics::Registry& registry() { return r_; }
+
+  // Resolves on first use (runtime ids are stable, so this happens once per customer/upstream).
+  Customer& customer(uint32_t runtime_id, std::string_view system_id);
+  Upstream& upstream(uint32_t runtime_id, std::string_view name);
+
+  void customerPdu(Customer& c, bool in, codec::CommandId id);
+  void customerResponse(Customer& c, codec::CommandId id, uint32_t status);
+  void upstreamPdu(Upstream& u, bool in, codec::CommandId id);
+  void upstreamResponse(Upstream& u, codec::CommandId id, uint32_t status);
+  Counter& receipts(uint32_t upstream_rt, uint32_t customer_rt, std::string_view result);
+  Counter& mo(uint32_t upstream_rt, uint32_t customer_rt, std::string_view result);
+
+  // Customer-less refusals and binds (unknown system_id).
+  Counter& bindAttempt(std::string_view listener, std::string_view customer,
+                       std::string_view bind_type, bool ok);
+  Counter& connection(std::string_view listener, bool accepted);
+
+ private:
+  metrics::Registry& r_;
+  std::vector<std::unique_ptr<Customer>> customers_;
+  std::vector<std::unique_ptr<Upstream>> upstreams_;
+  metrics::ChildMemo<uint64_t> receipts_;  // by (upstream, customer, result index)
+  metrics::ChildMemo<uint64_t> mo_;
+};
+
+// "ESME_ROK", or "0x000004AB" for a status with no standard name.
+std::string statusLabel(uint32_t status);
+
+}  // namespace smppgw
