@@ -125,6 +125,19 @@ void GatewayMetrics::upstreamResponse(Upstream& u, codec::CommandId id, uint32_t
       .inc();
 }
 
+std::pair<std::string_view, std::string_view> GatewayMetrics::names(uint32_t up,
+                                                                    uint32_t cust) const {
+  std::string_view un;  // (not a ternary with "": that would build a temporary std::string)
+  std::string_view cn;
+  if (up < upstreams_.size() && upstreams_[up]) {
+    un = upstreams_[up]->name;
+  }
+  if (cust < customers_.size() && customers_[cust]) {
+    cn = customers_[cust]->name;
+  }
+  return {un, cn};
+}
+
 GatewayMetrics::Counter& GatewayMetrics::receipts(uint32_t up, uint32_t cust,
                                                   std::string_view result) {
   size_t ri = 0;
@@ -133,15 +146,7 @@ GatewayMetrics::Counter& GatewayMetrics::receipts(uint32_t up, uint32_t cust,
   }
   uint64_t key = (uint64_t{up} << 40) | (uint64_t{cust & 0xFFFFFFu} << 8) | ri;
   return receipts_.get(key, [&](uint64_t) -> Counter& {
-    // (a ternary of std::string and "" would make a temporary string: name the views explicitly)
-    std::string_view un;
-    std::string_view cn;
-    if (up < upstreams_.size() && upstreams_[up]) {
-      un = upstreams_[up]->name;
-    }
-    if (cust < customers_.size() && customers_[cust]) {
-      cn = customers_[cust]->name;
-    }
+    auto [un, cn] = names(up, cust);
     return r_.counter(CF::Receipts, {un, cn, result});
   });
 }
@@ -150,15 +155,7 @@ GatewayMetrics::Counter& GatewayMetrics::mo(uint32_t up, uint32_t cust, std::str
   uint64_t key =
       (uint64_t{up} << 40) | (uint64_t{cust & 0xFFFFFFu} << 8) | (result == "routed" ? 0u : 1u);
   return mo_.get(key, [&](uint64_t) -> Counter& {
-    // (a ternary of std::string and "" would make a temporary string: name the views explicitly)
-    std::string_view un;
-    std::string_view cn;
-    if (up < upstreams_.size() && upstreams_[up]) {
-      un = upstreams_[up]->name;
-    }
-    if (cust < customers_.size() && customers_[cust]) {
-      cn = customers_[cust]->name;
-    }
+    auto [un, cn] = names(up, cust);
     return r_.counter(CF::MoMessages, {un, cn, result});
   });
 }

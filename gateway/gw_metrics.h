@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "codec/command.h"
@@ -77,6 +79,9 @@ class GatewayMetrics {
   Counter& connection(std::string_view listener, bool accepted);
 
  private:
+  // The upstream's and customer's label values ("" for unknown: e.g. an unmatched receipt).
+  std::pair<std::string_view, std::string_view> names(uint32_t upstream_rt,
+                                                      uint32_t customer_rt) const;
   metrics::Registry& r_;
   std::vector<std::unique_ptr<Customer>> customers_;
   std::vector<std::unique_ptr<Upstream>> upstreams_;

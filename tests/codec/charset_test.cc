@@ -6,6 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include "tests/codec/test_util.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -20,52 +22,9 @@ using namespace smppgw::codec;
 
 namespace {
 
-std::filesystem::path findVectorFile(const std::string& name) {
-  std::vector<std::filesystem::path> dirs;
-#ifdef SMPPGW_VECTORS_DIR
-  dirs.emplace_back(SMPPGW_VECTORS_DIR);
-#endif
-  if (const char* env = std::getenv("SMPPGW_VECTORS_DIR")) {
-    dirs.emplace_back(env);
-  }
-  for (const auto& dir : dirs) {
-    if (std::filesystem::is_regular_file(dir / name)) {
-      return dir / name;
-    }
-  }
-  return {};
-}
-
-// Fails the test (does not skip it) when the file is missing or unreadable.
-nlohmann::json loadVectors(const std::string& name) {
-  const auto path = findVectorFile(name);
-  INFO("vector file " << name << " (SMPPGW_VECTORS_DIR)");
-  REQUIRE_FALSE(path.empty());
-  std::ifstream in(path);
-  REQUIRE(in.good());
-  auto json = nlohmann::json::parse(in, nullptr, false);
-  REQUIRE_FALSE(json.is_discarded());
-  return json;
-}
-
-std::vector<uint8_t> fromHex(std::string_view hex) {
-  REQUIRE(hex.size() % 2 == 0);
-  std::vector<uint8_t> out;
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    out.push_back(static_cast<uint8_t>(std::stoul(std::string(hex.substr(i, 2)), nullptr, 16)));
-  }
-  return out;
-}
-
-std::string toHex(std::span<const uint8_t> bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (uint8_t b : bytes) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 0xF]);
-  }
-  return out;
-}
+using smppgw::test::fromHex;
+using smppgw::test::loadVectors;
+using smppgw::test::toHex;
 
 std::vector<uint8_t> bytesOf(std::string_view s) {
   return {s.begin(), s.end()};
