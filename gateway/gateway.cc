@@ -897,7 +897,7 @@ void Gateway::onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu) {
       b.respond(pdu.command_id, pdu.sequence_number, st::ESME_ROK);
       return;
     }
-    processReceipt(b, pdu, id, pdu.sequence_number, from);
+    processReceipt(pdu, id, pdu.sequence_number, from);
     return;
   }
   // MO message.
@@ -930,8 +930,8 @@ void Gateway::onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu) {
   deliver(customer_rt_[d.customer], std::move(copy), dl);
 }
 
-void Gateway::processReceipt(UpstreamBind& b, const codec::Pdu& pdu, std::string_view id,
-                             uint32_t upstream_seq, BindRef from) {
+void Gateway::processReceipt(const codec::Pdu& pdu, std::string_view id, uint32_t upstream_seq,
+                             BindRef from) {
   codec::MessageIdKey key;
   normaliseUpstreamId(from.upstream, id, true, key);
   if (const store::Mapping* m = mappings_.byUpstream(from.upstream, key.view())) {
@@ -952,7 +952,6 @@ void Gateway::processReceipt(UpstreamBind& b, const codec::Pdu& pdu, std::string
   uint64_t hk = hash64(h.key, from.upstream);
   held_[hk].push_back(std::move(h));
   held_order_.emplace_back(held_[hk].back().until_ms, hk);
-  (void)b;
 }
 
 void Gateway::releaseHeldReceipts(uint32_t upstream, std::string_view key) {
@@ -1041,7 +1040,6 @@ void Gateway::deliverReceipt(const store::Mapping& m, const codec::Pdu& pdu, Bin
       formatMessageId(m.gateway_id, cust.message_id_format, cust.message_id_length, idbuf);
   codec::Pdu out = pdu;
   // The customer sees its own numbers: the receipt goes to the sender it used.
-  std::string_view* text_field = nullptr;
   if (auto* sm = out.tryAs<codec::SmBody>()) {
     sm->source_addr = m.destination_addr;
     sm->destination_addr = m.source_addr;
@@ -1053,7 +1051,6 @@ void Gateway::deliverReceipt(const store::Mapping& m, const codec::Pdu& pdu, Bin
     ds->source_addr = m.destination_addr;
     ds->destination_addr = m.source_addr;
   }
-  (void)text_field;
   // TLVs: receipted_message_id carries our id; a text in message_payload is rewritten too.
   std::string payload_scratch;
   codec::TlvList tlvs;

@@ -171,8 +171,8 @@ class Gateway {
                     std::string_view message_id, const codec::Pdu* resp);
   bool forwardToGroup(DownstreamSession& s, config::GroupId group, codec::Bytes pdu,
                       UpInFlight& info, uint64_t sticky_key, uint32_t& status);
-  void processReceipt(UpstreamBind& b, const codec::Pdu& pdu, std::string_view upstream_id,
-                      uint32_t upstream_seq, BindRef from);
+  void processReceipt(const codec::Pdu& pdu, std::string_view upstream_id, uint32_t upstream_seq,
+                      BindRef from);
   void deliverReceipt(const store::Mapping& m, const codec::Pdu& pdu, BindRef from,
                       uint32_t upstream_seq);
   void deliver(uint32_t customer, codec::Buffer&& pdu_v50, Delivery d);

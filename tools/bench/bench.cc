@@ -74,12 +74,10 @@ void Bench::log(const char* fmt, ...) const {
   if (cfg_.quiet) {
     return;
   }
-  std::fputs("smpp-bench: ", stderr);
   va_list ap;
   va_start(ap, fmt);
-  std::vfprintf(stderr, fmt, ap);
+  tools::vlogLine("smpp-bench", fmt, ap);
   va_end(ap);
-  std::fputc('\n', stderr);
 }
 
 bool Bench::start(std::string& error) {

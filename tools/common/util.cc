@@ -38,4 +38,10 @@ int64_t unixNow() {
   return static_cast<int64_t>(ts.tv_sec);
 }
 
+void vlogLine(const char* tool, const char* fmt, va_list ap) {
+  std::fprintf(stderr, "%s: ", tool);
+  std::vfprintf(stderr, fmt, ap);
+  std::fputc('\n', stderr);
+}
+
 }  // namespace smppgw::tools

@@ -1,6 +1,7 @@
 #pragma once
 // Small helpers shared by the tools: the port file, process CPU time, wall-clock dates.
 
+#include <cstdarg>
 #include <cstdint>
 #include <string>
 
@@ -18,5 +19,8 @@ CpuTimes processCpu();
 
 // Seconds since the Unix epoch (vDSO clock; no syscall).
 int64_t unixNow();
+
+// One log line on stderr: "<tool>: <message>". The tools' log() methods share it.
+void vlogLine(const char* tool, const char* fmt, va_list ap);
 
 }  // namespace smppgw::tools

@@ -199,12 +199,10 @@ void McSim::log(const char* fmt, ...) const {
   if (cfg_.quiet) {
     return;
   }
-  std::fputs("smpp-mcsim: ", stderr);
   va_list ap;
   va_start(ap, fmt);
-  std::vfprintf(stderr, fmt, ap);
+  tools::vlogLine("smpp-mcsim", fmt, ap);
   va_end(ap);
-  std::fputc('\n', stderr);
 }
 
 bool McSim::start() {
