@@ -163,6 +163,39 @@ TEST_CASE("tshark: every PDU of a gateway run decodes cleanly in Wireshark's SMP
     }
   }
   REQUIRE_MESSAGE(capturing, "tshark did not start: " << cap.err());
+
+  auto tshark = [&](std::vector<std::string> extra) {
+    ChildProcess t;
+    std::vector<std::string> args = {"-r", pcap,
+                                     "-d", "tcp.port==" + std::to_string(gw.port()) + ",smpp",
+                                     "-d", "tcp.port==" + std::to_string(mc.port()) + ",smpp"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    REQUIRE(t.start("/usr/bin/tshark", args));
+    REQUIRE(t.wait(60s));
+    return t.out();
+  };
+  auto lines = [](const std::string& s) {
+    return static_cast<size_t>(std::count(s.begin(), s.end(), '\n'));
+  };
+  // "Capturing on" is printed before the filter is live and the file is flushed: prove it is
+  // by sending probe PDUs (enquire_link, answered before any bind) until one is in the file.
+  bool live = false;
+  for (int i = 0; i < 40 && !live && cap.running(); ++i) {
+    EsmeClient probe;
+    REQUIRE(probe.connect("127.0.0.1", gw.port()));
+    codec::Pdu el;
+    el.command_id = CommandId::enquire_link;
+    el.sequence_number = probe.nextSeq();
+    REQUIRE(probe.send(el));
+    REQUIRE(probe.read(5000) != nullptr);
+    live = lines(tshark(
+               {"-Y", "smpp.command_id == 0x00000015", "-T", "fields", "-e", "frame.number"})) > 0;
+    if (!live) {
+      ::usleep(250 * 1000);  // bounded (40 probes): dumpcap flushes its file periodically
+    }
+  }
+  REQUIRE_MESSAGE(live, "no probe PDU reached the capture file: " << cap.err());
+
   auto run = smppgw::testsupport::runBench(
       gw.port(), {"--system-id", "acme", "--password", "secret", "--count", "300", "--mix",
                   "realistic", "--sessions", "2"});
@@ -181,24 +214,13 @@ TEST_CASE("tshark: every PDU of a gateway run decodes cleanly in Wireshark's SMP
   REQUIRE(cap.signal(SIGINT));
   REQUIRE(cap.wait(20s));
 
-  auto tshark = [&](std::vector<std::string> extra) {
-    ChildProcess t;
-    std::vector<std::string> args = {"-r", pcap,
-                                     "-d", "tcp.port==" + std::to_string(gw.port()) + ",smpp",
-                                     "-d", "tcp.port==" + std::to_string(mc.port()) + ",smpp"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    REQUIRE(t.start("/usr/bin/tshark", args));
-    REQUIRE(t.wait(60s));
-    return t.out();
-  };
-  auto lines = [](const std::string& s) {
-    return static_cast<size_t>(std::count(s.begin(), s.end(), '\n'));
-  };
   // One line per frame, the command ids of its PDUs comma-separated.
   const std::string pdus = tshark({"-Y", "smpp", "-T", "fields", "-e", "smpp.command_id"});
   const size_t pdu_count =
       lines(pdus) + static_cast<size_t>(std::count(pdus.begin(), pdus.end(), ','));
-  CHECK(pdu_count > 600);  // submits, responses, receipts and their responses, MO, both legs
+  CHECK_MESSAGE(
+      pdu_count > 600,
+      "tshark: " << cap.err());  // submits, responses, receipts and their responses, MO, both legs
   const std::string malformed =
       tshark({"-Y", "_ws.malformed", "-T", "fields", "-e", "frame.number"});
   CHECK_MESSAGE(lines(malformed) == 0, "malformed frames: " << malformed);
