@@ -1635,6 +1635,7 @@ class Loader {
     o.str("url", s.url);
     o.str("key_prefix", s.key_prefix, false, 64);
     o.duration("mapping_ttl", s.mapping_ttl, 1min, 24h * 90);
+    o.uint("max_mappings", s.max_mappings, 1000, 1'000'000'000);
     o.duration("delivery_ttl", s.delivery_ttl, 1min, 24h * 90);
     o.uint("batch_max", s.batch_max, 1, 65536);
     o.duration("batch_delay", s.batch_delay, 0ms, 1s);

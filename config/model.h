@@ -311,6 +311,7 @@ struct Store {
   std::string url;   // redis: redis://, rediss:// or unix://
   std::string key_prefix = "smppgw:";
   Duration mapping_ttl{72LL * 3600 * 1000};
+  std::uint32_t max_mappings = 4'000'000;  // oldest evicted beyond this (~150 B each in memory)
   Duration delivery_ttl{24LL * 3600 * 1000};
   std::uint32_t batch_max = 256;
   Duration batch_delay{2};

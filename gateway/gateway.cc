@@ -201,7 +201,7 @@ Gateway::Gateway(net::Loop& loop, std::shared_ptr<const config::Config> config,
       table_(std::move(table)),
       selector_(*config_),
       sticky_(config_->routing.concat_max_entries, config_->routing.concat_ttl),
-      mappings_(ms(config_->store.mapping_ttl), 4'000'000),
+      mappings_(ms(config_->store.mapping_ttl), config_->store.max_mappings),
       minter_(config_->gateway.instance_id),
       metrics_(registry),
       rng_(std::random_device{}()),
@@ -719,18 +719,18 @@ void Gateway::onById(DownstreamSession& s, const codec::Pdu& pdu) {
     return;
   }
   auto gid = parseMessageId(*mid, cust.message_id_format);
-  const store::Mapping* m = gid ? mappings_.byGatewayId(*gid) : nullptr;
+  store::MappingView m;
   // Another customer's message is as unknown as a message that never existed.
-  if (m == nullptr || m->customer != s.customer()) {
+  if (!gid || !mappings_.byGatewayId(*gid, m) || m.customer != s.customer()) {
     refuse(st::ESME_RINVMSGID);
     return;
   }
-  Upstream* up = upstream(m->upstream);
+  Upstream* up = upstream(m.upstream);
   if (up == nullptr || !up->available()) {
     refuse(gwstatus::kNoUpstream);
     return;
   }
-  *mid = m->upstream_id;
+  *mid = m.upstream_id;
   scratch_.clear();
   codec::encode(copy, scratch_, {up->cfg().interface_version});
   UpInFlight info;
@@ -766,17 +766,17 @@ void Gateway::onUpstreamResponse(UpstreamBind& b, UpInFlight info, const codec::
       const uint32_t up_id = b.upstreamId();
       codec::MessageIdKey key;
       normaliseUpstreamId(up_id, *mid, false, key);
-      store::Mapping m;
+      store::MappingInput m;
       m.gateway_id = minter_.next(wallClockMs());
       m.customer = info.customer;
       m.upstream = up_id;
       m.created_ms = now();
-      m.upstream_id = std::string(*mid);
-      m.upstream_key = std::string(key.view());
-      m.source_addr = std::string(info.source.view());
-      m.destination_addr = std::string(info.destination.view());
+      m.upstream_id = *mid;
+      m.upstream_key = key.view();
+      m.source_addr = info.source.view();
+      m.destination_addr = info.destination.view();
       m.registered_delivery = info.registered_delivery;
-      const store::Mapping& stored = mappings_.put(std::move(m));
+      const store::MappingView stored = mappings_.put(m);
       *mid = formatMessageId(stored.gateway_id, id_format, id_length, idbuf);
       if (!held_.empty()) {
         releaseHeldReceipts(up_id, stored.upstream_key);
@@ -934,8 +934,8 @@ void Gateway::processReceipt(const codec::Pdu& pdu, std::string_view id, uint32_
                              BindRef from) {
   codec::MessageIdKey key;
   normaliseUpstreamId(from.upstream, id, true, key);
-  if (const store::Mapping* m = mappings_.byUpstream(from.upstream, key.view())) {
-    deliverReceipt(*m, pdu, from, upstream_seq);
+  if (store::MappingView m; mappings_.byUpstream(from.upstream, key.view(), m)) {
+    deliverReceipt(m, pdu, from, upstream_seq);
     return;
   }
   // Receipts can overtake their submit_sm_resp: hold it (unacknowledged, so the MC keeps it)
@@ -975,14 +975,13 @@ void Gateway::releaseHeldReceipts(uint32_t upstream, std::string_view key) {
     if (codec::decode(h.pdu.view(), p)) {
       continue;
     }
-    const store::Mapping* m = mappings_.byUpstream(upstream, key);
-    if (m != nullptr) {
-      deliverReceipt(*m, p, h.from, h.upstream_seq);
+    if (store::MappingView m; mappings_.byUpstream(upstream, key, m)) {
+      deliverReceipt(m, p, h.from, h.upstream_seq);
     }
   }
 }
 
-void Gateway::deliverReceipt(const store::Mapping& m, const codec::Pdu& pdu, BindRef from,
+void Gateway::deliverReceipt(const store::MappingView& m, const codec::Pdu& pdu, BindRef from,
                              uint32_t upstream_seq) {
   const config::Customer* custp = customerCfg(m.customer);
   if (custp == nullptr) {
@@ -1272,7 +1271,7 @@ bool Gateway::applyReload(std::shared_ptr<const config::Config> next,
   config_ = std::move(next);
   table_ = std::move(table);
   selector_ = routing::GroupSelector(*config_);
-  mappings_.setLimits(ms(config_->store.mapping_ttl), 4'000'000);
+  mappings_.setLimits(ms(config_->store.mapping_ttl), config_->store.max_mappings);
   bindConfig();
   // Customers removed or disabled: their sessions unbind; their waiting deliveries go back to
   // the MC (it retries). Everyone else gets the new limits on the sessions they have.
@@ -1387,6 +1386,11 @@ void Gateway::publishGauges() {
   reg.counter(CF::LoopSentBytes).add(ls.bytes_out - published_loop_.bytes_out);
   published_loop_ = ls;
   reg.gauge(GF::StoreMappings).set(static_cast<int64_t>(mappings_.size()));
+  reg.gauge(GF::StoreMappingBytes).set(static_cast<int64_t>(mappings_.bytes()));
+  const store::MappingStats& ms = mappings_.stats();
+  reg.counter(CF::StoreMappingsRemoved, {"expired"}).add(ms.expired - published_store_.expired);
+  reg.counter(CF::StoreMappingsRemoved, {"evicted"}).add(ms.evicted - published_store_.evicted);
+  published_store_ = ms;
 
   // Sessions by (listener, customer, state, bind type); every gauge seen before is reset first so
   // a combination that emptied reads 0.

@@ -173,7 +173,7 @@ class Gateway {
                       UpInFlight& info, uint64_t sticky_key, uint32_t& status);
   void processReceipt(const codec::Pdu& pdu, std::string_view upstream_id, uint32_t upstream_seq,
                       BindRef from);
-  void deliverReceipt(const store::Mapping& m, const codec::Pdu& pdu, BindRef from,
+  void deliverReceipt(const store::MappingView& m, const codec::Pdu& pdu, BindRef from,
                       uint32_t upstream_seq);
   void deliver(uint32_t customer, codec::Buffer&& pdu_v50, Delivery d);
   bool sendToSession(DownstreamSession& s, codec::Bytes pdu_v50, Delivery d);
@@ -218,6 +218,7 @@ class Gateway {
   GatewayMetrics metrics_;
   std::function<void(bool, const std::string&)> readiness_;
   net::LoopStats published_loop_;  // loop counters already added to the metrics
+  store::MappingStats published_store_;
   metrics::ChildMemo<std::string, metrics::Gauge> session_gauges_;
   std::vector<std::pair<metrics::Gauge*, int64_t>> session_counts_;
   std::mt19937 rng_;

@@ -140,6 +140,10 @@ inline constexpr Buckets kLatencyBuckets =
   /* ---- message id store ---- */                                                                \
   GAUGE(StoreMappings, "smppgw_store_mappings", labels(),                                         \
         "Message id mappings held (gateway id <-> carrier id) for receipt matching.")             \
+  GAUGE(StoreMappingBytes, "smppgw_store_mapping_bytes", labels(),                                \
+        "Memory held by the message id mappings (log chunks and indexes).")                       \
+  COUNTER(StoreMappingsRemoved, "smppgw_store_mappings_removed_total", labels("reason"),          \
+          "Mappings removed: reason=expired (mapping_ttl) or evicted (max_mappings reached).")    \
   GAUGE(StoreBacklog, "smppgw_store_backlog", labels(),                                           \
         "PLACEHOLDER (durable store issue): records accepted but not yet durable.")               \
   /* ---- TLS: PLACEHOLDER until the TLS issue lands ---- */                                      \

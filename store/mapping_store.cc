@@ -1,61 +1,237 @@
 #include "store/mapping_store.h"
 
+#include <algorithm>
+#include <cstring>
+
 namespace smppgw::store {
 
-const Mapping& MappingStore::put(Mapping m) {
-  while (!records_.empty() && records_.size() >= max_entries_) {
+// A record: this header, then upstream_id, upstream_key (absent when equal to upstream_id),
+// source_addr, destination_addr; the whole padded to 8 bytes.
+struct MappingStore::Header {
+  uint64_t gateway_id;
+  uint64_t created_ms;
+  uint32_t customer;
+  uint32_t upstream;
+  uint16_t size;  // whole record; 0 marks the unused end of a chunk
+  uint8_t registered_delivery;
+  uint8_t id_len;
+  uint8_t key_len;
+  uint8_t src_len;
+  uint8_t dst_len;
+  uint8_t key_is_id;
+};
+
+namespace {
+constexpr size_t kAlign = 8;
+constexpr uint64_t kOffsetMask = MappingStore::kChunkBytes - 1;
+
+uint8_t cut(std::string_view s) {
+  return static_cast<uint8_t>(std::min<size_t>(s.size(), 255));
+}
+}  // namespace
+
+MappingStore::MappingStore(uint64_t ttl_ms, size_t max_entries)
+    : ttl_ms_(ttl_ms), max_entries_(max_entries) {
+  static_assert(sizeof(Header) == 32 && sizeof(Header) % kAlign == 0);
+}
+
+size_t MappingStore::bytes() const {
+  return (chunks_.size() + (spare_ ? 1 : 0)) * kChunkBytes + by_gateway_.bytes() +
+         by_upstream_.bytes();
+}
+
+const std::byte* MappingStore::at(uint64_t offset) const {
+  if (offset < head_ || offset >= tail_) {
+    return nullptr;
+  }
+  return chunks_[static_cast<size_t>((offset >> kChunkBits) - first_chunk_)].get() +
+         (offset & kOffsetMask);
+}
+
+MappingView MappingStore::view(const std::byte* p) {
+  Header h;
+  std::memcpy(&h, p, sizeof h);
+  MappingView v;
+  v.gateway_id = h.gateway_id;
+  v.created_ms = h.created_ms;
+  v.customer = h.customer;
+  v.upstream = h.upstream;
+  v.registered_delivery = h.registered_delivery;
+  const char* s = reinterpret_cast<const char*>(p + sizeof h);
+  v.upstream_id = {s, h.id_len};
+  s += h.id_len;
+  if (h.key_is_id != 0) {
+    v.upstream_key = v.upstream_id;
+  } else {
+    v.upstream_key = {s, h.key_len};
+    s += h.key_len;
+  }
+  v.source_addr = {s, h.src_len};
+  s += h.src_len;
+  v.destination_addr = {s, h.dst_len};
+  return v;
+}
+
+std::byte* MappingStore::reserve(size_t size) {
+  size_t room = kChunkBytes - static_cast<size_t>(tail_ & kOffsetMask);
+  if (!chunks_.empty() && size > room) {
+    // Mark the rest of this chunk unused (if a header fits; popOldest skips a shorter rest).
+    if (room >= sizeof(Header) && tail_ < (first_chunk_ + chunks_.size()) << kChunkBits) {
+      Header pad{};
+      std::memcpy(chunks_.back().get() + (tail_ & kOffsetMask), &pad, sizeof pad);
+    }
+    tail_ += room;
+  }
+  if (chunks_.empty()) {
+    first_chunk_ = tail_ >> kChunkBits;
+  }
+  if ((tail_ >> kChunkBits) - first_chunk_ == chunks_.size()) {
+    chunks_.push_back(spare_ ? std::move(spare_)
+                             : std::make_unique_for_overwrite<std::byte[]>(kChunkBytes));
+  }
+  if (count_ == 0) {
+    head_ = tail_;
+  }
+  std::byte* p = chunks_.back().get() + (tail_ & kOffsetMask);
+  return p;
+}
+
+MappingView MappingStore::put(const MappingInput& m) {
+  while (count_ > 0 && count_ >= max_entries_) {
     popOldest();
     ++stats_.evicted;
   }
-  uint64_t seq = base_ + records_.size();
-  by_gateway_.put(m.gateway_id, seq);
-  // A carrier reusing an id replaces the older mapping: the newest submit owns its receipts.
-  by_upstream_.put(upstreamHash(m.upstream, m.upstream_key), seq);
-  records_.push_back(std::move(m));
+  Header h{};
+  h.gateway_id = m.gateway_id;
+  h.created_ms = m.created_ms;
+  h.customer = m.customer;
+  h.upstream = m.upstream;
+  h.registered_delivery = m.registered_delivery;
+  h.id_len = cut(m.upstream_id);
+  h.key_is_id = m.upstream_key == m.upstream_id ? 1 : 0;
+  h.key_len = h.key_is_id != 0 ? 0 : cut(m.upstream_key);
+  h.src_len = cut(m.source_addr);
+  h.dst_len = cut(m.destination_addr);
+  size_t size = sizeof(Header) + h.id_len + h.key_len + h.src_len + h.dst_len;
+  size = (size + kAlign - 1) & ~(kAlign - 1);
+  h.size = static_cast<uint16_t>(size);
+
+  std::byte* p = reserve(size);
+  const uint64_t offset = tail_;
+  std::memcpy(p, &h, sizeof h);
+  std::byte* s = p + sizeof h;
+  auto copy = [&](std::string_view v, uint8_t n) {
+    std::memcpy(s, v.data(), n);
+    s += n;
+  };
+  copy(m.upstream_id, h.id_len);
+  if (h.key_is_id == 0) {
+    copy(m.upstream_key, h.key_len);
+  }
+  copy(m.source_addr, h.src_len);
+  copy(m.destination_addr, h.dst_len);
+  tail_ += size;
+  ++count_;
   ++stats_.inserted;
-  return records_.back();
+
+  MappingView v = view(p);
+  by_gateway_.put(v.gateway_id != 0 ? v.gateway_id : 1, offset);
+  // A carrier reusing an id replaces the older mapping: the newest submit owns its receipts.
+  by_upstream_.put(upstreamHash(v.upstream, v.upstream_key), offset);
+  return v;
 }
 
-const Mapping* MappingStore::at(uint64_t seq) const {
-  if (seq < base_ || seq - base_ >= records_.size()) {
-    return nullptr;
+bool MappingStore::byGatewayId(uint64_t gateway_id, MappingView& out) const {
+  const uint64_t* off = by_gateway_.find(gateway_id != 0 ? gateway_id : 1);
+  const std::byte* p = off != nullptr ? at(*off) : nullptr;
+  if (p == nullptr) {
+    return false;
   }
-  return &records_[static_cast<size_t>(seq - base_)];
+  MappingView v = view(p);
+  if (v.gateway_id != gateway_id) {
+    return false;
+  }
+  out = v;
+  return true;
 }
 
-const Mapping* MappingStore::byGatewayId(uint64_t gateway_id) const {
-  const uint64_t* seq = by_gateway_.find(gateway_id);
-  if (seq == nullptr) {
-    return nullptr;
+bool MappingStore::byUpstream(uint32_t upstream, std::string_view key, MappingView& out) const {
+  const uint64_t* off = by_upstream_.find(upstreamHash(upstream, key));
+  const std::byte* p = off != nullptr ? at(*off) : nullptr;
+  if (p == nullptr) {
+    return false;
   }
-  const Mapping* m = at(*seq);
-  return m != nullptr && m->gateway_id == gateway_id ? m : nullptr;
-}
-
-const Mapping* MappingStore::byUpstream(uint32_t upstream, std::string_view key) const {
-  const uint64_t* seq = by_upstream_.find(upstreamHash(upstream, key));
-  if (seq == nullptr) {
-    return nullptr;
+  MappingView v = view(p);
+  if (v.upstream != upstream || v.upstream_key != key) {
+    return false;
   }
-  const Mapping* m = at(*seq);
-  return m != nullptr && m->upstream == upstream && m->upstream_key == key ? m : nullptr;
+  out = v;
+  return true;
 }
 
 void MappingStore::popOldest() {
-  const Mapping& m = records_.front();
-  if (const uint64_t* s = by_gateway_.find(m.gateway_id); s != nullptr && *s == base_) {
-    by_gateway_.erase(m.gateway_id);
+  // Skip the unused end of a chunk.
+  for (;;) {
+    size_t room = kChunkBytes - static_cast<size_t>(head_ & kOffsetMask);
+    uint16_t size = 0;
+    if (room >= sizeof(Header)) {
+      const std::byte* p = chunks_.front().get() + (head_ & kOffsetMask);
+      std::memcpy(&size, p + offsetof(Header, size), sizeof size);
+    }
+    if (size != 0) {
+      break;
+    }
+    head_ += room;
+    spare_ = std::move(chunks_.front());
+    chunks_.pop_front();
+    ++first_chunk_;
   }
-  uint64_t h = upstreamHash(m.upstream, m.upstream_key);
-  if (const uint64_t* s = by_upstream_.find(h); s != nullptr && *s == base_) {
-    by_upstream_.erase(h);
+  const std::byte* p = chunks_.front().get() + (head_ & kOffsetMask);
+  MappingView v = view(p);
+  Header h;
+  std::memcpy(&h, p, sizeof h);
+  by_gateway_.eraseIf(v.gateway_id != 0 ? v.gateway_id : 1, head_);
+  by_upstream_.eraseIf(upstreamHash(v.upstream, v.upstream_key), head_);
+  head_ += h.size;
+  --count_;
+  if ((head_ & kOffsetMask) == 0 || count_ == 0) {
+    // Left the front chunk (or emptied the log): it becomes the spare.
+    if (count_ == 0) {
+      head_ = tail_;
+    }
+    while (!chunks_.empty() && (head_ >> kChunkBits) > first_chunk_) {
+      spare_ = std::move(chunks_.front());
+      chunks_.pop_front();
+      ++first_chunk_;
+    }
   }
-  records_.pop_front();
-  ++base_;
 }
 
 void MappingStore::expire(uint64_t now_ms) {
-  while (!records_.empty() && records_.front().created_ms + ttl_ms_ <= now_ms) {
+  while (count_ > 0) {
+    // The oldest record (after any unused chunk end) decides.
+    uint64_t h = head_;
+    size_t c = 0;
+    const std::byte* p = nullptr;
+    for (;;) {
+      size_t room = kChunkBytes - static_cast<size_t>(h & kOffsetMask);
+      const std::byte* q = chunks_[c].get() + (h & kOffsetMask);
+      uint16_t size = 0;
+      if (room >= sizeof(Header)) {
+        std::memcpy(&size, q + offsetof(Header, size), sizeof size);
+      }
+      if (size != 0) {
+        p = q;
+        break;
+      }
+      h += room;
+      ++c;
+    }
+    uint64_t created = 0;
+    std::memcpy(&created, p + offsetof(Header, created_ms), sizeof created);
+    if (created + ttl_ms_ > now_ms) {
+      return;
+    }
     popOldest();
     ++stats_.expired;
   }

@@ -1,5 +1,4 @@
-// The gateway's data-path building blocks: flat map, in-flight table, token bucket, id minting,
-// mapping store.
+// The gateway's data-path building blocks: flat map, in-flight table, token bucket, id minting.
 
 #include <doctest/doctest.h>
 
@@ -11,7 +10,6 @@
 #include "gateway/inflight.h"
 #include "gateway/message_id.h"
 #include "gateway/token_bucket.h"
-#include "store/mapping_store.h"
 
 using namespace smppgw;
 
@@ -143,35 +141,4 @@ TEST_CASE("message ids: format and parse per customer format") {
   CHECK_FALSE(parseMessageId("12x", config::MessageIdFormat::Decimal).has_value());
   CHECK_FALSE(parseMessageId("", config::MessageIdFormat::Hex).has_value());
   CHECK_FALSE(parseMessageId("1ffffffffffffffff", config::MessageIdFormat::Hex).has_value());
-}
-
-TEST_CASE("MappingStore: lookups both ways, TTL expiry and eviction when full") {
-  store::MappingStore ms(1000, 3);
-  auto add = [&](uint64_t gid, std::string key, uint64_t t) {
-    store::Mapping m;
-    m.gateway_id = gid;
-    m.upstream = 1;
-    m.upstream_id = key;
-    m.upstream_key = key;
-    m.created_ms = t;
-    ms.put(std::move(m));
-  };
-  add(10, "a", 0);
-  add(11, "b", 100);
-  add(12, "c", 200);
-  REQUIRE(ms.byGatewayId(11) != nullptr);
-  CHECK(ms.byGatewayId(11)->upstream_id == "b");
-  CHECK(ms.byUpstream(1, "c")->gateway_id == 12u);
-  CHECK(ms.byUpstream(2, "c") == nullptr);  // other upstream
-  add(13, "d", 300);                        // full: the oldest is evicted
-  CHECK(ms.byGatewayId(10) == nullptr);
-  CHECK(ms.byUpstream(1, "a") == nullptr);
-  CHECK(ms.stats().evicted == 1);
-  ms.expire(1150);  // "b" (100) and earlier are past the 1000 ms TTL
-  CHECK(ms.byGatewayId(11) == nullptr);
-  CHECK(ms.byGatewayId(12) != nullptr);
-  CHECK(ms.stats().expired == 1);
-  // A carrier reusing an id: the newest message owns its receipts.
-  add(14, "c", 400);
-  CHECK(ms.byUpstream(1, "c")->gateway_id == 14u);
 }
