@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "codec/encode.h"
+#include "codec/splice.h"
 #include "codec/udh.h"
 #include "config/password.h"
 #include "gateway/log.h"
@@ -87,15 +88,6 @@ SubmitFields submitFields(const codec::Pdu& pdu) {
   return f;
 }
 
-bool hasV50Tlvs(const codec::Pdu& pdu) {
-  for (const auto& t : pdu.tlvs) {
-    if (codec::isV50OnlyTlv(t.tag)) {
-      return true;
-    }
-  }
-  return false;
-}
-
 bool isSubmission(CommandId id) {
   return id == CommandId::submit_sm || id == CommandId::data_sm || id == CommandId::submit_multi ||
          id == CommandId::broadcast_sm;
@@ -113,6 +105,10 @@ std::string_view* responseMessageId(codec::Pdu& p) {
     return &b->message_id;
   }
   return nullptr;
+}
+
+const std::string_view* responseMessageId(const codec::Pdu& p) {
+  return responseMessageId(const_cast<codec::Pdu&>(p));
 }
 
 // The message_id field of a by-id request (query/cancel/replace, broadcast variants).
@@ -152,7 +148,7 @@ std::string randomBytes(size_t n) {
 }  // namespace
 
 struct Gateway::PendingDelivery {
-  codec::Buffer pdu;  // encoded for v5.0; re-encoded for older sessions
+  codec::Buffer pdu;  // as it goes to a v5.0 session; re-encoded for older ones if d says so
   Delivery d;
   uint64_t queued_ms = 0;
 };
@@ -645,7 +641,7 @@ void Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes
   const bool rewrite = rw.source_ton || rw.source_npi || rw.destination_ton || rw.destination_npi ||
                        !rw.source_override.empty() ||
                        rw.destination_format != config::DestinationFormat::AsIs;
-  if (rewrite || (up.cfg().interface_version < 0x50 && hasV50Tlvs(pdu))) {
+  if (rewrite || codec::tlvVersionNeeded(pdu.tlvs) > up.cfg().interface_version) {
     codec::Pdu copy = pdu;
     if (rewrite) {
       std::string_view src_override = rw.source_override;
@@ -748,13 +744,12 @@ void Gateway::onById(DownstreamSession& s, const codec::Pdu& pdu) {
 }
 
 void Gateway::onUpstreamResponse(UpstreamBind& b, UpInFlight info, const codec::Pdu& resp,
-                                 codec::Bytes) {
+                                 codec::Bytes raw) {
   DownstreamSession* s = session(info.origin);
-  codec::Pdu out = resp;
-  out.command_id = codec::responseFor(info.command);
-  out.sequence_number = info.origin_seq;
-  std::string_view* mid = responseMessageId(out);
+  const CommandId resp_id = codec::responseFor(info.command);
+  const std::string_view* mid = responseMessageId(resp);
   char idbuf[72];
+  std::string_view new_id;  // what the customer sees in message_id
   const config::Customer* custp = customerCfg(info.customer);
   const config::MessageIdFormat id_format =
       custp != nullptr ? custp->message_id_format : config::MessageIdFormat::Hex;
@@ -777,19 +772,16 @@ void Gateway::onUpstreamResponse(UpstreamBind& b, UpInFlight info, const codec::
       m.destination_addr = info.destination.view();
       m.registered_delivery = info.registered_delivery;
       const store::MappingView stored = mappings_.put(m);
-      *mid = formatMessageId(stored.gateway_id, id_format, id_length, idbuf);
+      new_id = formatMessageId(stored.gateway_id, id_format, id_length, idbuf);
       if (!held_.empty()) {
         releaseHeldReceipts(up_id, stored.upstream_key);
       }
     } else {
-      ++stats_.submits_failed;
-      if (mid != nullptr) {
-        *mid = {};
-      }
+      ++stats_.submits_failed;  // new_id stays empty: a failed submission has no id
     }
   } else if (mid != nullptr) {
     // query_sm_resp and friends: give the customer its own id back.
-    *mid = formatMessageId(info.gateway_id, id_format, id_length, idbuf);
+    new_id = formatMessageId(info.gateway_id, id_format, id_length, idbuf);
   }
   if (s == nullptr) {
     ++stats_.orphan_responses;
@@ -798,10 +790,27 @@ void Gateway::onUpstreamResponse(UpstreamBind& b, UpInFlight info, const codec::
     }
     return;
   }
-  codec::encode(out, s->out(), {s->version()});
+  if (resp.command_id == resp_id && codec::tlvVersionNeeded(resp.tlvs) <= s->version()) {
+    // The carrier's response with our id and the customer's sequence number: spliced, not
+    // re-encoded (its TLVs pass through untouched).
+    codec::Splicer sp(raw);
+    if (mid != nullptr && !resp.body_omitted) {
+      sp.text(*mid, new_id);
+    }
+    sp.write(s->out(), info.origin_seq);
+  } else {
+    // A v3.3/v3.4 customer must not see TLVs of a later version: re-encode for it.
+    codec::Pdu out = resp;
+    out.command_id = resp_id;
+    out.sequence_number = info.origin_seq;
+    if (std::string_view* omid = responseMessageId(out)) {
+      *omid = new_id;
+    }
+    codec::encode(out, s->out(), {s->version()});
+  }
   s->send();
   if (auto* m = customerMetrics(info.customer)) {
-    metrics_.customerResponse(*m, out.command_id, out.command_status);
+    metrics_.customerResponse(*m, resp_id, resp.command_status);
     if (isSubmission(info.command)) {
       m->latency->observeNs(net::Loop::hrtimeNs() - info.started_ns);
     }
@@ -845,7 +854,7 @@ bool Gateway::normaliseUpstreamId(uint32_t upstream, std::string_view id, bool f
   return codec::normalizeMessageId(id, o, key);
 }
 
-void Gateway::onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu) {
+void Gateway::onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu, codec::Bytes raw) {
   const uint32_t up_id = b.upstreamId();
   BindRef from{up_id, b.index(), b.generation()};
   if (shutting_down_) {
@@ -897,7 +906,7 @@ void Gateway::onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu) {
       b.respond(pdu.command_id, pdu.sequence_number, st::ESME_ROK);
       return;
     }
-    processReceipt(pdu, id, pdu.sequence_number, from);
+    processReceipt(pdu, raw, id, pdu.sequence_number, from);
     return;
   }
   // MO message.
@@ -920,22 +929,21 @@ void Gateway::onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu) {
   }
   ++stats_.mo_routed;
   metrics_.mo(up_id, customer_rt_[d.customer], "routed").inc();
-  codec::Buffer copy;
-  codec::encode(pdu, copy);
   Delivery dl;
   dl.from = from;
   dl.upstream_seq = pdu.sequence_number;
   dl.command = pdu.command_id;
   dl.receipt = false;
-  deliver(customer_rt_[d.customer], std::move(copy), dl);
+  dl.version_needed = codec::tlvVersionNeeded(pdu.tlvs);
+  deliver(customer_rt_[d.customer], raw, dl);  // as received: the session sets its own sequence
 }
 
-void Gateway::processReceipt(const codec::Pdu& pdu, std::string_view id, uint32_t upstream_seq,
-                             BindRef from) {
+void Gateway::processReceipt(const codec::Pdu& pdu, codec::Bytes raw, std::string_view id,
+                             uint32_t upstream_seq, BindRef from) {
   codec::MessageIdKey key;
   normaliseUpstreamId(from.upstream, id, true, key);
   if (store::MappingView m; mappings_.byUpstream(from.upstream, key.view(), m)) {
-    deliverReceipt(m, pdu, from, upstream_seq);
+    deliverReceipt(m, pdu, raw, from, upstream_seq);
     return;
   }
   // Receipts can overtake their submit_sm_resp: hold it (unacknowledged, so the MC keeps it)
@@ -945,7 +953,7 @@ void Gateway::processReceipt(const codec::Pdu& pdu, std::string_view id, uint32_
   HeldReceipt h;
   h.upstream = from.upstream;
   h.key = std::string(key.view());
-  codec::encode(pdu, h.pdu);
+  h.pdu.append(raw);
   h.from = from;
   h.upstream_seq = upstream_seq;
   h.until_ms = now() + ms(upstreams_[from.upstream]->cfg().request_timeout) + 1000;
@@ -976,13 +984,13 @@ void Gateway::releaseHeldReceipts(uint32_t upstream, std::string_view key) {
       continue;
     }
     if (store::MappingView m; mappings_.byUpstream(upstream, key, m)) {
-      deliverReceipt(m, p, h.from, h.upstream_seq);
+      deliverReceipt(m, p, h.pdu.view(), h.from, h.upstream_seq);
     }
   }
 }
 
-void Gateway::deliverReceipt(const store::MappingView& m, const codec::Pdu& pdu, BindRef from,
-                             uint32_t upstream_seq) {
+void Gateway::deliverReceipt(const store::MappingView& m, const codec::Pdu& pdu, codec::Bytes raw,
+                             BindRef from, uint32_t upstream_seq) {
   const config::Customer* custp = customerCfg(m.customer);
   if (custp == nullptr) {
     ++stats_.receipts_suppressed;  // the customer was removed by a reload
@@ -1037,44 +1045,46 @@ void Gateway::deliverReceipt(const store::MappingView& m, const codec::Pdu& pdu,
   char idbuf[72];
   std::string_view gid =
       formatMessageId(m.gateway_id, cust.message_id_format, cust.message_id_length, idbuf);
-  codec::Pdu out = pdu;
-  // The customer sees its own numbers: the receipt goes to the sender it used.
-  if (auto* sm = out.tryAs<codec::SmBody>()) {
-    sm->source_addr = m.destination_addr;
-    sm->destination_addr = m.source_addr;
-    text_scratch_.clear();
-    if (codec::rewriteReceiptId(codec::asString(sm->short_message), gid, text_scratch_)) {
-      sm->short_message = codec::asBytes(text_scratch_);
+  // The MC's deliver_sm with the customer's view spliced in (not re-encoded): our id in the
+  // receipt text and TLV, and the customer's own numbers (the receipt goes to the sender it used).
+  codec::Splicer sp(raw);
+  text_scratch_.clear();
+  auto addresses = [&](const auto& body) {
+    sp.text(body.source_addr, m.destination_addr);
+    sp.text(body.destination_addr, m.source_addr);
+  };
+  if (const auto* sm = pdu.tryAs<codec::SmBody>()) {
+    addresses(*sm);
+    if (codec::rewriteReceiptId(codec::asString(sm->short_message), gid, text_scratch_) &&
+        text_scratch_.size() <= 254) {
+      sp.shortMessage(sm->short_message, codec::asBytes(text_scratch_));
     }
-  } else if (auto* ds = out.tryAs<codec::DataSmBody>()) {
-    ds->source_addr = m.destination_addr;
-    ds->destination_addr = m.source_addr;
+  } else if (const auto* ds = pdu.tryAs<codec::DataSmBody>()) {
+    addresses(*ds);
   }
   // TLVs: receipted_message_id carries our id; a text in message_payload is rewritten too.
-  std::string payload_scratch;
-  codec::TlvList tlvs;
-  for (const codec::Tlv& t : out.tlvs) {
+  // formatMessageId leaves a NUL after the id: the TLV's C-Octet String is there already.
+  const codec::Bytes id_tlv(reinterpret_cast<const uint8_t*>(gid.data()), gid.size() + 1);
+  for (const codec::Tlv& t : pdu.tlvs) {
     if (t.tag == codec::tag::receipted_message_id) {
-      tlvs.addCString(t.tag, gid);
+      sp.tlvValue(t, id_tlv);
     } else if (t.tag == codec::tag::message_payload &&
-               codec::rewriteReceiptId(codec::asString(t.value()), gid, payload_scratch)) {
-      tlvs.addBytes(t.tag, codec::asBytes(payload_scratch));
-    } else {
-      tlvs.add(t);
+               codec::rewriteReceiptId(codec::asString(t.value()), gid, payload_scratch_)) {
+      sp.tlvValue(t, codec::asBytes(payload_scratch_));
     }
   }
-  out.tlvs = tlvs;
-  codec::Buffer encoded;
-  codec::encode(out, encoded);
+  receipt_scratch_.clear();
+  sp.write(receipt_scratch_, 0);  // the session sets its own sequence number
   Delivery d;
   d.from = from;
   d.upstream_seq = upstream_seq;
   d.command = pdu.command_id;
   d.receipt = true;
-  deliver(m.customer, std::move(encoded), d);
+  d.version_needed = codec::tlvVersionNeeded(pdu.tlvs);
+  deliver(m.customer, receipt_scratch_.view(), d);
 }
 
-void Gateway::deliver(uint32_t customer, codec::Buffer&& pdu_v50, Delivery d) {
+void Gateway::deliver(uint32_t customer, codec::Bytes pdu, Delivery d) {
   CustomerState& cs = customers_[customer];
   if (cs.pending.empty() && !cs.receivers.empty()) {
     const size_t n = cs.receivers.size();
@@ -1082,7 +1092,7 @@ void Gateway::deliver(uint32_t customer, codec::Buffer&& pdu_v50, Delivery d) {
       DownstreamSession* s = session(cs.receivers[(cs.rr + k) % n]);
       if (s != nullptr && s->acceptsDeliveries() && s->deliveryRoom()) {
         cs.rr = static_cast<uint32_t>((cs.rr + k + 1) % n);
-        sendToSession(*s, pdu_v50.view(), d);
+        sendToSession(*s, pdu, d);
         return;
       }
     }
@@ -1096,19 +1106,22 @@ void Gateway::deliver(uint32_t customer, codec::Buffer&& pdu_v50, Delivery d) {
   }
   ++stats_.deliveries_queued;
   deliveryMetric(customer, metrics::DeliveryResult::Queued);
-  cs.pending.push_back(PendingDelivery{std::move(pdu_v50), d, now()});
+  PendingDelivery& p = cs.pending.emplace_back();
+  p.pdu.append(pdu);
+  p.d = d;
+  p.queued_ms = now();
 }
 
-bool Gateway::sendToSession(DownstreamSession& s, codec::Bytes pdu_v50, Delivery d) {
+bool Gateway::sendToSession(DownstreamSession& s, codec::Bytes pdu, Delivery d) {
   ++stats_.deliveries_sent;
   deliveryMetric(s.customer(), metrics::DeliveryResult::Sent);
-  if (s.version() >= 0x50) {
-    s.sendDelivery(pdu_v50, d);
+  if (s.version() >= d.version_needed) {
+    s.sendDelivery(pdu, d);
     return true;
   }
   // Older peers get no v5.0 TLVs (3.3: no TLVs at all): re-encode for them.
   codec::Pdu p;
-  if (codec::decode(pdu_v50, p)) {
+  if (codec::decode(pdu, p)) {
     return false;
   }
   scratch_.clear();

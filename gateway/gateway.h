@@ -149,7 +149,7 @@ class Gateway {
   void onUpstreamResponse(UpstreamBind& b, UpInFlight info, const codec::Pdu& resp,
                           codec::Bytes raw);
   void onUpstreamFailed(UpInFlight info, uint32_t status);
-  void onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu);
+  void onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu, codec::Bytes raw);
   void onUpstreamReady(Upstream& u);
 
  private:
@@ -167,16 +167,13 @@ class Gateway {
                   bool password_ok, const std::string& password);
   uint32_t checkBindPolicy(const DownstreamSession& s, codec::CommandId bind,
                            config::CustomerId id) const;
-  void answerSubmit(DownstreamSession* s, const UpInFlight& info, uint32_t status,
-                    std::string_view message_id, const codec::Pdu* resp);
-  bool forwardToGroup(DownstreamSession& s, config::GroupId group, codec::Bytes pdu,
-                      UpInFlight& info, uint64_t sticky_key, uint32_t& status);
-  void processReceipt(const codec::Pdu& pdu, std::string_view upstream_id, uint32_t upstream_seq,
-                      BindRef from);
-  void deliverReceipt(const store::MappingView& m, const codec::Pdu& pdu, BindRef from,
-                      uint32_t upstream_seq);
-  void deliver(uint32_t customer, codec::Buffer&& pdu_v50, Delivery d);
-  bool sendToSession(DownstreamSession& s, codec::Bytes pdu_v50, Delivery d);
+  void processReceipt(const codec::Pdu& pdu, codec::Bytes raw, std::string_view upstream_id,
+                      uint32_t upstream_seq, BindRef from);
+  void deliverReceipt(const store::MappingView& m, const codec::Pdu& pdu, codec::Bytes raw,
+                      BindRef from, uint32_t upstream_seq);
+  // pdu: the deliver_sm/data_sm as a v5.0 session gets it (copied only if it has to wait).
+  void deliver(uint32_t customer, codec::Bytes pdu, Delivery d);
+  bool sendToSession(DownstreamSession& s, codec::Bytes pdu, Delivery d);
   void ackUpstream(BindRef from, codec::CommandId command, uint32_t seq, uint32_t status);
   void drainPendingDeliveries(uint32_t customer);
   void releaseHeldReceipts(uint32_t upstream, std::string_view key);
@@ -230,6 +227,8 @@ class Gateway {
   // Scratch space reused per message (never held across calls).
   codec::Buffer scratch_;
   std::string text_scratch_;
+  std::string payload_scratch_;
+  codec::Buffer receipt_scratch_;
   codec::Pdu resp_pdu_;
 };
 

@@ -64,6 +64,7 @@ struct Delivery {
   uint32_t upstream_seq = 0;
   codec::CommandId command = codec::CommandId::deliver_sm;
   bool receipt = false;
+  uint8_t version_needed = 0x33;  // codec::tlvVersionNeeded: older sessions get it re-encoded
 };
 
 }  // namespace smppgw

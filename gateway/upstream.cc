@@ -200,7 +200,7 @@ void UpstreamBind::onPdu(net::Connection&, codec::Bytes raw) {
       if (auto* m = up_.metrics()) {
         gw_.metrics().upstreamPdu(*m, true, id);
       }
-      gw_.onUpstreamDeliver(*this, pdu_);
+      gw_.onUpstreamDeliver(*this, pdu_, raw);
       return;
     case CommandId::unbind:
       respond(id, pdu_.sequence_number, st::ESME_ROK);

@@ -1,0 +1,70 @@
+#pragma once
+// Editing an encoded PDU without re-encoding it. A forwarding gateway changes a few fields of the
+// PDUs it passes on (a message id, two addresses, a receipt's text, the sequence number); copying
+// the original bytes around those edits costs a memcpy, where decode -> copy -> encode costs a
+// full pass over every field and TLV. Fields are located by the decoded Pdu's views, which point
+// into the encoded bytes (codec::decode never copies a field).
+//
+//   Splicer sp(raw);                          // the bytes decode() read
+//   sp.text(body.message_id, new_id);         // a C-Octet String's content (its NUL stays)
+//   sp.shortMessage(body.short_message, txt); // and its sm_length octet
+//   sp.tlvValue(tlv, value);                  // a TLV's value (and its length)
+//   sp.write(out, seq);                       // command_length recomputed, sequence set
+//
+// Edits may be added in any order but must not overlap. Replacement bytes are not copied: they
+// must outlive write(). The caller keeps field limits (C-Octet String maxima, 255 for sm_length).
+
+#include <cstdint>
+#include <string_view>
+
+#include "codec/bytes.h"
+#include "codec/tlv.h"
+
+namespace smppgw::codec {
+
+class Splicer {
+ public:
+  explicit Splicer(Bytes original) : original_(original) {}
+
+  void text(std::string_view field, std::string_view with) {
+    add(offsetOf(field.data()), field.size(), asBytes(with), nullptr, 0);
+  }
+  // with.size() <= 255.
+  void shortMessage(Bytes field, Bytes with) {
+    const uint8_t len = static_cast<uint8_t>(with.size());
+    add(offsetOf(field.data()) - 1, field.size() + 1, with, &len, 1);
+  }
+  // t must be a TLV decoded from the original (its value points into it).
+  void tlvValue(const Tlv& t, Bytes with) {
+    uint8_t head[4];
+    store16(head, t.tag);
+    store16(head + 2, static_cast<uint16_t>(with.size()));
+    add(offsetOf(t.ptr) - 4, size_t{4} + t.length, with, head, 4);
+  }
+
+  // Appends the edited PDU to out; returns its size.
+  size_t write(Buffer& out, uint32_t sequence_number);
+
+ private:
+  struct Edit {
+    uint32_t at;   // offset in the original
+    uint32_t len;  // bytes of the original replaced
+    Bytes with;
+    uint8_t prefix[4];  // written before `with` (a new length octet, a TLV header)
+    uint8_t prefix_len;
+  };
+  size_t offsetOf(const void* p) const {
+    return static_cast<size_t>(static_cast<const uint8_t*>(p) - original_.data());
+  }
+  void add(size_t at, size_t len, Bytes with, const uint8_t* prefix, uint8_t prefix_len);
+
+  Bytes original_;
+  SmallVec<Edit, 6> edits_;
+};
+
+// The lowest interface_version a peer may have to receive these TLVs unchanged: 0x33 (none),
+// 0x34 (v3.4 TLVs only) or 0x50 (a v5.0-only TLV). A peer below it needs a re-encode, which
+// drops what it may not see (codec::encode with EncodeOptions::peer_version).
+uint8_t tlvVersionNeeded(const TlvList& tlvs);
+
+}  // namespace smppgw::codec
