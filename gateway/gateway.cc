@@ -573,7 +573,7 @@ void Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes
   info.origin = s.ref();
   info.origin_seq = pdu.sequence_number;
   info.customer = cid;
-  info.started_ns = net::Loop::hrtimeNs();
+  info.started_ns = loop_.cachedNs();
   info.registered_delivery = f.registered_delivery;
   info.origin_version = s.version();
   info.source.assign(f.source);
@@ -736,7 +736,7 @@ void Gateway::onById(DownstreamSession& s, const codec::Pdu& pdu) {
   info.origin_seq = pdu.sequence_number;
   info.customer = s.customer();
   info.gateway_id = *gid;
-  info.started_ns = net::Loop::hrtimeNs();
+  info.started_ns = loop_.cachedNs();
   info.origin_version = s.version();
   if (!up->submit(scratch_.view(), info, now())) {
     refuse(gwstatus::kQueueFull);
@@ -812,7 +812,7 @@ void Gateway::onUpstreamResponse(UpstreamBind& b, UpInFlight info, const codec::
   if (auto* m = customerMetrics(info.customer)) {
     metrics_.customerResponse(*m, resp_id, resp.command_status);
     if (isSubmission(info.command)) {
-      m->latency->observeNs(net::Loop::hrtimeNs() - info.started_ns);
+      m->latency->observeNs(loop_.cachedNs() - info.started_ns);
     }
   }
   s->requestAnswered();
@@ -1332,6 +1332,7 @@ bool Gateway::applyReload(std::shared_ptr<const config::Config> next,
 // Timers and shutdown
 
 void Gateway::tick() {
+  loop_.refreshNs();  // queued requests sent from here get a current send time
   const uint64_t t = now();
   for (auto& s : sessions_) {
     if (s != nullptr && !s->closed()) {

@@ -147,7 +147,7 @@ void UpstreamBind::sendRequest(codec::Bytes pdu, UpInFlight info) {
   uint64_t now = gw_.now();
   tps_.tryTake(now);
   info.deadline_ms = now + ms(up_.cfg().request_timeout);
-  info.sent_ns = net::Loop::hrtimeNs();
+  info.sent_ns = gw_.loop().cachedNs();
   if (auto* m = up_.metrics()) {
     gw_.metrics().upstreamPdu(*m, false, info.command);
   }
@@ -272,7 +272,7 @@ void UpstreamBind::handleResponse(const codec::Pdu& pdu, codec::Bytes raw) {
   if (auto* m = up_.metrics()) {
     gw_.metrics().upstreamResponse(*m, id, pdu.command_status);
     if (info.kind == UpInFlight::Kind::Forward) {
-      m->round_trip->observeNs(net::Loop::hrtimeNs() - info.sent_ns);
+      m->round_trip->observeNs(gw_.loop().cachedNs() - info.sent_ns);
     }
   }
   if (id == CommandId::generic_nack) {

@@ -27,13 +27,14 @@ inline constexpr std::uint8_t kNpiIsdn = 1;
 // most 64 characters (data_sm); longer input is cut.
 struct Number {
   static constexpr std::size_t kCapacity = 72;
-  std::array<char, kCapacity> chars{};
+  // Only the first `length` are meaningful (left uninitialised: a Number is built per message).
+  std::array<unsigned char, kCapacity> chars;
   std::uint8_t length = 0;
   std::uint8_t ton = 0;
   std::uint8_t npi = 0;
   bool changed = false;  // differs from the input (digits or TON/NPI)
 
-  std::string_view view() const { return {chars.data(), length}; }
+  std::string_view view() const { return {reinterpret_cast<const char*>(chars.data()), length}; }
   std::string str() const { return std::string(view()); }
 };
 

@@ -271,15 +271,23 @@ MtDecision RoutingTable::route(const MtKey& k) const {
   const auto* country = customerCountry(k.customer);
   d.destination =
       numbering_.normalise(k.destination_addr, k.destination_ton, k.destination_npi, country);
-  d.source = normaliseSource(k.source_addr, k.source_ton, k.source_npi, country);
-  const std::string_view source = d.source.view();
+  // The source is normalised only when a rule with conditions beyond the prefix is tried: most
+  // tables route on the destination alone, and this is a per-message cost.
+  bool have_source = false;
+  auto source = [&]() {
+    if (!have_source) {
+      d.source = normaliseSource(k.source_addr, k.source_ton, k.source_npi, country);
+      have_source = true;
+    }
+    return d.source.view();
+  };
   std::uint32_t best = kNoRule;
   auto visit = [&](std::size_t, std::span<const PrefixTrie::Value> v) {
     for (auto rule : v) {
       if (rule >= best) {
         break;  // ascending: nothing later in this list can win
       }
-      if (trivialResidual_[rule] != 0 || residualPasses(residuals_[rule], k, source)) {
+      if (trivialResidual_[rule] != 0 || residualPasses(residuals_[rule], k, source())) {
         best = rule;
         break;
       }

@@ -64,7 +64,8 @@ struct MtDecision {
   std::uint32_t status = 0;               // command_status when action == Reject
   config::AckMode ack_mode = config::AckMode::Transparent;
   Number destination;  // normalised (what matching used)
-  Number source;       // normalised when numbering.normalise_source
+  Number source;       // normalised when numbering.normalise_source; route() fills it only if a
+                       // rule's source/regex conditions needed it (explain() always does)
 
   bool routed() const { return action == config::Action::Kind::Group; }
 };

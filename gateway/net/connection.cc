@@ -140,6 +140,7 @@ void Connection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   c->stats_.bytes_in += static_cast<uint64_t>(nread);
   ++c->loop_.stats().reads;
   c->loop_.stats().bytes_in += static_cast<uint64_t>(nread);
+  c->loop_.refreshNs();
   if (c->closing_) {
     return;
   }

@@ -39,6 +39,10 @@ class Loop {
   uint64_t nowMs() const { return uv_now(&loop_); }
   // Monotonic nanoseconds (vDSO clock; for latency measurements).
   static uint64_t hrtimeNs() { return uv_hrtime(); }
+  // hrtimeNs() as of the last read(2) or timer tick (refreshNs): one clock read per read, shared
+  // by every PDU of that read (they arrived together; at window 100 that is dozens).
+  uint64_t cachedNs() const { return read_ns_; }
+  void refreshNs() { read_ns_ = uv_hrtime(); }
 
   // Runs until stop() or until nothing is left to do.
   int run();
@@ -58,6 +62,7 @@ class Loop {
  private:
   static void onCheck(uv_check_t* h);
   void endOfIteration();
+  uint64_t read_ns_ = 0;
 
   uv_loop_t loop_;
   uv_check_t check_;

@@ -2,6 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cstdio>
+
 #include <random>
 #include <set>
 #include <unordered_map>
@@ -136,6 +139,27 @@ TEST_CASE("message ids: format and parse per customer format") {
   CHECK(formatMessageId(255, config::MessageIdFormat::Hex, 16, buf) == "00000000000000ff");
   CHECK(formatMessageId(255, config::MessageIdFormat::Decimal, 10, buf) == "0000000255");
   CHECK(formatMessageId(id, config::MessageIdFormat::Decimal, 0, buf) == "81985529216486895");
+  CHECK(formatMessageId(0, config::MessageIdFormat::Decimal, 0, buf) == "0");
+  CHECK(formatMessageId(UINT64_MAX, config::MessageIdFormat::Decimal, 0, buf) ==
+        "18446744073709551615");
+  // Against printf over random ids and widths (the table-driven formatter must not drift).
+  uint64_t x = 0x9E3779B97F4A7C15ull;
+  for (int i = 0; i < 20000; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    const uint64_t v = i % 3 == 0 ? x >> (i % 64) : x;
+    const uint32_t len = static_cast<uint32_t>(i % 70);
+    char ref[96];
+    std::snprintf(ref, sizeof ref, "%0*llx",
+                  static_cast<int>(std::min<uint32_t>(std::max<uint32_t>(len, 16), 64)),
+                  static_cast<unsigned long long>(v));
+    REQUIRE(formatMessageId(v, config::MessageIdFormat::Hex, len, buf) == std::string_view(ref));
+    std::snprintf(ref, sizeof ref, "%0*llu", static_cast<int>(std::min<uint32_t>(len, 64)),
+                  static_cast<unsigned long long>(v));
+    REQUIRE(formatMessageId(v, config::MessageIdFormat::Decimal, len, buf) ==
+            std::string_view(ref));
+  }
   CHECK(parseMessageId("0123456789ABCDEF", config::MessageIdFormat::Hex) == id);
   CHECK(parseMessageId("0000000255", config::MessageIdFormat::Decimal) == 255u);
   CHECK_FALSE(parseMessageId("12x", config::MessageIdFormat::Decimal).has_value());

@@ -83,3 +83,26 @@ TEST_CASE("over-long input is cut to the inline capacity, never overflows") {
   Number n = nn.normalise(longNumber, 2, 1, "44");
   CHECK(n.length == Number::kCapacity);
 }
+
+TEST_CASE("a non-digit anywhere (the 8-at-a-time check and its tail) leaves the number as is") {
+  NumberNormaliser nn(numbering());
+  // International with TON 1: digits are kept (changed only by TON/NPI); any non-digit byte,
+  // including ones next to '0'..'9' in ASCII ('/', ':') and high bytes, stops normalisation.
+  for (size_t len = 1; len <= 21; ++len) {
+    std::string digits(len, '5');
+    digits[0] = '4';
+    Number ok = nn.normalise("00" + digits, 0, 0);
+    CHECK(ok.view() == digits);
+    for (size_t at = 0; at < len; ++at) {
+      for (char bad : {'/', ':', 'a', ' ', '\x80', '\xff', '\x06'}) {
+        std::string s = "00" + digits;
+        s[2 + at] = bad;
+        Number n = nn.normalise(s, 0, 0);
+        CAPTURE(len);
+        CAPTURE(at);
+        REQUIRE(n.view() == s);
+        REQUIRE_FALSE(n.changed);
+      }
+    }
+  }
+}
