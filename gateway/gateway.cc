@@ -771,6 +771,7 @@ void Gateway::onUpstreamResponse(UpstreamBind& b, UpInFlight info, const codec::
       m.source_addr = info.source.view();
       m.destination_addr = info.destination.view();
       m.registered_delivery = info.registered_delivery;
+      m.origin = (uint64_t{info.origin.index} << 32) | info.origin.generation;
       const store::MappingView stored = mappings_.put(m);
       new_id = formatMessageId(stored.gateway_id, id_format, id_length, idbuf);
       if (!held_.empty()) {
@@ -1081,11 +1082,22 @@ void Gateway::deliverReceipt(const store::MappingView& m, const codec::Pdu& pdu,
   d.command = pdu.command_id;
   d.receipt = true;
   d.version_needed = codec::tlvVersionNeeded(pdu.tlvs);
-  deliver(m.customer, receipt_scratch_.view(), d);
+  // To the session that submitted the message if it can take it: a carrier read of receipts then
+  // becomes one write per submitting session, not one per receiver (and customers that match
+  // receipts per connection see them where they expect).
+  const SessionRef origin{static_cast<uint32_t>(m.origin >> 32), static_cast<uint32_t>(m.origin)};
+  deliver(m.customer, receipt_scratch_.view(), d, origin);
 }
 
-void Gateway::deliver(uint32_t customer, codec::Bytes pdu, Delivery d) {
+void Gateway::deliver(uint32_t customer, codec::Bytes pdu, Delivery d, SessionRef preferred) {
   CustomerState& cs = customers_[customer];
+  if (cs.pending.empty() && preferred.valid()) {
+    DownstreamSession* s = session(preferred);
+    if (s != nullptr && s->customer() == customer && s->acceptsDeliveries() && s->deliveryRoom()) {
+      sendToSession(*s, pdu, d);
+      return;
+    }
+  }
   if (cs.pending.empty() && !cs.receivers.empty()) {
     const size_t n = cs.receivers.size();
     for (size_t k = 0; k < n; ++k) {

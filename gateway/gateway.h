@@ -172,7 +172,8 @@ class Gateway {
   void deliverReceipt(const store::MappingView& m, const codec::Pdu& pdu, codec::Bytes raw,
                       BindRef from, uint32_t upstream_seq);
   // pdu: the deliver_sm/data_sm as a v5.0 session gets it (copied only if it has to wait).
-  void deliver(uint32_t customer, codec::Bytes pdu, Delivery d);
+  // preferred: the session to try first (the one that submitted the message).
+  void deliver(uint32_t customer, codec::Bytes pdu, Delivery d, SessionRef preferred = {});
   bool sendToSession(DownstreamSession& s, codec::Bytes pdu, Delivery d);
   void ackUpstream(BindRef from, codec::CommandId command, uint32_t seq, uint32_t status);
   void drainPendingDeliveries(uint32_t customer);

@@ -526,7 +526,21 @@ UpstreamBind* Upstream::pickReady(uint64_t now_ms) {
 
 bool Upstream::submit(codec::Bytes pdu, const UpInFlight& info, uint64_t now_ms) {
   if (queue_.empty()) {
-    if (UpstreamBind* b = pickReady(now_ms)) {
+    // A customer session keeps to one bind while that bind has room: the requests of one read
+    // then leave in one write, and their responses come back in one read (round robin would
+    // fan every read out over all binds: a syscall per bind). Others take the overflow.
+    UpstreamBind* b = nullptr;
+    if (const size_t n = binds_.size();
+        n != 0 && info.origin.valid() && total_tps_.available(now_ms)) {
+      UpstreamBind* pref = binds_[info.origin.index % n].get();
+      if (pref->ready(now_ms)) {
+        b = pref;
+      }
+    }
+    if (b == nullptr) {
+      b = pickReady(now_ms);
+    }
+    if (b != nullptr) {
       total_tps_.tryTake(now_ms);
       b->sendRequest(pdu, info);
       return true;

@@ -10,6 +10,7 @@ namespace smppgw::store {
 struct MappingStore::Header {
   uint64_t gateway_id;
   uint64_t created_ms;
+  uint64_t origin;
   uint32_t customer;
   uint32_t upstream;
   uint16_t size;  // whole record; 0 marks the unused end of a chunk
@@ -32,7 +33,7 @@ uint8_t cut(std::string_view s) {
 
 MappingStore::MappingStore(uint64_t ttl_ms, size_t max_entries)
     : ttl_ms_(ttl_ms), max_entries_(max_entries) {
-  static_assert(sizeof(Header) == 32 && sizeof(Header) % kAlign == 0);
+  static_assert(sizeof(Header) == 40 && sizeof(Header) % kAlign == 0);
 }
 
 size_t MappingStore::bytes() const {
@@ -54,6 +55,7 @@ MappingView MappingStore::view(const std::byte* p) {
   MappingView v;
   v.gateway_id = h.gateway_id;
   v.created_ms = h.created_ms;
+  v.origin = h.origin;
   v.customer = h.customer;
   v.upstream = h.upstream;
   v.registered_delivery = h.registered_delivery;
@@ -104,6 +106,7 @@ MappingView MappingStore::put(const MappingInput& m) {
   Header h{};
   h.gateway_id = m.gateway_id;
   h.created_ms = m.created_ms;
+  h.origin = m.origin;
   h.customer = m.customer;
   h.upstream = m.upstream;
   h.registered_delivery = m.registered_delivery;

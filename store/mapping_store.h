@@ -5,7 +5,7 @@
 // keeps the same interface and adds a write-behind log (docs/architecture.md).
 //
 // Layout, for millions of entries without per-message allocations or pauses:
-// - records are appended to a log of 1 MiB chunks, variable-sized (a 32-byte header and the
+// - records are appended to a log of 1 MiB chunks, variable-sized (a 40-byte header and the
 //   strings, ~80 bytes for a typical message), and removed from its head: insertion order is
 //   age order, so expiry and eviction only ever touch the oldest end;
 // - two IdIndex tables (16 bytes a slot, grown incrementally) map the gateway id and a hash of
@@ -30,6 +30,7 @@ struct MappingView {
   uint32_t customer = 0;
   uint32_t upstream = 0;
   uint8_t registered_delivery = 0;
+  uint64_t origin = 0;  // opaque to the store: the gateway's reference to the submitting session
   std::string_view upstream_id;   // as the carrier sent it in submit_sm_resp
   std::string_view upstream_key;  // normalised (the form its receipts are looked up by)
   std::string_view source_addr;   // as the customer sent them (receipts are addressed back)

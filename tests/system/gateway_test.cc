@@ -294,6 +294,60 @@ TEST_CASE("receipts reach the right customer among several; ids are private per 
   CHECK(qr->status() == st::ESME_RINVMSGID);
 }
 
+TEST_CASE("a receipt goes to the session that submitted; a transmitter's to a receiver") {
+  McsimProc mc({"--receipt-delay-ms", "5"});
+  GatewayProc gw(smppgw::testsupport::baseGatewayConfig({{"mc", mc.port()}}));
+  // Three TRX sessions and one TX of the same customer; a round robin would spread receipts.
+  std::vector<std::unique_ptr<EsmeClient>> trx;
+  for (int i = 0; i < 3; ++i) {
+    trx.push_back(std::make_unique<EsmeClient>());
+    bindOk(*trx.back(), gw.port());
+  }
+  EsmeClient tx;
+  bindOk(tx, gw.port(), CommandId::bind_transmitter);
+  std::vector<std::set<std::string>> sent(trx.size());
+  std::set<std::string> sent_tx;
+  for (int round = 0; round < 4; ++round) {
+    for (size_t i = 0; i < trx.size(); ++i) {
+      ReceivedPtr r = trx[i]->submit("4477001", "4477002", "m", 1, kWaitMs);
+      REQUIRE(r != nullptr);
+      REQUIRE(r->status() == st::ESME_ROK);
+      sent[i].insert(messageId(r));
+    }
+    ReceivedPtr r = tx.submit("4477001", "4477002", "t", 1, kWaitMs);
+    REQUIRE(r != nullptr);
+    REQUIRE(r->status() == st::ESME_ROK);
+    sent_tx.insert(messageId(r));
+  }
+  // Each TRX gets exactly its own receipts, plus some of the transmitter's.
+  std::set<std::string> tx_seen;
+  for (size_t i = 0; i < trx.size(); ++i) {
+    std::set<std::string> own;
+    while (own.size() < sent[i].size()) {
+      ReceivedPtr d = nextDeliver(*trx[i]);
+      REQUIRE_MESSAGE(d != nullptr, "session " << i << " got " << own.size() << " receipts");
+      std::string id(d->pdu.tlvs.text(codec::tag::receipted_message_id).value_or(""));
+      trx[i]->respond(*d);
+      if (sent_tx.count(id) != 0) {
+        tx_seen.insert(id);
+        continue;
+      }
+      CHECK_MESSAGE(sent[i].count(id) == 1, "session " << i << " got another session's " << id);
+      own.insert(id);
+    }
+  }
+  // The transmitter's receipts all arrive, at the receivers.
+  for (int k = 0; k < 60 && tx_seen.size() < sent_tx.size(); ++k) {
+    EsmeClient& c = *trx[static_cast<size_t>(k) % trx.size()];
+    ReceivedPtr d = c.read(200);  // bounded: 60 reads of at most 200 ms
+    if (d != nullptr && d->id() == CommandId::deliver_sm) {
+      c.respond(*d);
+      tx_seen.insert(std::string(d->pdu.tlvs.text(codec::tag::receipted_message_id).value_or("")));
+    }
+  }
+  CHECK(tx_seen == sent_tx);
+}
+
 TEST_CASE("a receipt that overtakes its submit_sm_resp is held and still delivered") {
   McsimProc mc({"--receipt-before-response"});
   GatewayProc gw(smppgw::testsupport::baseGatewayConfig({{"mc", mc.port()}}));
