@@ -18,6 +18,7 @@
 #include "codec/status.h"
 #include "codec/tlv.h"
 #include "tests/support/esme_client.h"
+#include "tests/support/peers.h"
 #include "tests/support/process.h"
 #include "tools/common/histogram.h"
 #include "tools/common/id_map.h"
@@ -27,9 +28,12 @@
 using namespace std::chrono_literals;
 using nlohmann::json;
 using smppgw::codec::CommandId;
+using smppgw::testsupport::BenchResult;
 using smppgw::testsupport::ChildProcess;
 using smppgw::testsupport::EsmeClient;
+using smppgw::testsupport::McsimProc;
 using smppgw::testsupport::ReceivedPtr;
+using smppgw::testsupport::runBench;
 namespace codec = smppgw::codec;
 namespace status = smppgw::codec::status;
 
@@ -38,62 +42,6 @@ namespace {
 const std::string kMcsim = SMPPGW_BINARY_DIR "/tools/mcsim/smpp-mcsim";
 const std::string kBench = SMPPGW_BINARY_DIR "/tools/bench/smpp-bench";
 constexpr int kPduTimeoutMs = 3000;
-
-// An smpp-mcsim on 127.0.0.1:0; the port comes from its port file.
-struct Mcsim {
-  ChildProcess proc;
-  std::string port_file = smppgw::testsupport::tempPath("mcsim-port");
-  uint16_t port = 0;
-
-  explicit Mcsim(std::vector<std::string> args = {}) {
-    // --duration: a simulator orphaned by a crashed test still exits by itself.
-    args.insert(args.begin(), {"--listen", "127.0.0.1:0", "--port-file", port_file, "--quiet",
-                               "--duration", "300s"});
-    std::string error;
-    REQUIRE_MESSAGE(proc.start(kMcsim, args, &error), error);
-    auto p = proc.waitForPortFile(port_file, 10s);
-    REQUIRE_MESSAGE(p.has_value(), "smpp-mcsim did not start: " << proc.err());
-    port = *p;
-  }
-  ~Mcsim() {
-    proc.stop(2s);
-    ::unlink(port_file.c_str());
-  }
-  // SIGTERM, wait for the exit, parse the JSON summary (the last stdout line).
-  json stop() {
-    REQUIRE(proc.signal(SIGTERM));
-    REQUIRE_MESSAGE(proc.wait(10s), "smpp-mcsim did not exit on SIGTERM");
-    CHECK(proc.exitCode() == 0);
-    std::string out = proc.out();
-    while (!out.empty() && out.back() == '\n') {
-      out.pop_back();
-    }
-    const size_t nl = out.rfind('\n');
-    return json::parse(nl == std::string::npos ? out : out.substr(nl + 1));
-  }
-};
-
-struct BenchRun {
-  int exit_code = -1;
-  json report;
-  std::string err;
-};
-
-BenchRun runBench(uint16_t port, std::vector<std::string> args) {
-  args.insert(args.begin(),
-              {"--connect", "127.0.0.1:" + std::to_string(port), "--json", "--quiet"});
-  ChildProcess b;
-  std::string error;
-  REQUIRE_MESSAGE(b.start(kBench, args, &error), error);
-  REQUIRE_MESSAGE(b.wait(120s), "smpp-bench did not finish");
-  BenchRun r;
-  r.exit_code = b.exitCode();
-  r.err = b.err();
-  const std::string out = b.out();
-  REQUIRE_MESSAGE(!out.empty(), "no report; stderr: " << r.err);
-  r.report = json::parse(out);
-  return r;
-}
 
 uint64_t statusCount(const json& statuses, const std::string& name) {
   return statuses.contains(name) ? statuses[name].get<uint64_t>() : 0;
@@ -125,9 +73,9 @@ codec::Pdu makeRequest(CommandId id, uint32_t seq) {
 }  // namespace
 
 TEST_CASE("bench -> mcsim: 1,000 submits with receipts, every one answered and matched") {
-  Mcsim mc;
-  BenchRun run =
-      runBench(mc.port, {"--count", "1000", "--receipts", "--sessions", "2", "--window", "10"});
+  McsimProc mc;
+  BenchResult run =
+      runBench(mc.port(), {"--count", "1000", "--receipts", "--sessions", "2", "--window", "10"});
   const json& r = run.report;
   CHECK_MESSAGE(run.exit_code == 0, run.err);
   CHECK(r["submitted"] == 1000);
@@ -152,9 +100,9 @@ TEST_CASE("bench -> mcsim: 1,000 submits with receipts, every one answered and m
 }
 
 TEST_CASE("mcsim sends exact bind_resp, submit_sm_resp and receipt PDUs") {
-  Mcsim mc;
+  McsimProc mc;
   EsmeClient c;
-  ReceivedPtr bind = connectAndBind(c, mc.port);
+  ReceivedPtr bind = connectAndBind(c, mc.port());
   CHECK(bind->id() == CommandId::bind_transceiver_resp);
   CHECK(bind->pdu.as<codec::BindRespBody>().system_id == "mcsim");
   REQUIRE(bind->pdu.tlvs.integer(codec::tag::sc_interface_version).has_value());
@@ -220,9 +168,9 @@ TEST_CASE("mcsim sends exact bind_resp, submit_sm_resp and receipt PDUs") {
 }
 
 TEST_CASE("a v3.3 peer never receives a TLV: the receipt id is in the text only") {
-  Mcsim mc;
+  McsimProc mc;
   EsmeClient c;
-  ReceivedPtr bind = connectAndBind(c, mc.port, CommandId::bind_transceiver, 0x33);
+  ReceivedPtr bind = connectAndBind(c, mc.port(), CommandId::bind_transceiver, 0x33);
   CHECK(bind->pdu.tlvs.empty());
   ReceivedPtr resp = c.submit("1111", "2222", "v33 message", 1);
   REQUIRE(resp != nullptr);
@@ -236,10 +184,10 @@ TEST_CASE("a v3.3 peer never receives a TLV: the receipt id is in the text only"
 }
 
 TEST_CASE("credentials, bind states and wrong-state requests") {
-  Mcsim mc({"--account", "alice:pw1", "--account", "bob:pw2"});
+  McsimProc mc({"--account", "alice:pw1", "--account", "bob:pw2"});
   {
     EsmeClient c;
-    REQUIRE(c.connect("127.0.0.1", mc.port));
+    REQUIRE(c.connect("127.0.0.1", mc.port()));
     // A submit before binding: ESME_RINVBNDSTS on the submit_sm_resp.
     ReceivedPtr early = c.submit("1", "2", "too early");
     REQUIRE(early != nullptr);
@@ -260,7 +208,7 @@ TEST_CASE("credentials, bind states and wrong-state requests") {
   {
     // A receiver may not submit.
     EsmeClient c;
-    REQUIRE(c.connect("127.0.0.1", mc.port));
+    REQUIRE(c.connect("127.0.0.1", mc.port()));
     REQUIRE(c.bind(CommandId::bind_receiver, "bob", "pw2")->status() == 0);
     ReceivedPtr r = c.submit("1", "2", "rx cannot submit");
     REQUIRE(r != nullptr);
@@ -271,9 +219,9 @@ TEST_CASE("credentials, bind states and wrong-state requests") {
   CHECK(s["binds"]["failed"] == 3);
 
   // The single-customer form (as deploy/demo.sh uses it).
-  Mcsim single({"--system-id", "smppgw", "--password", "mcsim", "--mc-system-id", "carrier"});
+  McsimProc single({"--system-id", "smppgw", "--password", "mcsim", "--mc-system-id", "carrier"});
   EsmeClient c;
-  REQUIRE(c.connect("127.0.0.1", single.port));
+  REQUIRE(c.connect("127.0.0.1", single.port()));
   CHECK(c.bind(CommandId::bind_transceiver, "smppgw", "nope")->status() == status::ESME_RINVPASWD);
   CHECK(c.bind(CommandId::bind_transceiver, "other", "mcsim")->status() == status::ESME_RINVSYSID);
   ReceivedPtr ok = c.bind(CommandId::bind_transceiver, "smppgw", "mcsim");
@@ -283,9 +231,9 @@ TEST_CASE("credentials, bind states and wrong-state requests") {
 }
 
 TEST_CASE("error and throttle injection show up in the statuses") {
-  Mcsim mc({"--error-rate", "0.1", "--error-status", "ESME_RSUBMITFAIL", "--throttle-rate", "0.2",
-            "--seed", "7"});
-  BenchRun run = runBench(mc.port, {"--count", "2000", "--window", "20"});
+  McsimProc mc({"--error-rate", "0.1", "--error-status", "ESME_RSUBMITFAIL", "--throttle-rate",
+                "0.2", "--seed", "7"});
+  BenchResult run = runBench(mc.port(), {"--count", "2000", "--window", "20"});
   const json& r = run.report;
   CHECK_MESSAGE(run.exit_code == 0, run.err);  // every submit was answered, errors or not
   CHECK(r["responses"] == 2000);
@@ -304,10 +252,10 @@ TEST_CASE("error and throttle injection show up in the statuses") {
 }
 
 TEST_CASE("receipt-before-response: the receipt arrives first and the bench still matches it") {
-  Mcsim mc({"--receipt-before-response"});
+  McsimProc mc({"--receipt-before-response"});
   {
     EsmeClient c;
-    connectAndBind(c, mc.port);
+    connectAndBind(c, mc.port());
     codec::Pdu p(CommandId::submit_sm, c.nextSeq());
     auto& b = p.as<codec::SmBody>();
     b.source_addr = "123";
@@ -324,7 +272,7 @@ TEST_CASE("receipt-before-response: the receipt arrives first and the bench stil
     CHECK(first->pdu.tlvs.text(codec::tag::receipted_message_id) == bodyId(second));
     c.respond(*first);
   }
-  BenchRun run = runBench(mc.port, {"--count", "500", "--receipts"});
+  BenchResult run = runBench(mc.port(), {"--count", "500", "--receipts"});
   CHECK_MESSAGE(run.exit_code == 0, run.err);
   CHECK(run.report["receipts"]["matched"] == 500);
   CHECK(run.report["receipts"]["missing"] == 0);
@@ -332,11 +280,11 @@ TEST_CASE("receipt-before-response: the receipt arrives first and the bench stil
 
 TEST_CASE("decimal responses with hex receipts: ids are normalised and matched") {
   // 4096 is "1000" in hex: digits only, so the bench must try the hex reading.
-  Mcsim mc({"--id-format", "dec", "--id-length", "10", "--receipt-id-format", "hex", "--id-start",
-            "4096"});
+  McsimProc mc({"--id-format", "dec", "--id-length", "10", "--receipt-id-format", "hex",
+                "--id-start", "4096"});
   {
     EsmeClient c;
-    connectAndBind(c, mc.port);
+    connectAndBind(c, mc.port());
     ReceivedPtr resp = c.submit("1", "2", "id formats", 1);
     REQUIRE(resp != nullptr);
     CHECK(bodyId(resp) == "0000004096");
@@ -348,16 +296,16 @@ TEST_CASE("decimal responses with hex receipts: ids are normalised and matched")
     CHECK(dlr->pdu.tlvs.text(codec::tag::receipted_message_id) == "0000001000");
     c.respond(*dlr);
   }
-  BenchRun run = runBench(mc.port, {"--count", "300", "--receipts"});
+  BenchResult run = runBench(mc.port(), {"--count", "300", "--receipts"});
   CHECK_MESSAGE(run.exit_code == 0, run.err);
   CHECK(run.report["receipts"]["matched"] == 300);
 }
 
 TEST_CASE("MO messages at a rate reach a bound receiver") {
-  Mcsim mc({"--mo-rate", "200", "--mo-from", "447700900100-447700900199", "--mo-to", "5555",
-            "--mo-text", "MO hello"});
+  McsimProc mc({"--mo-rate", "200", "--mo-from", "447700900100-447700900199", "--mo-to", "5555",
+                "--mo-text", "MO hello"});
   EsmeClient c;
-  connectAndBind(c, mc.port, CommandId::bind_receiver);
+  connectAndBind(c, mc.port(), CommandId::bind_receiver);
   for (int i = 0; i < 5; ++i) {
     ReceivedPtr mo = c.readUntil(CommandId::deliver_sm, kPduTimeoutMs);
     REQUIRE(mo != nullptr);
@@ -374,9 +322,9 @@ TEST_CASE("MO messages at a rate reach a bound receiver") {
 }
 
 TEST_CASE("query_sm, cancel_sm and replace_sm") {
-  Mcsim mc({"--receipt-delay", "60s"});
+  McsimProc mc({"--receipt-delay", "60s"});
   EsmeClient c;
-  connectAndBind(c, mc.port);
+  connectAndBind(c, mc.port());
   ReceivedPtr resp = c.submit("1", "2", "to be cancelled", 1);
   REQUIRE(resp != nullptr);
   const std::string id = bodyId(resp);
@@ -427,9 +375,9 @@ TEST_CASE("query_sm, cancel_sm and replace_sm") {
 }
 
 TEST_CASE("data_sm and submit_multi are answered with ids and receipts") {
-  Mcsim mc;
+  McsimProc mc;
   EsmeClient c;
-  connectAndBind(c, mc.port);
+  connectAndBind(c, mc.port());
   codec::Pdu d(CommandId::data_sm, c.nextSeq());
   auto& db = d.as<codec::DataSmBody>();
   db.source_addr = "111";
@@ -469,10 +417,10 @@ TEST_CASE("data_sm and submit_multi are answered with ids and receipts") {
 }
 
 TEST_CASE("garbage bytes get generic_nack and a close; an unknown command id only a nack") {
-  Mcsim mc;
+  McsimProc mc;
   {
     EsmeClient c;
-    connectAndBind(c, mc.port);
+    connectAndBind(c, mc.port());
     // A plausible length with an unknown command id: nacked, the session goes on.
     const uint8_t unknown[16] = {0, 0, 0, 16, 0, 0, 0x01, 0x7F, 0, 0, 0, 0, 0, 0, 0, 9};
     REQUIRE(c.sendRaw(unknown, sizeof unknown));
@@ -486,7 +434,7 @@ TEST_CASE("garbage bytes get generic_nack and a close; an unknown command id onl
   }
   {
     EsmeClient c;
-    REQUIRE(c.connect("127.0.0.1", mc.port));
+    REQUIRE(c.connect("127.0.0.1", mc.port()));
     const std::string garbage = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
     REQUIRE(c.sendRaw(garbage.data(), garbage.size()));
     ReceivedPtr nack = c.readUntil(CommandId::generic_nack, kPduTimeoutMs);
@@ -499,20 +447,20 @@ TEST_CASE("garbage bytes get generic_nack and a close; an unknown command id onl
 }
 
 TEST_CASE("SIGTERM: mcsim unbinds its sessions and prints its JSON summary") {
-  Mcsim mc;
+  McsimProc mc;
   EsmeClient c;
-  connectAndBind(c, mc.port);
+  connectAndBind(c, mc.port());
   for (int i = 0; i < 3; ++i) {
     REQUIRE(c.submit("10", "20", "before shutdown") != nullptr);
   }
-  REQUIRE(mc.proc.signal(SIGTERM));
+  REQUIRE(mc.proc().signal(SIGTERM));
   ReceivedPtr unbind = c.readUntil(CommandId::unbind, kPduTimeoutMs);
   REQUIRE(unbind != nullptr);
   REQUIRE(c.respond(*unbind));
   CHECK(c.waitClosed(kPduTimeoutMs));
-  REQUIRE(mc.proc.wait(10s));
-  CHECK(mc.proc.exitCode() == 0);
-  const json s = json::parse(mc.proc.out());
+  REQUIRE(mc.proc().wait(10s));
+  CHECK(mc.proc().exitCode() == 0);
+  const json s = json::parse(mc.proc().out());
   CHECK(s["tool"] == "smpp-mcsim");
   CHECK(s["binds"]["ok"] == 1);
   CHECK(s["pdus_in"]["submit_sm"]["total"] == 3);
@@ -521,15 +469,15 @@ TEST_CASE("SIGTERM: mcsim unbinds its sessions and prints its JSON summary") {
 }
 
 TEST_CASE("bench mixes: long (UDH, 3 parts), ucs2, transmitter + receiver, one PDU per write") {
-  Mcsim mc;
-  BenchRun lng = runBench(mc.port, {"--mix", "long", "--count", "300", "--receipts"});
+  McsimProc mc;
+  BenchResult lng = runBench(mc.port(), {"--mix", "long", "--count", "300", "--receipts"});
   CHECK_MESSAGE(lng.exit_code == 0, lng.err);
   CHECK(lng.report["messages"] == 100);
   CHECK(lng.report["receipts"]["matched"] == 300);
-  BenchRun ucs2 = runBench(mc.port, {"--mix", "ucs2", "--count", "200"});
+  BenchResult ucs2 = runBench(mc.port(), {"--mix", "ucs2", "--count", "200"});
   CHECK_MESSAGE(ucs2.exit_code == 0, ucs2.err);
-  BenchRun tx = runBench(mc.port, {"--bind", "tx", "--sessions", "2", "--receipts", "--count",
-                                   "400", "--one-pdu-per-write", "--mix", "realistic"});
+  BenchResult tx = runBench(mc.port(), {"--bind", "tx", "--sessions", "2", "--receipts", "--count",
+                                        "400", "--one-pdu-per-write", "--mix", "realistic"});
   CHECK_MESSAGE(tx.exit_code == 0, tx.err);
   CHECK(tx.report["receipts"]["matched"] == 400);
   CHECK(tx.report["binds"]["ok"] == 4);
@@ -542,8 +490,8 @@ TEST_CASE("bench mixes: long (UDH, 3 parts), ucs2, transmitter + receiver, one P
 }
 
 TEST_CASE("open loop at a rate, with lognormal MC latency, for a fixed duration") {
-  Mcsim mc({"--latency", "lognormal:2ms:8ms"});
-  BenchRun run = runBench(mc.port, {"--rate", "1000", "--duration", "1s", "--window", "50"});
+  McsimProc mc({"--latency", "lognormal:2ms:8ms"});
+  BenchResult run = runBench(mc.port(), {"--rate", "1000", "--duration", "1s", "--window", "50"});
   const json& r = run.report;
   CHECK_MESSAGE(run.exit_code == 0, run.err);
   CHECK(r["config"]["mode"] == "open");
@@ -555,8 +503,8 @@ TEST_CASE("open loop at a rate, with lognormal MC latency, for a fixed duration"
 }
 
 TEST_CASE("unanswered submits are timeouts and make the bench exit 1") {
-  Mcsim mc({"--latency", "5s"});
-  BenchRun run = runBench(mc.port, {"--count", "5", "--response-timeout", "300ms"});
+  McsimProc mc({"--latency", "5s"});
+  BenchResult run = runBench(mc.port(), {"--count", "5", "--response-timeout", "300ms"});
   CHECK(run.exit_code == 1);
   CHECK(run.report["timeouts"] == 5);
   CHECK(run.report["responses"] == 0);
@@ -649,20 +597,20 @@ TEST_CASE("tools/common: latency histogram, id map, in-flight ring, delay specs"
 }
 
 TEST_CASE("SIGTERM: in-flight deliver_sm are answered before mcsim unbinds") {
-  Mcsim mc({"--mo-rate", "100", "--mo-count", "1", "--unbind-timeout", "10s"});
+  McsimProc mc({"--mo-rate", "100", "--mo-count", "1", "--unbind-timeout", "10s"});
   EsmeClient c;
-  connectAndBind(c, mc.port, CommandId::bind_receiver);
+  connectAndBind(c, mc.port(), CommandId::bind_receiver);
   ReceivedPtr mo = c.readUntil(CommandId::deliver_sm, kPduTimeoutMs);
   REQUIRE(mo != nullptr);
-  REQUIRE(mc.proc.signal(SIGTERM));
+  REQUIRE(mc.proc().signal(SIGTERM));
   // While our response is outstanding, no unbind comes (a short, bounded look for one).
   CHECK(c.read(200) == nullptr);
   REQUIRE(c.respond(*mo));
   ReceivedPtr unbind = c.readUntil(CommandId::unbind, kPduTimeoutMs);
   REQUIRE(unbind != nullptr);
   REQUIRE(c.respond(*unbind));
-  REQUIRE(mc.proc.wait(10s));
-  const json s = json::parse(mc.proc.out());
+  REQUIRE(mc.proc().wait(10s));
+  const json s = json::parse(mc.proc().out());
   CHECK(s["mo"]["acked"] == 1);
   CHECK(s["mo"]["failed"] == 0);
 }
