@@ -342,7 +342,7 @@ std::optional<DecodeError> decode(Bytes pdu, Pdu& out) {
     return e;
   }
 
-  out.body = makeBody(out.command_id);
+  resetBody(out.body, out.command_id);
   if (isResponse(out.command_id) && h.command_status != 0 && pdu.size() == kHeaderSize) {
     out.body_omitted = true;
     return std::nullopt;

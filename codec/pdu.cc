@@ -1,5 +1,7 @@
 #include "codec/pdu.h"
 
+#include <type_traits>
+
 #include <algorithm>
 
 namespace smppgw::codec {
@@ -42,51 +44,73 @@ bool ReplaceSmBody::eq(const ReplaceSmBody& a, const ReplaceSmBody& b) {
          a.sm_default_msg_id == b.sm_default_msg_id && sameBytes(a.short_message, b.short_message);
 }
 
-Body makeBody(CommandId id) {
+namespace {
+
+// Calls f(std::type_identity<T>{}) with the body type of a command id: one table for makeBody
+// and resetBody.
+template <class F>
+decltype(auto) withBodyType(CommandId id, F&& f) {
   switch (id) {
     case CommandId::bind_receiver:
     case CommandId::bind_transmitter:
     case CommandId::bind_transceiver:
-      return BindBody{};
+      return f(std::type_identity<BindBody>{});
     case CommandId::bind_receiver_resp:
     case CommandId::bind_transmitter_resp:
     case CommandId::bind_transceiver_resp:
-      return BindRespBody{};
+      return f(std::type_identity<BindRespBody>{});
     case CommandId::outbind:
-      return OutbindBody{};
+      return f(std::type_identity<OutbindBody>{});
     case CommandId::submit_sm:
     case CommandId::deliver_sm:
-      return SmBody{};
+      return f(std::type_identity<SmBody>{});
     case CommandId::submit_sm_resp:
     case CommandId::deliver_sm_resp:
     case CommandId::data_sm_resp:
     case CommandId::broadcast_sm_resp:
     case CommandId::query_broadcast_sm_resp:
-      return MessageIdBody{};
+      return f(std::type_identity<MessageIdBody>{});
     case CommandId::submit_multi:
-      return SubmitMultiBody{};
+      return f(std::type_identity<SubmitMultiBody>{});
     case CommandId::submit_multi_resp:
-      return SubmitMultiRespBody{};
+      return f(std::type_identity<SubmitMultiRespBody>{});
     case CommandId::data_sm:
-      return DataSmBody{};
+      return f(std::type_identity<DataSmBody>{});
     case CommandId::query_sm:
     case CommandId::query_broadcast_sm:
-      return QuerySmBody{};
+      return f(std::type_identity<QuerySmBody>{});
     case CommandId::query_sm_resp:
-      return QuerySmRespBody{};
+      return f(std::type_identity<QuerySmRespBody>{});
     case CommandId::cancel_sm:
-      return CancelSmBody{};
+      return f(std::type_identity<CancelSmBody>{});
     case CommandId::replace_sm:
-      return ReplaceSmBody{};
+      return f(std::type_identity<ReplaceSmBody>{});
     case CommandId::alert_notification:
-      return AlertNotificationBody{};
+      return f(std::type_identity<AlertNotificationBody>{});
     case CommandId::broadcast_sm:
-      return BroadcastSmBody{};
+      return f(std::type_identity<BroadcastSmBody>{});
     case CommandId::cancel_broadcast_sm:
-      return CancelBroadcastSmBody{};
+      return f(std::type_identity<CancelBroadcastSmBody>{});
     default:
-      return EmptyBody{};
+      return f(std::type_identity<EmptyBody>{});
   }
+}
+
+}  // namespace
+
+Body makeBody(CommandId id) {
+  return withBodyType(id, [](auto t) { return Body(typename decltype(t)::type{}); });
+}
+
+void resetBody(Body& body, CommandId id) {
+  withBodyType(id, [&](auto t) {
+    using T = typename decltype(t)::type;
+    if (T* b = std::get_if<T>(&body)) {
+      *b = T{};  // the common case: a connection decodes the same commands again and again
+    } else {
+      body.emplace<T>();
+    }
+  });
 }
 
 }  // namespace smppgw::codec

@@ -384,6 +384,8 @@ using Body = std::variant<EmptyBody, BindBody, BindRespBody, OutbindBody, SmBody
 
 // The body type that goes with a command id (EmptyBody for header-only and unknown ids).
 Body makeBody(CommandId id);
+// body = makeBody(id), without building a temporary when body already holds that type.
+void resetBody(Body& body, CommandId id);
 
 struct Pdu {
   CommandId command_id = CommandId::generic_nack;

@@ -743,7 +743,7 @@ void Gateway::onById(DownstreamSession& s, const codec::Pdu& pdu) {
   }
 }
 
-void Gateway::onUpstreamResponse(UpstreamBind& b, UpInFlight info, const codec::Pdu& resp,
+void Gateway::onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const codec::Pdu& resp,
                                  codec::Bytes raw) {
   DownstreamSession* s = session(info.origin);
   const CommandId resp_id = codec::responseFor(info.command);
@@ -819,7 +819,7 @@ void Gateway::onUpstreamResponse(UpstreamBind& b, UpInFlight info, const codec::
   s->requestAnswered();
 }
 
-void Gateway::onUpstreamFailed(UpInFlight info, uint32_t status) {
+void Gateway::onUpstreamFailed(const UpInFlight& info, uint32_t status) {
   if (isSubmission(info.command)) {
     ++stats_.submits_failed;
   }

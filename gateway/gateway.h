@@ -146,9 +146,9 @@ class Gateway {
   DownstreamSession* session(SessionRef r);
 
   // ---- Called by Upstream / UpstreamBind ----
-  void onUpstreamResponse(UpstreamBind& b, UpInFlight info, const codec::Pdu& resp,
+  void onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const codec::Pdu& resp,
                           codec::Bytes raw);
-  void onUpstreamFailed(UpInFlight info, uint32_t status);
+  void onUpstreamFailed(const UpInFlight& info, uint32_t status);
   void onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu, codec::Bytes raw);
   void onUpstreamReady(Upstream& u);
 

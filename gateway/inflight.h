@@ -28,10 +28,12 @@ class InFlightTable {
     }
   }
 
-  void insert(uint32_t seq, T value) {
-    map_.put(seq, std::move(value));
+  // Returns the stored entry (valid until the next insert/take).
+  T& insert(uint32_t seq, const T& value) {
+    T& stored = map_.put(seq, value);
     order_.push_back(seq);
     trimFront();
+    return stored;
   }
   T* find(uint32_t seq) { return map_.find(seq); }
   bool take(uint32_t seq, T& out) {

@@ -137,7 +137,7 @@ bool UpstreamBind::ready(uint64_t now_ms) {
          tps_.available(now_ms);
 }
 
-void UpstreamBind::sendRequest(codec::Bytes pdu, UpInFlight info) {
+void UpstreamBind::sendRequest(codec::Bytes pdu, const UpInFlight& info) {
   uint32_t seq = inflight_.nextSeq();
   codec::Buffer& out = conn_->out();
   size_t at = out.size();
@@ -146,12 +146,12 @@ void UpstreamBind::sendRequest(codec::Bytes pdu, UpInFlight info) {
   conn_->send();
   uint64_t now = gw_.now();
   tps_.tryTake(now);
-  info.deadline_ms = now + ms(up_.cfg().request_timeout);
-  info.sent_ns = gw_.loop().cachedNs();
   if (auto* m = up_.metrics()) {
     gw_.metrics().upstreamPdu(*m, false, info.command);
   }
-  inflight_.insert(seq, info);
+  UpInFlight& stored = inflight_.insert(seq, info);
+  stored.deadline_ms = now + ms(up_.cfg().request_timeout);
+  stored.sent_ns = gw_.loop().cachedNs();
   ++up_.stats().submitted;
 }
 

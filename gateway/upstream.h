@@ -52,7 +52,7 @@ class UpstreamBind final : public net::ConnectionHandler {
   // Can take one more request now (bound, transmitting, window and TPS room).
   bool ready(uint64_t now_ms);
   // Sends `pdu` (any seq; patched here) and tracks it. ready() must be true.
-  void sendRequest(codec::Bytes pdu, UpInFlight info);
+  void sendRequest(codec::Bytes pdu, const UpInFlight& info);
   // Sends a response (deliver_sm_resp...) to the MC on this connection.
   void respond(codec::CommandId request, uint32_t seq, uint32_t status);
   codec::Buffer& out() { return conn_->out(); }
