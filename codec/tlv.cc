@@ -20,14 +20,28 @@ constexpr bool sortedByTag() {
   }
   return true;
 }
-static_assert(sortedByTag(), "keep SMPPGW_TLVS sorted by tag (binary search)");
+static_assert(sortedByTag(), "keep SMPPGW_TLVS sorted by tag");
+
+// Position of each TLV in kTlvDefs (the list's order).
+enum TlvIndex : size_t {
+#define SMPPGW_X(name, tag, kind, min, max, v50) kIndex_##name,
+  SMPPGW_TLVS(SMPPGW_X)
+#undef SMPPGW_X
+};
 
 }  // namespace
 
 const TlvDef* findTlvDef(uint16_t tag) {
-  auto it = std::lower_bound(kTlvDefs.begin(), kTlvDefs.end(), tag,
-                             [](const TlvDef& d, uint16_t t) { return d.tag < t; });
-  return it != kTlvDefs.end() && it->tag == tag ? &*it : nullptr;
+  // A switch (the compiler's jump tables) rather than a binary search: every decoded TLV asks.
+  switch (tag) {
+#define SMPPGW_X(name, tag_, kind, min, max, v50) \
+  case tag_:                                      \
+    return &kTlvDefs[kIndex_##name];
+    SMPPGW_TLVS(SMPPGW_X)
+#undef SMPPGW_X
+    default:
+      return nullptr;
+  }
 }
 
 std::string_view tlvName(uint16_t tag) {

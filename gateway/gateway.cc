@@ -1010,25 +1010,28 @@ void Gateway::deliverReceipt(const store::MappingView& m, const codec::Pdu& pdu,
     if ((esm & 0x3C) == 0x20) {
       wanted = (m.registered_delivery & 0x10) != 0;
     } else {
-      uint32_t state = pdu.tlvs.integer(codec::tag::message_state).value_or(0);
-      bool delivered = state == 2;
-      codec::Receipt r;
-      if (state == 0) {
-        if (const auto* sm = pdu.tryAs<codec::SmBody>();
-            sm && codec::parseReceipt(sm->short_message, r)) {
-          auto s = codec::messageStateFromStat(r.stat);
-          delivered = s && *s == codec::MessageState::Delivered;
+      // Only "on failure" (2) and "on success" (3) need the outcome: parse the text only then.
+      auto delivered = [&] {
+        uint32_t state = pdu.tlvs.integer(codec::tag::message_state).value_or(0);
+        codec::Receipt r;
+        if (state == 0) {
+          if (const auto* sm = pdu.tryAs<codec::SmBody>();
+              sm && codec::parseReceipt(sm->short_message, r)) {
+            auto ms_state = codec::messageStateFromStat(r.stat);
+            return ms_state && *ms_state == codec::MessageState::Delivered;
+          }
         }
-      }
+        return state == 2;
+      };
       switch (m.registered_delivery & 0x03) {
         case 0:
           wanted = false;
           break;
         case 2:
-          wanted = !delivered;
+          wanted = !delivered();
           break;
         case 3:
-          wanted = delivered;
+          wanted = delivered();
           break;
         default:
           break;

@@ -1,6 +1,6 @@
 // codec::Splicer against the encoder as the reference: for every valid PDU of
 // ../shared/vectors/pdus.json, editing fields in place must give exactly the bytes that
-// decode -> change the same fields -> encode gives.
+// decode -> change the same fields -> encode gives. Also the TLV table lookup, against the list.
 
 #include <doctest/doctest.h>
 
@@ -138,4 +138,26 @@ TEST_CASE("tlvVersionNeeded: none, v3.4 and v5.0-only TLVs") {
   TlvList v50 = v34;
   v50.addInt(tag::congestion_state, 10, 1);
   CHECK(tlvVersionNeeded(v50) == 0x50);
+}
+
+TEST_CASE("findTlvDef: every listed tag finds its own entry, every other tag none") {
+  size_t listed = 0;
+#define SMPPGW_X(nm, tg, kind, min, max, v50) \
+  {                                           \
+    const TlvDef* d = findTlvDef(tg);         \
+    REQUIRE(d != nullptr);                    \
+    CHECK(d->tag == tg);                      \
+    CHECK(d->name == std::string_view(#nm));  \
+    ++listed;                                 \
+  }
+  SMPPGW_TLVS(SMPPGW_X)
+#undef SMPPGW_X
+  size_t found = 0;
+  for (uint32_t t = 0; t <= 0xFFFF; ++t) {
+    if (const TlvDef* d = findTlvDef(static_cast<uint16_t>(t))) {
+      CHECK(d->tag == t);
+      ++found;
+    }
+  }
+  CHECK(found == listed);
 }
