@@ -203,6 +203,8 @@ Gateway::Gateway(net::Loop& loop, std::shared_ptr<const config::Config> config,
       rng_(std::random_device{}()),
       pepper_(randomBytes(32)) {
   bindConfig();
+  metrics::Histogram& iteration = registry.histogram(metrics::HistogramFamily::LoopIteration);
+  loop_.setIterationObserver([&iteration](uint64_t busy_ns) { iteration.observeNs(busy_ns); });
 }
 
 // Points every runtime object at the current config: customers and upstreams keep their runtime
@@ -271,7 +273,9 @@ const config::Customer* Gateway::customerCfg(uint32_t rcid) const {
   return &config_->customers[customers_[rcid].cfg];
 }
 
-Gateway::~Gateway() = default;
+Gateway::~Gateway() {
+  loop_.setIterationObserver(nullptr);
+}
 
 bool Gateway::start() {
   const auto& c = cfg();

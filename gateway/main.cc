@@ -64,12 +64,13 @@ void writeStatsFile(const smppgw::net::LoopStats& s) {
   }
   std::fprintf(f,
                "{\"tool\":\"smppgw\",\"loop\":{\"reads\":%llu,\"writes\":%llu,\"iterations\":%llu,"
-               "\"bytes_in\":%llu,\"bytes_out\":%llu},\"cpu\":{\"user_s\":%.6f,\"sys_s\":%.6f},"
+               "\"bytes_in\":%llu,\"bytes_out\":%llu,\"busy_s\":%.6f},\"cpu\":{\"user_s\":%.6f,"
+               "\"sys_s\":%.6f},"
                "\"maxrss_kb\":%ld}\n",
                static_cast<unsigned long long>(s.reads), static_cast<unsigned long long>(s.writes),
                static_cast<unsigned long long>(s.iterations),
                static_cast<unsigned long long>(s.bytes_in),
-               static_cast<unsigned long long>(s.bytes_out),
+               static_cast<unsigned long long>(s.bytes_out), static_cast<double>(s.busy_ns) / 1e9,
                static_cast<double>(ru.ru_utime.tv_sec) + ru.ru_utime.tv_usec / 1e6,
                static_cast<double>(ru.ru_stime.tv_sec) + ru.ru_stime.tv_usec / 1e6, ru.ru_maxrss);
   std::fclose(f);

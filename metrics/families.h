@@ -54,6 +54,10 @@ constexpr Buckets buckets(T... bounds) {
   return Buckets{{static_cast<double>(bounds)...}, sizeof...(T)};
 }
 
+// Event loop iterations: a few µs idle-to-idle; milliseconds are bursts; more is a stall.
+inline constexpr Buckets kIterationBuckets =
+    buckets(0.00001, 0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1);
+
 // Latencies: from a refusal the gateway answers itself (~100 µs) to a request that runs into a
 // carrier timeout (tens of seconds).
 inline constexpr Buckets kLatencyBuckets =
@@ -172,7 +176,10 @@ inline constexpr Buckets kLatencyBuckets =
           "Event loop wake-ups (one epoll_wait each).")                                           \
   COUNTER(LoopReceivedBytes, "smppgw_loop_received_bytes_total", labels(),                        \
           "Bytes read from all sockets.")                                                         \
-  COUNTER(LoopSentBytes, "smppgw_loop_sent_bytes_total", labels(), "Bytes written to all sockets.")
+  COUNTER(LoopSentBytes, "smppgw_loop_sent_bytes_total", labels(), "Bytes written to all sockets.") \
+  HISTOGRAM(LoopIteration, "smppgw_loop_iteration_seconds", labels(), kIterationBuckets,          \
+            "Busy time of each loop iteration (not waiting in epoll). rate(_sum) is the loop's "  \
+            "utilisation (1 = saturated); a long iteration delays every connection.")
 // clang-format on
 
 #define SMPPGW_METRICS_ID_(id, ...) id,

@@ -25,6 +25,7 @@ struct LoopStats {
   uint64_t iterations = 0;  // loop wake-ups
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
+  uint64_t busy_ns = 0;  // time not spent waiting in epoll (libuv's idle-time metric)
 };
 
 class Loop {
@@ -49,6 +50,8 @@ class Loop {
   void stop() { uv_stop(&loop_); }
 
   LoopStats& stats() { return stats_; }
+  // Called with each iteration's busy time (ns), at its end; 2 clock reads per iteration.
+  void setIterationObserver(std::function<void(uint64_t)> fn) { on_iteration_ = std::move(fn); }
 
   // Shared read buffer for connections with no partial PDU buffered (one per loop).
   std::span<uint8_t> sharedReadBuffer() { return {read_buffer_.get(), kReadBufferSize}; }
@@ -63,6 +66,9 @@ class Loop {
   static void onCheck(uv_check_t* h);
   void endOfIteration();
   uint64_t read_ns_ = 0;
+  uint64_t last_end_ns_ = 0;   // end of the previous iteration
+  uint64_t last_idle_ns_ = 0;  // uv_metrics_idle_time() then
+  std::function<void(uint64_t)> on_iteration_;
 
   uv_loop_t loop_;
   uv_check_t check_;

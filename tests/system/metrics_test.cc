@@ -88,6 +88,10 @@ TEST_CASE("/metrics counts what was sent; /healthz and /readyz follow the carrie
   CHECK(sample(body, R"(smppgw_submit_latency_seconds_count{customer="acme"})") == 500);
   CHECK(sample(body, R"(smppgw_upstream_binds{upstream="mc",state="bound"})") == 1);
   CHECK(sample(body, "smppgw_loop_reads_total") > 0);
+  // The loop's busy time: positive, and less than the time it has run (a few seconds here).
+  CHECK(sample(body, "smppgw_loop_iteration_seconds_count") > 0);
+  CHECK(sample(body, "smppgw_loop_iteration_seconds_sum") > 0);
+  CHECK(sample(body, "smppgw_loop_iteration_seconds_sum") < 60);
   CHECK(body.find("smppgw_build_info{version=") != std::string::npos);
   for (const char* name : {"acme"}) {
     CHECK(body.find(std::string("customer=\"") + name + "\"") != std::string::npos);
