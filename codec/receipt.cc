@@ -418,16 +418,34 @@ void formatReceipt(const Receipt& receipt, std::string& out) {
   out.append(" text:").append(receipt.text);
 }
 
-bool rewriteReceiptId(std::string_view receipt, std::string_view new_id, std::string& out) {
+std::optional<std::string_view> receiptId(std::string_view text) noexcept {
+  // The usual receipt starts with "id:": both parsers then take the word after it (the
+  // canonical one at its first step, the general one at its first label), so the rest need not
+  // be read. Anything else goes through the full parse.
+  if (text.size() > 3 && lower(text[0]) == 'i' && lower(text[1]) == 'd' && text[2] == ':') {
+    const char* value = text.data() + 3;
+    const char* value_end = skipWord(value, text.data() + text.size());
+    if (value_end != value) {
+      return std::string_view(value, static_cast<size_t>(value_end - value));
+    }
+  }
   Receipt parsed;
-  if (!parseReceipt(receipt, parsed)) {
+  if (!parseReceipt(text, parsed)) {
+    return std::nullopt;
+  }
+  return parsed.id;
+}
+
+bool rewriteReceiptId(std::string_view receipt, std::string_view new_id, std::string& out) {
+  const std::optional<std::string_view> id = receiptId(receipt);
+  if (!id) {
     return false;
   }
-  const auto offset = static_cast<size_t>(parsed.id.data() - receipt.data());
-  out.reserve(out.size() + receipt.size() - parsed.id.size() + new_id.size());
+  const auto offset = static_cast<size_t>(id->data() - receipt.data());
+  out.reserve(out.size() + receipt.size() - id->size() + new_id.size());
   out.append(receipt.substr(0, offset));
   out.append(new_id);
-  out.append(receipt.substr(offset + parsed.id.size()));
+  out.append(receipt.substr(offset + id->size()));
   return true;
 }
 

@@ -63,6 +63,10 @@ inline bool parseReceipt(std::span<const uint8_t> short_message, Receipt& out) n
 // that are empty are written as empty values.
 void formatReceipt(const Receipt& receipt, std::string& out);
 
+// The value of the id: field, as parseReceipt would give it (a view into text), without parsing
+// the rest when the text starts with "id:". nullopt if the text has no id: field.
+std::optional<std::string_view> receiptId(std::string_view text) noexcept;
+
 // Appends `receipt` to out with only the value of its id: field replaced by new_id; every other
 // byte is copied unchanged. False (nothing appended) if the text has no id: field.
 bool rewriteReceiptId(std::string_view receipt, std::string_view new_id, std::string& out);

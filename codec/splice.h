@@ -9,6 +9,7 @@
 //   sp.text(body.message_id, new_id);         // a C-Octet String's content (its NUL stays)
 //   sp.shortMessage(body.short_message, txt); // and its sm_length octet
 //   sp.tlvValue(tlv, value);                  // a TLV's value (and its length)
+//   sp.u8(p, n); sp.text(inner, with);        // or a length and a part of what it counts
 //   sp.write(out, seq);                       // command_length recomputed, sequence set
 //
 // Edits may be added in any order but must not overlap. Replacement bytes are not copied: they
@@ -40,6 +41,15 @@ class Splicer {
     store16(head, t.tag);
     store16(head + 2, static_cast<uint16_t>(with.size()));
     add(offsetOf(t.ptr) - 4, size_t{4} + t.length, with, head, 4);
+  }
+
+  // One octet / a big-endian 16-bit integer of the original (a length in front of a field whose
+  // inside is edited: sm_length before short_message, a TLV's length before its value).
+  void u8(const uint8_t* at, uint8_t value) { add(offsetOf(at), 1, {}, &value, 1); }
+  void u16(const uint8_t* at, uint16_t value) {
+    uint8_t b[2];
+    store16(b, value);
+    add(offsetOf(at), 2, {}, b, 2);
   }
 
   // Appends the edited PDU to out; returns its size.

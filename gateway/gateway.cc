@@ -1056,16 +1056,19 @@ void Gateway::deliverReceipt(const store::MappingView& m, const codec::Pdu& pdu,
   // The MC's deliver_sm with the customer's view spliced in (not re-encoded): our id in the
   // receipt text and TLV, and the customer's own numbers (the receipt goes to the sender it used).
   codec::Splicer sp(raw);
-  text_scratch_.clear();
   auto addresses = [&](const auto& body) {
     sp.text(body.source_addr, m.destination_addr);
     sp.text(body.destination_addr, m.source_addr);
   };
   if (const auto* sm = pdu.tryAs<codec::SmBody>()) {
     addresses(*sm);
-    if (codec::rewriteReceiptId(codec::asString(sm->short_message), gid, text_scratch_) &&
-        text_scratch_.size() <= 254) {
-      sp.shortMessage(sm->short_message, codec::asBytes(text_scratch_));
+    // Only the id inside the text changes (and sm_length with it).
+    if (auto id = codec::receiptId(codec::asString(sm->short_message))) {
+      const size_t len = sm->short_message.size() - id->size() + gid.size();
+      if (len <= 254) {
+        sp.u8(sm->short_message.data() - 1, static_cast<uint8_t>(len));
+        sp.text(*id, gid);
+      }
     }
   } else if (const auto* ds = pdu.tryAs<codec::DataSmBody>()) {
     addresses(*ds);
@@ -1076,9 +1079,12 @@ void Gateway::deliverReceipt(const store::MappingView& m, const codec::Pdu& pdu,
   for (const codec::Tlv& t : pdu.tlvs) {
     if (t.tag == codec::tag::receipted_message_id) {
       sp.tlvValue(t, id_tlv);
-    } else if (t.tag == codec::tag::message_payload &&
-               codec::rewriteReceiptId(codec::asString(t.value()), gid, payload_scratch_)) {
-      sp.tlvValue(t, codec::asBytes(payload_scratch_));
+    } else if (t.tag == codec::tag::message_payload) {
+      const auto id = codec::receiptId(codec::asString(t.value()));
+      if (id && t.length - id->size() + gid.size() <= 0xFFFF) {
+        sp.u16(t.ptr - 2, static_cast<uint16_t>(t.length - id->size() + gid.size()));
+        sp.text(*id, gid);
+      }
     }
   }
   receipt_scratch_.clear();

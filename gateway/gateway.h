@@ -228,7 +228,6 @@ class Gateway {
   // Scratch space reused per message (never held across calls).
   codec::Buffer scratch_;
   std::string text_scratch_;
-  std::string payload_scratch_;
   codec::Buffer receipt_scratch_;
   codec::Pdu resp_pdu_;
 };

@@ -415,3 +415,41 @@ TEST_CASE("receipt: the hot-path API cannot allocate") {
     }
   }
 }
+
+TEST_CASE("receiptId: the same id as parseReceipt on random receipt-like texts") {
+  // Labels (any case), values, separators and noise in random order and number: whenever either
+  // function finds an id, both find the same one (the same bytes of the text).
+  const std::vector<std::string> pieces = {
+      "id:",   "ID:",  "Id:",     "id:",          "sub:",  "dlvrd:", "submit date:", "done date:",
+      "stat:", "err:", "text:",   "Text:",        "abc",   "0042",   "DELIVRD",      "2401011200",
+      " ",     "  ",   "\t",      "id",           ":",     "x:y",    "idx:",         "ID: ",
+      "",      "1",    "FFFF00a", "submit_date:", "\x01", "id:id:"};
+  uint64_t x = 0x2545F4914F6CDD1Dull;
+  auto next = [&] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  size_t fast = 0;
+  for (int i = 0; i < 200000; ++i) {
+    std::string s;
+    const int n = static_cast<int>(next() % 12);
+    for (int k = 0; k < n; ++k) {
+      s += pieces[next() % pieces.size()];
+    }
+    Receipt r;
+    const bool ok = parseReceipt(s, r);
+    const std::optional<std::string_view> id = receiptId(s);
+    REQUIRE(id.has_value() == ok);
+    if (ok) {
+      CAPTURE(s);
+      REQUIRE(id->data() == r.id.data());
+      REQUIRE(id->size() == r.id.size());
+      fast += s.rfind("id:", 0) == 0 || s.rfind("ID:", 0) == 0 || s.rfind("Id:", 0) == 0;
+    }
+  }
+  CHECK(fast > 1000);  // the fast path was exercised
+  CHECK(receiptId(kStandard) == std::optional<std::string_view>("1234567890"));
+  CHECK_FALSE(receiptId("stat:DELIVRD err:000").has_value());
+}

@@ -117,6 +117,64 @@ TEST_CASE("Splicer: equals decode, edit, encode on every valid vector (longer an
   MESSAGE(edited_pdus << " vectors edited");
 }
 
+TEST_CASE("Splicer: a length and a part of what it counts (receipt id inside the text)") {
+  // deliver_sm receipt: the id inside short_message and inside a message_payload-like TLV of a
+  // data_sm change length; sm_length / the TLV length follow.
+  Pdu d(CommandId::deliver_sm, 5);
+  auto& sm = d.as<SmBody>();
+  sm.source_addr = "4477001";
+  sm.destination_addr = "4477002";
+  sm.esm_class = 0x04;
+  const std::string text =
+      "id:ab12 sub:001 dlvrd:001 submit date:2401011200 done date:2401011201 "
+      "stat:DELIVRD err:000 text:hi";
+  sm.short_message = asBytes(text);
+  d.tlvs.addCString(tag::receipted_message_id, "ab12");
+  Buffer wire;
+  encode(d, wire);
+  Pdu in;
+  REQUIRE_FALSE(decode(wire.view(), in).has_value());
+  const auto& ism = in.as<SmBody>();
+  for (std::string new_id : {std::string("Z"), std::string("0123456789abcdef0123")}) {
+    Splicer sp(wire.view());
+    const std::string_view id = asString(ism.short_message).substr(3, 4);
+    sp.u8(ism.short_message.data() - 1,
+          static_cast<uint8_t>(ism.short_message.size() - id.size() + new_id.size()));
+    sp.text(id, new_id);
+    Buffer out;
+    sp.write(out, 5);
+    Pdu ref = d;
+    const std::string new_text = "id:" + new_id + text.substr(7);
+    ref.as<SmBody>().short_message = asBytes(new_text);
+    Buffer expect;
+    encode(ref, expect);
+    CHECK(std::string(asString(out.view())) == std::string(asString(expect.view())));
+  }
+  // A TLV's length and part of its value.
+  Pdu ds(CommandId::data_sm, 6);
+  ds.as<DataSmBody>().source_addr = "1";
+  ds.as<DataSmBody>().destination_addr = "2";
+  ds.tlvs.addBytes(tag::message_payload, asBytes(text));
+  Buffer dwire;
+  encode(ds, dwire);
+  Pdu din;
+  REQUIRE_FALSE(decode(dwire.view(), din).has_value());
+  const Tlv* payload = din.tlvs.find(tag::message_payload);
+  REQUIRE(payload != nullptr);
+  Splicer sp(dwire.view());
+  sp.u16(payload->ptr - 2, static_cast<uint16_t>(payload->length - 4 + 1));
+  sp.text(asString(payload->value()).substr(3, 4), "Q");
+  Buffer out;
+  sp.write(out, 6);
+  Pdu ref = ds;
+  ref.tlvs = TlvList();
+  const std::string new_text = "id:Q" + text.substr(7);
+  ref.tlvs.addBytes(tag::message_payload, asBytes(new_text));
+  Buffer expect;
+  encode(ref, expect);
+  CHECK(std::string(asString(out.view())) == std::string(asString(expect.view())));
+}
+
 TEST_CASE("Splicer: no edits copies the PDU and sets only the sequence number") {
   // submit_sm_resp, length 22, message_id "abcde".
   const std::string resp = fromHexString("00000016800000040000000000000007616263646500");
