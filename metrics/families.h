@@ -178,8 +178,8 @@ inline constexpr Buckets kLatencyBuckets =
           "Bytes read from all sockets.")                                                         \
   COUNTER(LoopSentBytes, "smppgw_loop_sent_bytes_total", labels(), "Bytes written to all sockets.") \
   HISTOGRAM(LoopIteration, "smppgw_loop_iteration_seconds", labels(), kIterationBuckets,          \
-            "Busy time of each loop iteration (not waiting in epoll). rate(_sum) is the loop's "  \
-            "utilisation (1 = saturated); a long iteration delays every connection.")
+            "Busy time of each loop iteration that did work (first read to end of flush). "       \
+            "rate(_sum) is the loop's utilisation (1 = saturated); a long one delays everyone.")
 // clang-format on
 
 #define SMPPGW_METRICS_ID_(id, ...) id,

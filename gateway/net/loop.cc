@@ -12,8 +12,6 @@ Loop::Loop() : read_buffer_(std::make_unique_for_overwrite<uint8_t[]>(kReadBuffe
     std::fprintf(stderr, "uv_loop_init: %s\n", uv_strerror(rc));
     std::abort();
   }
-  // Idle-time accounting (libuv reads the clock around epoll_wait): busy = elapsed - idle.
-  uv_loop_configure(&loop_, UV_METRICS_IDLE_TIME);
   uv_check_init(&loop_, &check_);
   check_.data = this;
   uv_check_start(&check_, &Loop::onCheck);
@@ -66,19 +64,14 @@ void Loop::endOfIteration() {
     }
     running_.clear();
   }
-  const uint64_t now = uv_hrtime();
-  const uint64_t idle = uv_metrics_idle_time(&loop_);
-  if (last_end_ns_ != 0) {
-    const uint64_t elapsed = now - last_end_ns_;
-    const uint64_t waited = idle - last_idle_ns_;
-    const uint64_t busy = elapsed > waited ? elapsed - waited : 0;
+  if (work_start_ns_ != 0) {
+    const uint64_t busy = uv_hrtime() - work_start_ns_;
+    work_start_ns_ = 0;
     stats_.busy_ns += busy;
     if (on_iteration_) {
       on_iteration_(busy);
     }
   }
-  last_end_ns_ = now;
-  last_idle_ns_ = idle;
 }
 
 Timer::Timer(Loop& loop, std::function<void()> fn) : state_(std::make_unique<State>()) {
