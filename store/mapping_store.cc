@@ -172,30 +172,33 @@ bool MappingStore::byUpstream(uint32_t upstream, std::string_view key, MappingVi
   return true;
 }
 
-void MappingStore::popOldest() {
-  // Skip the unused end of a chunk.
+const std::byte* MappingStore::oldest() {
+  // Skip unused chunk ends; a chunk left behind becomes the spare.
   for (;;) {
-    size_t room = kChunkBytes - static_cast<size_t>(head_ & kOffsetMask);
+    const size_t room = kChunkBytes - static_cast<size_t>(head_ & kOffsetMask);
+    const std::byte* p = chunks_.front().get() + (head_ & kOffsetMask);
     uint16_t size = 0;
     if (room >= sizeof(Header)) {
-      const std::byte* p = chunks_.front().get() + (head_ & kOffsetMask);
       std::memcpy(&size, p + offsetof(Header, size), sizeof size);
     }
     if (size != 0) {
-      break;
+      return p;
     }
     head_ += room;
     spare_ = std::move(chunks_.front());
     chunks_.pop_front();
     ++first_chunk_;
   }
-  const std::byte* p = chunks_.front().get() + (head_ & kOffsetMask);
-  MappingView v = view(p);
-  Header h;
-  std::memcpy(&h, p, sizeof h);
+}
+
+void MappingStore::popOldest() {
+  const std::byte* p = oldest();
+  const MappingView v = view(p);
+  uint16_t size = 0;
+  std::memcpy(&size, p + offsetof(Header, size), sizeof size);
   by_gateway_.eraseIf(v.gateway_id != 0 ? v.gateway_id : 1, head_);
   by_upstream_.eraseIf(upstreamHash(v.upstream, v.upstream_key), head_);
-  head_ += h.size;
+  head_ += size;
   --count_;
   if ((head_ & kOffsetMask) == 0 || count_ == 0) {
     // Left the front chunk (or emptied the log): it becomes the spare.
@@ -212,26 +215,8 @@ void MappingStore::popOldest() {
 
 void MappingStore::expire(uint64_t now_ms) {
   while (count_ > 0) {
-    // The oldest record (after any unused chunk end) decides.
-    uint64_t h = head_;
-    size_t c = 0;
-    const std::byte* p = nullptr;
-    for (;;) {
-      size_t room = kChunkBytes - static_cast<size_t>(h & kOffsetMask);
-      const std::byte* q = chunks_[c].get() + (h & kOffsetMask);
-      uint16_t size = 0;
-      if (room >= sizeof(Header)) {
-        std::memcpy(&size, q + offsetof(Header, size), sizeof size);
-      }
-      if (size != 0) {
-        p = q;
-        break;
-      }
-      h += room;
-      ++c;
-    }
     uint64_t created = 0;
-    std::memcpy(&created, p + offsetof(Header, created_ms), sizeof created);
+    std::memcpy(&created, oldest() + offsetof(Header, created_ms), sizeof created);
     if (created + ttl_ms_ > now_ms) {
       return;
     }

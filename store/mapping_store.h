@@ -78,6 +78,7 @@ class MappingStore {
   const std::byte* at(uint64_t offset) const;
   std::byte* reserve(size_t size);  // room for a record at tail_, crossing to a new chunk if needed
   static MappingView view(const std::byte* record);
+  const std::byte* oldest();  // count_ > 0
   void popOldest();
 
   uint64_t ttl_ms_;
