@@ -754,6 +754,9 @@ void Gateway::onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const 
   const std::string_view* mid = responseMessageId(resp);
   char idbuf[72];
   std::string_view new_id;  // what the customer sees in message_id
+  // Receipts that overtook this response are released after it is written, so the customer
+  // learns the id before it sees a receipt for it.
+  std::optional<store::MappingView> release;
   const config::Customer* custp = customerCfg(info.customer);
   const config::MessageIdFormat id_format =
       custp != nullptr ? custp->message_id_format : config::MessageIdFormat::Hex;
@@ -779,7 +782,7 @@ void Gateway::onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const 
       const store::MappingView stored = mappings_.put(m);
       new_id = formatMessageId(stored.gateway_id, id_format, id_length, idbuf);
       if (!held_.empty()) {
-        releaseHeldReceipts(up_id, stored.upstream_key);
+        release = stored;
       }
     } else {
       ++stats_.submits_failed;  // new_id stays empty: a failed submission has no id
@@ -792,6 +795,9 @@ void Gateway::onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const 
     ++stats_.orphan_responses;
     if (b.metrics() != nullptr) {
       b.metrics()->orphans->inc();
+    }
+    if (release) {
+      releaseHeldReceipts(release->upstream, release->upstream_key);
     }
     return;
   }
@@ -814,6 +820,9 @@ void Gateway::onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const 
     codec::encode(out, s->out(), {s->version()});
   }
   s->send();
+  if (release) {
+    releaseHeldReceipts(release->upstream, release->upstream_key);
+  }
   if (auto* m = customerMetrics(info.customer)) {
     metrics_.customerResponse(*m, resp_id, resp.command_status);
     if (isSubmission(info.command)) {

@@ -99,7 +99,9 @@ std::byte* MappingStore::reserve(size_t size) {
 }
 
 MappingView MappingStore::put(const MappingInput& m) {
-  while (count_ > 0 && count_ >= max_entries_) {
+  // A few evictions per insert at most: after a reload lowered the limit, expire() trims the
+  // rest in batches instead of this put stopping the loop for millions of removals.
+  for (int i = 0; i < 4 && count_ > 0 && count_ >= max_entries_; ++i) {
     popOldest();
     ++stats_.evicted;
   }
@@ -200,20 +202,31 @@ void MappingStore::popOldest() {
   by_upstream_.eraseIf(upstreamHash(v.upstream, v.upstream_key), head_);
   head_ += size;
   --count_;
-  if ((head_ & kOffsetMask) == 0 || count_ == 0) {
-    // Left the front chunk (or emptied the log): it becomes the spare.
-    if (count_ == 0) {
-      head_ = tail_;
-    }
-    while (!chunks_.empty() && (head_ >> kChunkBits) > first_chunk_) {
+  if (count_ == 0) {
+    // Empty: restart at the next chunk boundary holding no chunk (the last becomes the spare).
+    // Keeping a half-used chunk would let the next record start in a new chunk while the front
+    // chunk is still the old one, and oldest() would read a removed record.
+    tail_ = (tail_ + kOffsetMask) & ~kOffsetMask;
+    head_ = tail_;
+    while (!chunks_.empty()) {
       spare_ = std::move(chunks_.front());
       chunks_.pop_front();
-      ++first_chunk_;
     }
+    return;
+  }
+  while ((head_ >> kChunkBits) > first_chunk_) {
+    // Left the front chunk: it becomes the spare.
+    spare_ = std::move(chunks_.front());
+    chunks_.pop_front();
+    ++first_chunk_;
   }
 }
 
 void MappingStore::expire(uint64_t now_ms) {
+  for (size_t n = 0; n < kTrimBatch && count_ > max_entries_; ++n) {
+    popOldest();
+    ++stats_.evicted;
+  }
   while (count_ > 0) {
     uint64_t created = 0;
     std::memcpy(&created, oldest() + offsetof(Header, created_ms), sizeof created);

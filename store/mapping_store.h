@@ -66,6 +66,7 @@ class MappingStore {
     max_entries_ = max_entries;
   }
 
+  static constexpr size_t kTrimBatch = 100'000;  // evictions per expire() call over the limit
   static constexpr size_t kChunkBits = 20;
   static constexpr size_t kChunkBytes = size_t{1} << kChunkBits;
 

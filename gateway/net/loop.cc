@@ -15,13 +15,19 @@ Loop::Loop() : read_buffer_(std::make_unique_for_overwrite<uint8_t[]>(kReadBuffe
   uv_check_init(&loop_, &check_);
   check_.data = this;
   uv_check_start(&check_, &Loop::onCheck);
-  // The check handle must not keep the loop alive on its own.
+  uv_prepare_init(&loop_, &prepare_);
+  prepare_.data = this;
+  uv_prepare_start(&prepare_, &Loop::onPrepare);
+  // Neither handle may keep the loop alive on its own.
   uv_unref(reinterpret_cast<uv_handle_t*>(&check_));
+  uv_unref(reinterpret_cast<uv_handle_t*>(&prepare_));
 }
 
 Loop::~Loop() {
   uv_check_stop(&check_);
   uv_close(reinterpret_cast<uv_handle_t*>(&check_), nullptr);
+  uv_prepare_stop(&prepare_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), nullptr);
   // Let every pending close callback run, then close the loop.
   for (int i = 0; i < 100 && uv_loop_close(&loop_) == UV_EBUSY; ++i) {
     uv_walk(
@@ -45,11 +51,19 @@ void Loop::scheduleFlush(Connection* c) {
 }
 
 void Loop::onCheck(uv_check_t* h) {
-  static_cast<Loop*>(h->data)->endOfIteration();
+  auto* l = static_cast<Loop*>(h->data);
+  ++l->stats_.iterations;
+  l->endOfWork();
 }
 
-void Loop::endOfIteration() {
-  ++stats_.iterations;
+// Timers run before the poll: what a timer callback wrote (queued requests drained on the tick,
+// enquire_links) goes out here instead of waiting for the poll to return, and the tick's busy
+// interval is closed before the loop sleeps.
+void Loop::onPrepare(uv_prepare_t* h) {
+  static_cast<Loop*>(h->data)->endOfWork();
+}
+
+void Loop::endOfWork() {
   // Flushing may queue more output (a write error closes a connection, whose owner may answer
   // another peer), so drain until stable.
   for (int guard = 0; guard < 16 && (!dirty_.empty() || !deferred_.empty()); ++guard) {

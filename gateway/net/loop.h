@@ -46,7 +46,7 @@ class Loop {
   void refreshNs() {
     read_ns_ = uv_hrtime();
     if (work_start_ns_ == 0) {
-      work_start_ns_ = read_ns_;  // this iteration's work starts here (see endOfIteration)
+      work_start_ns_ = read_ns_;  // a stretch of work starts here (see endOfWork)
     }
   }
 
@@ -55,9 +55,10 @@ class Loop {
   void stop() { uv_stop(&loop_); }
 
   LoopStats& stats() { return stats_; }
-  // Called at the end of each iteration that did work, with its busy time (ns): from the first
-  // read or tick to the end of the flush. One clock read per iteration (libuv's idle-time
-  // accounting was measured at +8 % CPU per round trip at window 1: a mutex and 3 clock reads).
+  // Called with the busy time (ns) of each stretch of work: from the first read (or the tick) to
+  // the end of its flush, closed before the loop sleeps (prepare) and after I/O (check). One clock
+  // read per iteration (libuv's idle-time accounting was measured at +8 % CPU per round trip at
+  // window 1: a mutex and 3 clock reads).
   void setIterationObserver(std::function<void(uint64_t)> fn) { on_iteration_ = std::move(fn); }
 
   // Shared read buffer for connections with no partial PDU buffered (one per loop).
@@ -71,13 +72,15 @@ class Loop {
 
  private:
   static void onCheck(uv_check_t* h);
-  void endOfIteration();
+  static void onPrepare(uv_prepare_t* h);
+  void endOfWork();  // flush, deferred frees, close the busy interval
   uint64_t read_ns_ = 0;
   uint64_t work_start_ns_ = 0;  // 0: no work yet in this iteration
   std::function<void(uint64_t)> on_iteration_;
 
   uv_loop_t loop_;
   uv_check_t check_;
+  uv_prepare_t prepare_;
   LoopStats stats_;
   std::unique_ptr<uint8_t[]> read_buffer_;
   std::vector<Connection*> dirty_;

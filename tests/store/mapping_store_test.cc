@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <deque>
 #include <random>
 #include <string>
@@ -120,8 +121,10 @@ TEST_CASE("MappingStore: lookups both ways, TTL expiry and eviction when full") 
     m.upstream_id = key;
     m.upstream_key = key;
     m.created_ms = t;
-    m.source_addr = "src" + key;
-    m.destination_addr = "dst" + key;
+    const std::string src = "src" + key;  // put() copies: the views need only outlive it
+    const std::string dst = "dst" + key;
+    m.source_addr = src;
+    m.destination_addr = dst;
     ms.put(m);
   };
   MappingView v;
@@ -247,4 +250,73 @@ TEST_CASE("MappingStore: equals a deque model over 1M random puts, chunk ends, e
   // of <= ~260 B plus two indexes, not 1M records.
   CHECK(bytes_max < 40u * 1024 * 1024);
   MESSAGE("peak bytes for " << cap << " mappings: " << bytes_max);
+}
+
+TEST_CASE("MappingStore: emptied with the tail near a chunk end, then reused (restart)") {
+  // 56-byte records (40-byte header + a 16-byte id): 18,724 fill a chunk to 32 bytes from its
+  // end, so the next record cannot fit there. Empty the log at that point, then put two records
+  // and expire: both must survive and stay findable both ways.
+  MappingStore ms(1000, 1'000'000);
+  auto id = [](uint64_t n) {
+    char b[17];
+    std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(n));
+    return std::string(b);
+  };
+  auto add = [&](uint64_t gid, uint64_t t) {
+    const std::string s = id(gid);
+    MappingInput m;
+    m.gateway_id = gid;
+    m.upstream = 1;
+    m.upstream_id = s;
+    m.upstream_key = s;
+    m.created_ms = t;
+    ms.put(m);
+  };
+  for (int round = 0; round < 3; ++round) {
+    const uint64_t base = static_cast<uint64_t>(round) * 1'000'000 + 1;
+    const uint64_t t0 = static_cast<uint64_t>(round) * 10'000;
+    for (uint64_t i = 0; i < 18'724; ++i) {
+      add(base + i, t0);
+    }
+    ms.expire(t0 + 1000);  // everything expires
+    REQUIRE(ms.size() == 0);
+    add(base + 100'000, t0 + 1001);
+    add(base + 100'001, t0 + 1001);
+    ms.expire(t0 + 1002);
+    REQUIRE(ms.size() == 2);
+    MappingView v;
+    REQUIRE(ms.byGatewayId(base + 100'000, v));
+    REQUIRE(ms.byUpstream(1, id(base + 100'001), v));
+    CHECK(v.gateway_id == base + 100'001);
+    ms.expire(t0 + 5000);
+    REQUIRE(ms.size() == 0);
+  }
+  CHECK(ms.bytes() <= 2 * MappingStore::kChunkBytes + (1u << 21));
+}
+
+TEST_CASE("MappingStore: a lowered limit is reached in batches, not in one put") {
+  MappingStore ms(1'000'000, 300'000);
+  MappingInput m;
+  m.upstream = 1;
+  for (uint64_t i = 1; i <= 300'000; ++i) {
+    m.gateway_id = i;
+    const std::string s = std::to_string(i);
+    m.upstream_id = s;
+    m.upstream_key = s;
+    ms.put(m);
+  }
+  ms.setLimits(1'000'000, 1000);
+  m.gateway_id = 300'001;
+  m.upstream_id = m.upstream_key = "x";
+  ms.put(m);
+  CHECK(ms.stats().evicted == 4);  // the put itself removes a few only
+  ms.expire(0);                    // the janitor: one batch
+  CHECK(ms.size() == 300'001 - 4 - MappingStore::kTrimBatch);
+  for (int i = 0; i < 3; ++i) {
+    ms.expire(0);
+  }
+  CHECK(ms.size() == 1000);
+  MappingView v;
+  CHECK(ms.byGatewayId(300'001, v));
+  CHECK_FALSE(ms.byGatewayId(1, v));
 }
