@@ -126,8 +126,10 @@ MappingView MappingStore::put(const MappingInput& m) {
   std::memcpy(p, &h, sizeof h);
   std::byte* s = p + sizeof h;
   auto copy = [&](std::string_view v, uint8_t n) {
-    std::memcpy(s, v.data(), n);
-    s += n;
+    if (n != 0) {  // an empty view may have a null data()
+      std::memcpy(s, v.data(), n);
+      s += n;
+    }
   };
   copy(m.upstream_id, h.id_len);
   if (h.key_is_id == 0) {
