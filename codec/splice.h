@@ -7,9 +7,9 @@
 //
 //   Splicer sp(raw);                          // the bytes decode() read
 //   sp.text(body.message_id, new_id);         // a C-Octet String's content (its NUL stays)
-//   sp.shortMessage(body.short_message, txt); // and its sm_length octet
 //   sp.tlvValue(tlv, value);                  // a TLV's value (and its length)
-//   sp.u8(p, n); sp.text(inner, with);        // or a length and a part of what it counts
+//   sp.u8(len_octet, n); sp.text(part, with); // a length and (part of) what it counts, e.g.
+//                                             // sm_length and short_message
 //   sp.write(out, seq);                       // command_length recomputed, sequence set
 //
 // Edits may be added in any order but must not overlap. Replacement bytes are not copied: they
@@ -29,11 +29,6 @@ class Splicer {
 
   void text(std::string_view field, std::string_view with) {
     add(offsetOf(field.data()), field.size(), asBytes(with), nullptr, 0);
-  }
-  // with.size() <= 255.
-  void shortMessage(Bytes field, Bytes with) {
-    const uint8_t len = static_cast<uint8_t>(with.size());
-    add(offsetOf(field.data()) - 1, field.size() + 1, with, &len, 1);
   }
   // t must be a TLV decoded from the original (its value points into it).
   void tlvValue(const Tlv& t, Bytes with) {

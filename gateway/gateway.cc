@@ -909,9 +909,8 @@ void Gateway::onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu, codec::B
     if (auto t = pdu.tlvs.text(codec::tag::receipted_message_id)) {
       id = *t;
     }
-    codec::Receipt r;
-    if (id.empty() && codec::parseReceipt(text, r)) {
-      id = r.id;
+    if (id.empty()) {
+      id = codec::receiptId(codec::asString(text)).value_or(std::string_view());
     }
     if (id.empty()) {
       ++stats_.receipts_unmatched;

@@ -420,9 +420,9 @@ TEST_CASE("receiptId: the same id as parseReceipt on random receipt-like texts")
   // Labels (any case), values, separators and noise in random order and number: whenever either
   // function finds an id, both find the same one (the same bytes of the text).
   const std::vector<std::string> pieces = {
-      "id:",   "ID:",  "Id:",     "id:",          "sub:",  "dlvrd:", "submit date:", "done date:",
-      "stat:", "err:", "text:",   "Text:",        "abc",   "0042",   "DELIVRD",      "2401011200",
-      " ",     "  ",   "\t",      "id",           ":",     "x:y",    "idx:",         "ID: ",
+      "id:",   "ID:",  "Id:",     "id:",          "sub:", "dlvrd:", "submit date:", "done date:",
+      "stat:", "err:", "text:",   "Text:",        "abc",  "0042",   "DELIVRD",      "2401011200",
+      " ",     "  ",   "\t",      "id",           ":",    "x:y",    "idx:",         "ID: ",
       "",      "1",    "FFFF00a", "submit_date:", "\x01", "id:id:"};
   uint64_t x = 0x2545F4914F6CDD1Dull;
   auto next = [&] {

@@ -49,7 +49,8 @@ Edited editBoth(Bytes wire, const std::string& new_text) {
   if (const auto* b = pdu.tryAs<SmBody>()) {
     editAddresses(*b, ref.as<SmBody>());
     if (!pdu.tlvs.has(tag::message_payload)) {
-      sp.shortMessage(b->short_message, asBytes(short_message));
+      sp.u8(b->short_message.data() - 1, static_cast<uint8_t>(short_message.size()));
+      sp.text(asString(b->short_message), short_message);
       ref.as<SmBody>().short_message = asBytes(short_message);
       ++r.edits;
     }
