@@ -2,12 +2,15 @@
 
 #include <algorithm>
 #include <charconv>
+#include <fstream>
 #include <iostream>
 #include <istream>
 #include <ostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "config/keys.h"
 #include "config/load.h"
 #include "config/password.h"
 #include "config/status.h"
@@ -286,6 +289,45 @@ int runHashPassword(std::span<const std::string_view> args, std::istream& in, st
 
 int runHashPassword(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
   return runHashPassword(args, std::cin, out, err);
+}
+
+int runConfigKeys(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
+  if (args.empty()) {
+    for (const auto& section : keySections()) {
+      out << "### " << (section.empty() ? "(top level)" : section) << "\n\n"
+          << keyTableMarkdown(section) << "\n";
+    }
+    return 0;
+  }
+  if (args.size() != 2 || (args[0] != "--check" && args[0] != "--update")) {
+    err << "usage: smppgw config-keys [--check FILE | --update FILE]\n";
+    return 2;
+  }
+  const std::string path(args[1]);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    err << "config-keys: cannot open " << path << "\n";
+    return 1;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string error;
+  const std::string rendered = renderKeyBlocks(text.str(), &error);
+  if (!error.empty()) {
+    err << "config-keys: " << path << ": " << error << "\n";
+    return 1;
+  }
+  if (args[0] == "--check") {
+    if (rendered != text.str()) {
+      err << "config-keys: " << path
+          << " differs from the key table; run smppgw config-keys --update " << path << "\n";
+      return 1;
+    }
+    return 0;
+  }
+  std::ofstream o(path, std::ios::binary | std::ios::trunc);
+  o << rendered;
+  return o ? 0 : 1;
 }
 
 }  // namespace smppgw::config

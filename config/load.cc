@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/keys.h"
 #include "config/password.h"
 #include "config/regex.h"
 #include "config/status.h"
@@ -40,6 +41,7 @@ using namespace std::chrono_literals;
 struct Diags {
   std::vector<Diagnostic> errors;
   std::vector<Diagnostic> warnings;
+  RestartValues restart;  // values of restart-only keys, by concrete path
   void error(std::string path, std::string message) {
     errors.push_back({std::move(path), std::move(message), false});
   }
@@ -328,7 +330,8 @@ void forEach(Diags& d, const json* j, const std::string& path,
 // One JSON object being read: remembers which keys were consumed, so leftovers are reported.
 class Obj {
  public:
-  Obj(Diags& d, const json* j, std::string path) : d_(d), j_(j), path_(std::move(path)) {
+  Obj(Diags& d, const json* j, std::string path)
+      : d_(d), j_(j), path_(std::move(path)), schema_(schemaPath(path_)) {
     if (j_ != nullptr && !j_->is_object()) {
       d_.error(path_.empty() ? "(root)" : path_, "expected an object, got " + got(*j_));
       j_ = nullptr;
@@ -344,6 +347,11 @@ class Obj {
 
   const json* take(std::string_view key, bool required = false) {
     known_.push_back(key);
+    if (info(key) == nullptr) {
+      // The loader reads a key the table does not describe: refuse every file rather than
+      // accept a key nothing documents (tests load files, so this cannot go unnoticed).
+      d_.error(path(key), "internal: key missing from the key table (config/keys_table.inc)");
+    }
     if (j_ == nullptr) {
       return nullptr;
     }
@@ -378,14 +386,16 @@ class Obj {
     }
   }
 
+  // An integer within the bounds the key table gives.
   template <typename T>
-  void uint(std::string_view key, T& out, std::uint64_t min, std::uint64_t max,
-            bool required = false) {
+  void uint(std::string_view key, T& out, bool required = false) {
     const json* v = take(key, required);
-    if (v == nullptr) {
+    const KeyInfo* k = info(key);
+    if (v == nullptr || k == nullptr) {
       return;
     }
-    if (auto n = asUint(d_, *v, path(key), min, max)) {
+    if (auto n = asUint(d_, *v, path(key), static_cast<std::uint64_t>(k->min),
+                        static_cast<std::uint64_t>(k->max))) {
       out = static_cast<T>(*n);
     }
   }
@@ -402,11 +412,14 @@ class Obj {
     out = v->get<bool>();
   }
 
-  void number(std::string_view key, double& out, double min, double max) {
+  void number(std::string_view key, double& out) {
     const json* v = take(key);
-    if (v == nullptr) {
+    const KeyInfo* k = info(key);
+    if (v == nullptr || k == nullptr) {
       return;
     }
+    const double min = k->min;
+    const double max = k->max;
     if (!v->is_number()) {
       d_.error(path(key), "expected a number, got " + got(*v));
       return;
@@ -421,12 +434,15 @@ class Obj {
     out = x;
   }
 
-  bool duration(std::string_view key, Duration& out, Duration min, Duration max) {
+  // A duration within the bounds the key table gives.
+  bool duration(std::string_view key, Duration& out) {
     const json* v = take(key);
-    if (v == nullptr) {
+    const KeyInfo* k = info(key);
+    if (v == nullptr || k == nullptr) {
       return false;
     }
-    if (auto x = asDuration(d_, *v, path(key), min, max)) {
+    if (auto x = asDuration(d_, *v, path(key), Duration(static_cast<std::int64_t>(k->min)),
+                            Duration(static_cast<std::int64_t>(k->max)))) {
       out = *x;
       return true;
     }
@@ -481,13 +497,27 @@ class Obj {
     return out;
   }
 
-  // Reports keys that nothing asked for. Call once, after all reads.
+  // Reports keys that nothing asked for, refuses keys (or values) this version does not act on,
+  // and records restart-only values. Call once, after all reads.
   void finish() {
     if (j_ == nullptr) {
       return;
     }
     for (const auto& [key, value] : j_->items()) {
       if (std::find(known_.begin(), known_.end(), key) != known_.end()) {
+        const KeyInfo* k = info(key);
+        if (k == nullptr) {
+          continue;  // reported by take()
+        }
+        if (!supportedValue(*k, value.dump())) {
+          d_.error(path(key), (k->support == KeySupport::OnlyValues ? value.dump() + " is " : "") +
+                                  unsupportedReason(*k));
+        } else if (k->reload == KeyReload::Restart) {
+          // An array of objects: its length; each element's keys are recorded on their own.
+          d_.restart[path(key)] = value.is_array() && !value.empty() && value[0].is_object()
+                                      ? "[" + std::to_string(value.size()) + " elements]"
+                                      : value.dump();
+        }
         continue;
       }
       std::string_view best;
@@ -511,9 +541,17 @@ class Obj {
   }
 
  private:
+  const KeyInfo* info(std::string_view key) const {
+    if (schema_.empty()) {
+      return findKey(schemaPath(key));
+    }
+    return findKey(schemaPath(schema_ + "." + std::string(key)));
+  }
+
   Diags& d_;
   const json* j_;
   std::string path_;
+  std::string schema_;
   std::vector<std::string_view> known_;
 };
 
@@ -621,7 +659,7 @@ class Loader {
     if (!r.present()) {
       return;
     }
-    r.uint("version", c_.version, 1, 1);
+    r.uint("version", c_.version);
     readGateway(r);
     readTimers(r);
     readLimits(r);
@@ -886,7 +924,7 @@ class Loader {
         c_.gateway.name = *n;
       }
     }
-    o.uint("instance_id", c_.gateway.instance_id, 0, 1023);
+    o.uint("instance_id", c_.gateway.instance_id);
     if (auto s = o.str("system_id")) {
       if (s->empty() || s->size() > 15 || !printableAscii(*s)) {
         d_.error(o.path("system_id"), "must be 1-15 printable characters (SMPP limit)");
@@ -901,23 +939,22 @@ class Loader {
   void readTimers(Obj& r) {
     Obj o(d_, r.take("timers"), "timers");
     auto& t = c_.timers;
-    o.duration("session_init", t.session_init, 100ms, 10min);
-    o.duration("enquire_link", t.enquire_link, 1s, 1h);
-    o.duration("inactivity", t.inactivity, 1s, 24h);
-    o.duration("response", t.response, 100ms, 10min);
-    o.duration("unbind", t.unbind, 100ms, 10min);
-    o.duration("shutdown_grace", t.shutdown_grace, 0ms, 1h);
+    o.duration("session_init", t.session_init);
+    o.duration("enquire_link", t.enquire_link);
+    o.duration("inactivity", t.inactivity);
+    o.duration("response", t.response);
+    o.duration("unbind", t.unbind);
+    o.duration("shutdown_grace", t.shutdown_grace);
     o.finish();
   }
 
   void readLimits(Obj& r) {
     Obj o(d_, r.take("limits"), "limits");
     auto& l = c_.limits;
-    o.uint("max_pdu_size", l.max_pdu_size, 1024, 16u << 20);
-    o.uint("max_connections", l.max_connections, 1, 1000000);
-    o.uint("max_queue_per_group", l.max_queue_per_group, 1, 10000000);
-    o.uint("max_pending_deliveries_per_customer", l.max_pending_deliveries_per_customer, 1,
-           100000000);
+    o.uint("max_pdu_size", l.max_pdu_size);
+    o.uint("max_connections", l.max_connections);
+    o.uint("max_queue_per_group", l.max_queue_per_group);
+    o.uint("max_pending_deliveries_per_customer", l.max_pending_deliveries_per_customer);
     o.finish();
     if (l.max_pdu_size < 65536 + 300) {
       d_.warn(o.path("max_pdu_size"),
@@ -987,8 +1024,8 @@ class Loader {
     o.oneOf<AckMode>(
         "ack_mode", ro.ack_mode,
         {{"transparent", AckMode::Transparent}, {"store_and_forward", AckMode::StoreAndForward}});
-    o.duration("concat_ttl", ro.concat_ttl, 1s, 24h);
-    o.uint("concat_max_entries", ro.concat_max_entries, 1, 10000000);
+    o.duration("concat_ttl", ro.concat_ttl);
+    o.uint("concat_max_entries", ro.concat_max_entries);
     o.finish();
     if (ro.unroutable_status == 0) {
       d_.error(o.path("unroutable_status"), "must not be 0 (ESME_ROK)");
@@ -1016,9 +1053,9 @@ class Loader {
           l.address = *a;
         }
       }
-      o.uint("port", l.port, 0, 65535, true);  // 0: any free port (tests; see --port-file)
+      o.uint("port", l.port, true);  // 0: any free port (tests; see --port-file)
       readTls(o, l.tls, true);
-      o.uint("max_connections", l.max_connections, 1, 1000000);
+      o.uint("max_connections", l.max_connections);
       o.boolean("proxy_protocol", l.proxy_protocol);
       const bool hasCustomers = o.take("customers") != nullptr;
       const bool hasTags = o.take("customer_tags") != nullptr;
@@ -1039,9 +1076,9 @@ class Loader {
     if (!o.present()) {
       return;
     }
-    o.uint("per_second", rl.per_second, 0, 1000000);
+    o.uint("per_second", rl.per_second);
     bool burstGiven = o.take("burst") != nullptr;
-    o.uint("burst", rl.burst, 1, 10000000);
+    o.uint("burst", rl.burst);
     o.finish();
     if (!burstGiven) {
       rl.burst = rl.per_second;
@@ -1098,8 +1135,8 @@ class Loader {
           d_.error(o.path("bind_types"), "empty: the customer could never bind");
         }
       }
-      o.uint("max_binds", c.max_binds, 1, 1000);
-      o.uint("window", c.window, 1, 10000);
+      o.uint("max_binds", c.max_binds);
+      o.uint("window", c.window);
       forEach(d_, o.take("source_networks"), o.path("source_networks"),
               [&](const json& v, const std::string& vp, std::size_t) {
                 auto s = asString(d_, v, vp);
@@ -1154,7 +1191,7 @@ class Loader {
         if (!lengthGiven && c.message_id_format == MessageIdFormat::Decimal) {
           c.message_id_length = 20;
         }
-        m.uint("length", c.message_id_length, 8, 64);
+        m.uint("length", c.message_id_length);
         m.finish();
       }
       o.oneOf<ReceiptPolicy>("receipts", c.receipts,
@@ -1230,7 +1267,7 @@ class Loader {
           u.host = *h;
         }
       }
-      o.uint("port", u.port, 1, 65535, true);
+      o.uint("port", u.port, true);
       readTls(o, u.tls, false);
       if (auto s = o.str("system_id", true)) {
         if (s->empty() || s->size() > 15) {
@@ -1257,10 +1294,10 @@ class Loader {
       o.oneOf<BindMode>("bind_mode", u.bind_mode,
                         {{"transceiver", BindMode::Transceiver},
                          {"transmitter_receiver", BindMode::TransmitterReceiver}});
-      o.uint("binds", u.binds, 1, 64);
+      o.uint("binds", u.binds);
       if (u.bind_mode == BindMode::TransmitterReceiver) {
         u.receiver_binds = 1;
-        o.uint("receiver_binds", u.receiver_binds, 0, 64);
+        o.uint("receiver_binds", u.receiver_binds);
       } else if (o.take("receiver_binds") != nullptr) {
         d_.error(o.path("receiver_binds"), "only valid with bind_mode \"transmitter_receiver\"");
       }
@@ -1271,18 +1308,18 @@ class Loader {
           u.address_range = *ar;
         }
       }
-      o.uint("window", u.window, 1, 1000);
-      o.uint("tps_per_bind", u.tps_per_bind, 0, 100000);
-      o.uint("tps_total", u.tps_total, 0, 1000000);
-      o.duration("enquire_link_interval", u.enquire_link_interval, 1s, 1h);
-      o.duration("request_timeout", u.request_timeout, 100ms, 10min);
-      o.duration("connect_timeout", u.connect_timeout, 100ms, 10min);
+      o.uint("window", u.window);
+      o.uint("tps_per_bind", u.tps_per_bind);
+      o.uint("tps_total", u.tps_total);
+      o.duration("enquire_link_interval", u.enquire_link_interval);
+      o.duration("request_timeout", u.request_timeout);
+      o.duration("connect_timeout", u.connect_timeout);
       {
         Obj rc(d_, o.take("reconnect"), o.path("reconnect"));
-        rc.duration("initial", u.reconnect.initial, 10ms, 1h);
-        rc.duration("max", u.reconnect.max, 10ms, 24h);
-        rc.number("multiplier", u.reconnect.multiplier, 1.0, 10.0);
-        rc.number("jitter", u.reconnect.jitter, 0.0, 1.0);
+        rc.duration("initial", u.reconnect.initial);
+        rc.duration("max", u.reconnect.max);
+        rc.number("multiplier", u.reconnect.multiplier);
+        rc.number("jitter", u.reconnect.jitter);
         rc.finish();
         if (u.reconnect.max < u.reconnect.initial) {
           d_.error(rc.path("max"), formatDuration(u.reconnect.max) + " is below initial " +
@@ -1371,8 +1408,8 @@ class Loader {
                 m.str("upstream", gm.upstream_name, true);
                 priorityGiven = priorityGiven || m.take("priority") != nullptr;
                 weightGiven = weightGiven || m.take("weight") != nullptr;
-                m.uint("priority", gm.priority, 0, 1000);
-                m.uint("weight", gm.weight, 0, 1000);
+                m.uint("priority", gm.priority);
+                m.uint("weight", gm.weight);
                 m.finish();
                 if (gm.weight == 0 && g.strategy != GroupStrategy::Weighted) {
                   d_.error(m.path("weight"),
@@ -1390,10 +1427,8 @@ class Loader {
         d_.error(o.path("members"), "empty group: it can never deliver");
       }
       const bool attemptsGiven = o.take("max_attempts") != nullptr;
-      g.max_attempts = g.strategy == GroupStrategy::Failover
-                           ? static_cast<std::uint32_t>(std::max<std::size_t>(1, g.members.size()))
-                           : 1;
-      o.uint("max_attempts", g.max_attempts, 1, 64);
+      g.max_attempts = 1;  // one member per message: values above 1 are refused (key table)
+      o.uint("max_attempts", g.max_attempts);
       if (attemptsGiven && !g.members.empty() && g.max_attempts > g.members.size()) {
         d_.error(o.path("max_attempts"), std::to_string(g.max_attempts) +
                                              " exceeds the number of members (" +
@@ -1406,8 +1441,6 @@ class Loader {
                     g.retry_statuses.push_back(*s);
                   }
                 });
-      } else {
-        g.retry_statuses = {0x58, 0x14, 0x08};  // throttled, queue full, system error
       }
       o.finish();
       // Duplicate members.
@@ -1634,11 +1667,11 @@ class Loader {
     o.str("path", s.path);
     o.str("url", s.url);
     o.str("key_prefix", s.key_prefix, false, 64);
-    o.duration("mapping_ttl", s.mapping_ttl, 1min, 24h * 90);
-    o.uint("max_mappings", s.max_mappings, 1000, 1'000'000'000);
-    o.duration("delivery_ttl", s.delivery_ttl, 1min, 24h * 90);
-    o.uint("batch_max", s.batch_max, 1, 65536);
-    o.duration("batch_delay", s.batch_delay, 0ms, 1s);
+    o.duration("mapping_ttl", s.mapping_ttl);
+    o.uint("max_mappings", s.max_mappings);
+    o.duration("delivery_ttl", s.delivery_ttl);
+    o.uint("batch_max", s.batch_max);
+    o.duration("batch_delay", s.batch_delay);
     o.finish();
     if (s.type == StoreType::Embedded && s.path.empty()) {
       d_.error(o.path("path"), "required when type is \"embedded\"");
@@ -1672,7 +1705,7 @@ class Loader {
         m.address = *a;
       }
     }
-    o.uint("port", m.port, 0, 65535);  // 0: any free port
+    o.uint("port", m.port);  // 0: any free port
     if (auto p = o.str("path")) {
       if (p->empty() || (*p)[0] != '/') {
         d_.error(o.path("path"), "must start with '/'");
@@ -2114,6 +2147,7 @@ LoadResult loadConfigText(std::string_view text, std::string_view origin) {
     Loader(d, *c).run(*root);
     // Canonical form: comments and whitespace gone, object keys sorted (nlohmann's std::map).
     c->content_hash = sha256Hex(root->dump());
+    c->restart_values = std::move(d.restart);
     return finishLoad(std::move(d), std::move(c));
   } catch (const std::exception& e) {
     d.error("", std::string("internal error while loading: ") + e.what());

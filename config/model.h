@@ -9,6 +9,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -356,6 +357,8 @@ struct Config {
 
   std::string origin;        // file name or label given to the loader
   std::string content_hash;  // SHA-256 hex of the canonical JSON: equal hash = same config
+  // Values of the restart-only keys (config/keys.h), by concrete path: a reload compares them.
+  std::map<std::string, std::string> restart_values;
 
   // Linear lookups: for binds, reloads and the CLI, not per message.
   std::optional<CustomerId> findCustomer(std::string_view system_id) const;

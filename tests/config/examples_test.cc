@@ -71,8 +71,10 @@ TEST_CASE("deploy/examples load without errors") {
     REQUIRE(r.ok());
     const Config& c = *r.config;
     CHECK(c.listeners.size() == 2);
-    CHECK(c.listeners[0].tls.enabled);
+    // Every key in it acts in this version (no TLS, retry or durable store: those are refused).
+    CHECK_FALSE(c.listeners[0].tls.enabled);
     CHECK_FALSE(c.listeners[1].tls.enabled);
+    CHECK(c.store.type == StoreType::Memory);
     CHECK(c.upstreams.size() == 2);
     CHECK(c.groups.size() == 2);
     CHECK(c.groups[0].strategy == GroupStrategy::Failover);

@@ -60,7 +60,7 @@ TEST_CASE("a minimal config loads with documented defaults") {
   CHECK(c.groups[0].strategy == GroupStrategy::Failover);
   CHECK(c.groups[0].members[0].upstream == 0);
   CHECK(c.groups[0].max_attempts == 1);
-  CHECK(c.groups[0].retry_statuses == std::vector<std::uint32_t>{0x58, 0x14, 0x08});
+  CHECK(c.groups[0].retry_statuses.empty());  // retry is not built: one member per message
   CHECK(c.routes[0].name == "route-0");
   CHECK(c.routes[0].match.any_customer);
   CHECK(c.routes[0].action.kind == Action::Kind::Group);
@@ -93,7 +93,7 @@ TEST_CASE("references resolve to indices; tags expand to customers") {
       {"system_id": "b", "password": ")" +
                               kHash + R"(", "tags": ["ext", "vip"]},
       {"system_id": "c", "password": ")" +
-                              kHash + R"(", "ack_mode": "store_and_forward",
+                              kHash + R"(", "ack_mode": "transparent",
        "default_route": {"reject": 69}}],
     "upstreams": [{"name": "u1", "host": "h", "port": 1, "system_id": "x"},
                   {"name": "u2", "host": "h", "port": 2, "system_id": "x"}],
@@ -122,7 +122,7 @@ TEST_CASE("references resolve to indices; tags expand to customers") {
   REQUIRE(c.customers[2].default_route.has_value());
   CHECK(c.customers[2].default_route->kind == Action::Kind::Reject);
   CHECK(c.customers[2].default_route->status == 69);
-  CHECK(c.customers[2].ack_mode == AckMode::StoreAndForward);
+  CHECK(c.customers[2].ack_mode == AckMode::Transparent);
 }
 
 TEST_CASE("content hash ignores formatting, comments and key order, not values") {

@@ -96,9 +96,8 @@ TEST_CASE("route usage and config errors") {
   Run missing = route({"/nonexistent.json", "--customer", "a", "--to", "1"});
   CHECK(missing.code == 1);
   CHECK(has(missing.err, "cannot open"));
-  Run dc =
-      route({kProduction, "--customer", "acme", "--to", "447700900123", "--data-coding", "0x08",
-             "--listener", "public-tls", "--service-type", "CMT", "--esm-class", "64"});
+  Run dc = route({kProduction, "--customer", "acme", "--to", "447700900123", "--data-coding",
+                  "0x08", "--listener", "public", "--service-type", "CMT", "--esm-class", "64"});
   CHECK(dc.code == 0);
   CHECK(has(dc.out, "service_type \"CMT\", data_coding 8, esm_class 64"));
 }

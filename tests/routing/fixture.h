@@ -26,7 +26,7 @@ inline const char* kFixture = R"({
     {"system_id": "alice", "password": "x", "country": "44"},
     {"system_id": "bob", "password": "x", "tags": ["retail"]},
     {"system_id": "carol", "password": "x", "tags": ["retail", "vip"]},
-    {"system_id": "dave", "password": "x", "ack_mode": "store_and_forward"},
+    {"system_id": "dave", "password": "x"},
     {"system_id": "eve", "password": "x", "default_route": {"reject": "ESME_RSUBMITFAIL"}},
     {"system_id": "fred", "password": "x", "country": "1", "default_route": {"group": "bulk"}}
   ],
@@ -50,7 +50,7 @@ inline const char* kFixture = R"({
     {"name": "premium-block", "match": {"destination_prefixes": ["449"]},
      "action": {"reject": "ESME_RINVDSTADR"}},
     {"name": "vip-uk", "match": {"customer_tags": ["vip"], "destination_prefixes": ["44"]},
-     "action": {"group": "uk"}, "ack_mode": "store_and_forward"},
+     "action": {"group": "uk"}},
     {"name": "int-only", "match": {"listeners": ["int"], "destination_prefixes": ["33"]},
      "action": {"group": "bulk"}},
     {"name": "flash", "match": {"data_coding": ["0xF0"]}, "action": {"group": "bulk"}},
@@ -73,5 +73,20 @@ inline const char* kFixture = R"({
     {"name": "rest", "action": {"customer": "carol"}}
   ]
 })";
+
+// The fixture with store_and_forward on customer "dave" and route "vip-uk": the loader refuses
+// that value in this version (no durable store), but the table's ack-mode precedence is part of
+// its contract, so it is set on a copy of the loaded config.
+inline std::shared_ptr<const config::Config> loadFixture() {
+  auto loaded = loadOrFail(kFixture);
+  auto c = std::make_shared<config::Config>(*loaded);
+  c->customers[*c->findCustomer("dave")].ack_mode = config::AckMode::StoreAndForward;
+  for (auto& r : c->routes) {
+    if (r.name == "vip-uk") {
+      r.ack_mode = config::AckMode::StoreAndForward;
+    }
+  }
+  return c;
+}
 
 }  // namespace smppgw::routing::test

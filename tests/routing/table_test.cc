@@ -99,7 +99,7 @@ const MtCase kMtCases[] = {
 }  // namespace
 
 TEST_CASE("MT routing: table of cases") {
-  auto cfg = test::loadOrFail(test::kFixture);
+  auto cfg = test::loadFixture();
   auto compiled = RoutingTable::compile(cfg);
   REQUIRE(compiled.ok());
   const RoutingTable& t = *compiled.table;
@@ -145,7 +145,7 @@ TEST_CASE("MT routing: table of cases") {
 }
 
 TEST_CASE("explain gives the first failing condition per rule") {
-  auto cfg = test::loadOrFail(test::kFixture);
+  auto cfg = test::loadFixture();
   auto t = RoutingTable::compile(cfg).table;
   MtKey k;
   k.customer = 0;
@@ -166,7 +166,7 @@ TEST_CASE("explain gives the first failing condition per rule") {
 }
 
 TEST_CASE("MO routing: exact short codes, prefixes, upstream and source conditions") {
-  auto cfg = test::loadOrFail(test::kFixture);
+  auto cfg = test::loadFixture();
   auto t = RoutingTable::compile(cfg).table;
   struct MoCase {
     const char* what;
@@ -304,7 +304,7 @@ TEST_CASE("compile reports dangling ids in hand-built configs") {
 TEST_CASE("the table keeps its config alive after the caller drops it") {
   std::shared_ptr<const RoutingTable> t;
   {
-    auto cfg = test::loadOrFail(test::kFixture);
+    auto cfg = test::loadFixture();
     t = RoutingTable::compile(cfg).table;
   }
   MtKey k;
