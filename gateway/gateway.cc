@@ -10,6 +10,7 @@
 #include "codec/encode.h"
 #include "codec/splice.h"
 #include "codec/udh.h"
+#include "config/keys.h"
 #include "config/password.h"
 #include "gateway/log.h"
 #include "routing/concat.h"
@@ -20,6 +21,21 @@ using codec::CommandId;
 namespace st = codec::status;
 
 namespace {
+
+// registered_delivery as sent to the carrier under a customer's receipt policy: `always` asks for
+// a final receipt (success or failure) on every message; `never` asks for none (MC receipt and
+// intermediate notification bits cleared; SME acknowledgement bits are the recipient's business).
+uint8_t carrierRegisteredDelivery(config::ReceiptPolicy policy, uint8_t requested) {
+  switch (policy) {
+    case config::ReceiptPolicy::Always:
+      return static_cast<uint8_t>((requested & ~0x03) | 0x01);
+    case config::ReceiptPolicy::Never:
+      return static_cast<uint8_t>(requested & ~0x13);
+    case config::ReceiptPolicy::AsRequested:
+      break;
+  }
+  return requested;
+}
 
 constexpr uint64_t kTickMs = 100;
 
@@ -180,6 +196,7 @@ struct Gateway::HeldReceipt {
 struct Gateway::AuthJob {
   uv_work_t req;
   Gateway* gw;
+  std::shared_ptr<bool> alive;  // false once the gateway is gone: the callback only frees
   SessionRef ref;
   CommandId bind;
   uint32_t seq;
@@ -202,6 +219,7 @@ Gateway::Gateway(net::Loop& loop, std::shared_ptr<const config::Config> config,
       metrics_(registry),
       rng_(std::random_device{}()),
       pepper_(randomBytes(32)) {
+  group_queued_.assign(config_->groups.size(), 0);
   bindConfig();
   metrics::Histogram& iteration = registry.histogram(metrics::HistogramFamily::LoopIteration);
   loop_.setIterationObserver([&iteration](uint64_t busy_ns) { iteration.observeNs(busy_ns); });
@@ -275,6 +293,13 @@ const config::Customer* Gateway::customerCfg(uint32_t rcid) const {
 
 Gateway::~Gateway() {
   loop_.setIterationObserver(nullptr);
+  // Work still on the thread pool must not call back into this object: queued jobs are
+  // cancelled, running ones finish, and either way their callbacks (run by the loop's owner as
+  // it closes) see `alive` false and only free the job.
+  *alive_ = false;
+  for (uv_work_t* req : work_) {
+    uv_cancel(reinterpret_cast<uv_req_t*>(req));
+  }
 }
 
 bool Gateway::start() {
@@ -424,6 +449,7 @@ void Gateway::authenticate(DownstreamSession& s, CommandId bind, uint32_t seq,
   }
   auto job = std::make_unique<AuthJob>();
   job->gw = this;
+  job->alive = alive_;
   job->ref = s.ref();
   job->bind = bind;
   job->seq = seq;
@@ -440,6 +466,10 @@ void Gateway::authenticate(DownstreamSession& s, CommandId bind, uint32_t seq,
       },
       [](uv_work_t* req, int status) {
         std::unique_ptr<AuthJob> j(static_cast<AuthJob*>(req->data));
+        if (!*j->alive) {
+          return;  // the gateway was destroyed while the check was queued or running
+        }
+        j->gw->work_.erase(req);
         if (status == UV_ECANCELED) {
           return;
         }
@@ -450,7 +480,7 @@ void Gateway::authenticate(DownstreamSession& s, CommandId bind, uint32_t seq,
     s.bindFailed(bind, seq, st::ESME_RSYSERR);
     return;
   }
-  job.release();  // owned by the thread pool until the after-work callback
+  work_.insert(&job.release()->req);  // owned by the thread pool until the after-work callback
 }
 
 uint32_t Gateway::checkBindPolicy(const DownstreamSession& s, CommandId bind,
@@ -579,6 +609,7 @@ void Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes
   info.customer = cid;
   info.started_ns = loop_.cachedNs();
   info.registered_delivery = f.registered_delivery;
+  info.group = d.group;
   info.origin_version = s.version();
   info.source.assign(f.source);
   info.destination.assign(f.destination);
@@ -608,16 +639,16 @@ void Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes
     Upstream& u = *upstreams_[upstream_rt_[i]];
     bool bound = u.available();
     any_bound = any_bound || bound;
-    member_status_[i].available = bound && !u.queueFull();
+    member_status_[i].available = bound && (!groupQueueFull(d.group) || u.canSendNow(t));
     member_status_[i].outstanding = static_cast<uint32_t>(u.outstanding());
   }
   // `chosen` is a runtime upstream id (stickiness remembers runtime ids: stable over reloads).
   std::optional<uint32_t> chosen;
   const auto tp = routing::ConcatStickiness::TimePoint(std::chrono::milliseconds(t));
   if (ckey) {
-    if (auto prev = sticky_.find(*ckey, part, tp); prev && *prev < upstreams_.size() &&
-                                                   upstreams_[*prev]->available() &&
-                                                   !upstreams_[*prev]->queueFull()) {
+    if (auto prev = sticky_.find(*ckey, part, tp);
+        prev && *prev < upstreams_.size() && upstreams_[*prev]->available() &&
+        (!groupQueueFull(d.group) || upstreams_[*prev]->canSendNow(t))) {
       chosen = prev;
     }
   }
@@ -645,8 +676,19 @@ void Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes
   const bool rewrite = rw.source_ton || rw.source_npi || rw.destination_ton || rw.destination_npi ||
                        !rw.source_override.empty() ||
                        rw.destination_format != config::DestinationFormat::AsIs;
-  if (rewrite || codec::tlvVersionNeeded(pdu.tlvs) > up.cfg().interface_version) {
+  const uint8_t carrier_rd = carrierRegisteredDelivery(cust.receipts, f.registered_delivery);
+  const bool rd_change = carrier_rd != f.registered_delivery;
+  if (rewrite || rd_change || codec::tlvVersionNeeded(pdu.tlvs) > up.cfg().interface_version) {
     codec::Pdu copy = pdu;
+    if (rd_change) {
+      if (auto* b = copy.tryAs<codec::SmBody>()) {
+        b->registered_delivery = carrier_rd;
+      } else if (auto* b2 = copy.tryAs<codec::DataSmBody>()) {
+        b2->registered_delivery = carrier_rd;
+      } else if (auto* b3 = copy.tryAs<codec::SubmitMultiBody>()) {
+        b3->registered_delivery = carrier_rd;
+      }
+    }
     if (rewrite) {
       std::string_view src_override = rw.source_override;
       text_scratch_.clear();
@@ -1014,11 +1056,12 @@ void Gateway::deliverReceipt(const store::MappingView& m, const codec::Pdu& pdu,
   const uint8_t esm = pdu.tryAs<codec::SmBody>()       ? pdu.as<codec::SmBody>().esm_class
                       : pdu.tryAs<codec::DataSmBody>() ? pdu.as<codec::DataSmBody>().esm_class
                                                        : 0;
-  // Did the customer ask for this receipt? (registered_delivery, reference §6.2)
+  // Did the customer ask for this receipt? (registered_delivery, reference §6.2). `always` asked
+  // the carrier for every receipt, but the customer gets only those it asked for itself.
   bool wanted = true;
   if (cust.receipts == config::ReceiptPolicy::Never) {
     wanted = false;
-  } else if (cust.receipts == config::ReceiptPolicy::AsRequested) {
+  } else {
     if ((esm & 0x3C) == 0x20) {
       wanted = (m.registered_delivery & 0x10) != 0;
     } else {
@@ -1219,6 +1262,7 @@ void Gateway::onDeliveryFailed(Delivery d, uint32_t status) {
 struct Gateway::ReloadJob {
   uv_work_t req;
   Gateway* gw;
+  std::shared_ptr<bool> alive;  // false once the gateway is gone: the callback only frees
   std::string path;
   config::LoadResult loaded;
   routing::CompileResult compiled;
@@ -1236,6 +1280,7 @@ void Gateway::requestReload(std::string path) {
   reload_running_ = true;
   auto job = std::make_unique<ReloadJob>();
   job->gw = this;
+  job->alive = alive_;
   job->path = std::move(path);
   job->req.data = job.get();
   int rc = uv_queue_work(
@@ -1250,7 +1295,11 @@ void Gateway::requestReload(std::string path) {
       },
       [](uv_work_t* req, int status) {
         std::unique_ptr<ReloadJob> j(static_cast<ReloadJob*>(req->data));
+        if (!*j->alive) {
+          return;  // the gateway was destroyed while the file was loading
+        }
         Gateway* gw = j->gw;
+        gw->work_.erase(req);
         gw->reload_running_ = false;
         if (status == UV_ECANCELED) {
           return;
@@ -1277,7 +1326,7 @@ void Gateway::requestReload(std::string path) {
     log::error("reload_failed", "reason", uv_strerror(rc));
     return;
   }
-  job.release();  // owned by the thread pool until the after-work callback
+  work_.insert(&job.release()->req);  // owned by the thread pool until the after-work callback
 }
 
 bool Gateway::applyReload(std::shared_ptr<const config::Config> next,
@@ -1289,35 +1338,46 @@ bool Gateway::applyReload(std::shared_ptr<const config::Config> next,
     log::info("reload_unchanged", "hash", next->content_hash);
     return true;
   }
-  // What cannot change live: the sockets we listen on, and the id space of minted ids.
+  // Keys the running process cannot change (config/keys_table.inc marks them: the sockets we
+  // listen on, the id space of minted ids, the metrics endpoint) refuse the whole reload, so the
+  // configuration in force is always exactly one file's.
   std::string refused;
-  if (next->listeners.size() != old.listeners.size()) {
-    refused = "listeners added or removed";
-  } else {
-    for (size_t i = 0; i < old.listeners.size() && refused.empty(); ++i) {
-      const auto& a = old.listeners[i];
-      const auto& b = next->listeners[i];
-      if (a.name != b.name || a.address != b.address || a.port != b.port ||
-          a.tls.enabled != b.tls.enabled) {
-        refused = "listener " + a.name + " changed its name, address, port or TLS";
-      }
-    }
-  }
-  if (refused.empty() && next->gateway.instance_id != old.gateway.instance_id) {
-    refused = "gateway.instance_id changed";
+  for (const auto& path : config::restartChanges(old.restart_values, next->restart_values)) {
+    refused += refused.empty() ? "" : ", ";
+    refused += path;
   }
   if (!refused.empty()) {
     ++stats_.reloads_failed;
     metrics_.registry().counter(metrics::CounterFamily::ConfigReloads, {"failure"}).inc();
-    log::error("reload_refused", "reason", refused, "action",
+    log::error("reload_refused", "reason", "restart-only keys changed", "keys", refused, "action",
                "restart to apply; keeping the running configuration");
     return false;
   }
+  // log.file is opened before anything changes: a path that cannot be opened refuses the reload.
+  if (std::string error; !log::configure(next->log, next->gateway.name, &error)) {
+    ++stats_.reloads_failed;
+    metrics_.registry().counter(metrics::CounterFamily::ConfigReloads, {"failure"}).inc();
+    log::error("reload_refused", "reason", error, "action", "keeping the running configuration");
+    return false;
+  }
   auto previous = config_;  // keeps the old config alive while objects move over
+  {
+    std::vector<uint32_t> map(old.groups.size(), config::kNoId);
+    for (size_t g = 0; g < old.groups.size(); ++g) {
+      if (auto id = next->findGroup(old.groups[g].name)) {
+        map[g] = *id;
+      }
+    }
+    group_queued_.assign(next->groups.size(), 0);
+    for (auto& u : upstreams_) {
+      u->remapQueuedGroups(map, group_queued_);
+    }
+  }
   config_ = std::move(next);
   table_ = std::move(table);
   selector_ = routing::GroupSelector(*config_);
   mappings_.setLimits(ms(config_->store.mapping_ttl), config_->store.max_mappings);
+  sticky_.setLimits(config_->routing.concat_max_entries, config_->routing.concat_ttl);
   bindConfig();
   // Customers removed or disabled: their sessions unbind; their waiting deliveries go back to
   // the MC (it retries). Everyone else gets the new limits on the sessions they have.
@@ -1353,6 +1413,8 @@ bool Gateway::applyReload(std::shared_ptr<const config::Config> next,
   auto& reg = metrics_.registry();
   reg.counter(metrics::CounterFamily::ConfigReloads, {"success"}).inc();
   reg.setInfo(metrics::InfoFamily::ConfigInfo, {config_->content_hash});
+  reg.setInfo(metrics::InfoFamily::InstanceInfo,
+              {config_->gateway.name, std::to_string(config_->gateway.instance_id)});
   reg.gauge(metrics::GaugeFamily::ConfigLoadedTimestamp)
       .set(static_cast<int64_t>(wallClockMs() / 1000));
   log::info("reload_ok", "file", config_->origin, "hash", config_->content_hash, "customers",
@@ -1517,7 +1579,6 @@ void Gateway::publishGauges() {
         m->binds[k]->set(states[k]);
       }
       m->queue_depth->set(static_cast<int64_t>(u->queueDepth()));
-      m->queue_capacity->set(cfg().limits.max_queue_per_group);
       m->receipts_held->set(held[u->id()]);
       m->inflight->set(inflight);
       m->inflight_limit->set(windows);
@@ -1534,6 +1595,9 @@ void Gateway::publishGauges() {
       }
     }
     reg.gauge(GF::GroupMembersBound, {cfg().groups[g].name}).set(bound_members);
+    reg.gauge(GF::QueueCapacity, {cfg().groups[g].name}).set(cfg().limits.max_queue_per_group);
+    reg.gauge(GF::GroupQueueDepth, {cfg().groups[g].name})
+        .set(g < group_queued_.size() ? static_cast<int64_t>(group_queued_[g]) : 0);
     if (bound_members == 0 && not_ready.empty()) {
       not_ready = "group " + cfg().groups[g].name + " has no bound member";
     }

@@ -22,6 +22,7 @@
 #include <random>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "codec/pdu.h"
@@ -116,6 +117,9 @@ class Gateway {
   // Applies an already loaded config (the second half of requestReload; tests call it too).
   bool applyReload(std::shared_ptr<const config::Config> config, routing::RoutingTablePtr table);
 
+  // Password checks and reloads on the thread pool, not yet called back.
+  size_t pendingWork() const { return work_.size(); }
+
   // The port a listener is bound to (tests listen on port 0).
   uint16_t listenerPort(size_t index) const;
 
@@ -151,6 +155,17 @@ class Gateway {
   void onUpstreamFailed(const UpInFlight& info, uint32_t status);
   void onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu, codec::Bytes raw);
   void onUpstreamReady(Upstream& u);
+  // Requests routed by a group that wait in its members' queues (limits.max_queue_per_group
+  // bounds them per group, whichever members hold them).
+  bool groupQueueFull(uint32_t group) const {
+    return group < group_queued_.size() && group_queued_[group] >= cfg().limits.max_queue_per_group;
+  }
+  void groupQueueChanged(uint32_t group, int delta) {
+    if (group < group_queued_.size()) {
+      group_queued_[group] =
+          static_cast<uint32_t>(static_cast<int64_t>(group_queued_[group]) + delta);
+    }
+  }
 
  private:
   struct HeldReceipt;
@@ -207,6 +222,7 @@ class Gateway {
   routing::ConcatStickiness sticky_;
   store::MappingStore mappings_;
   IdMinter minter_;
+  std::vector<uint32_t> group_queued_;                           // by config group id
   std::vector<routing::MemberStatus> member_status_;             // per upstream, refreshed per pick
   std::unordered_map<uint64_t, std::vector<HeldReceipt>> held_;  // by hash(upstream, id key)
   std::deque<std::pair<uint64_t, uint64_t>> held_order_;         // (until_ms, hash)
@@ -221,6 +237,10 @@ class Gateway {
   std::vector<std::pair<metrics::Gauge*, int64_t>> session_counts_;
   std::mt19937 rng_;
   std::string pepper_;  // random per process: keys the cache of verified passwords
+  // Thread-pool work (password checks, reloads) not yet called back; `alive_` is shared with
+  // each job so a callback after the gateway is gone touches nothing of it.
+  std::unordered_set<uv_work_t*> work_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool shutting_down_ = false;
   bool reload_running_ = false;
   std::function<void()> shutdown_done_;

@@ -74,7 +74,6 @@ GatewayMetrics::Upstream& GatewayMetrics::upstream(uint32_t rt, std::string_view
       u->binds[i] = &r_.gauge(GF::UpstreamBinds, {n, mf::kUpstreamBindStateLabels[i]});
     }
     u->queue_depth = &r_.gauge(GF::QueueDepth, {n});
-    u->queue_capacity = &r_.gauge(GF::QueueCapacity, {n});
     u->receipts_held = &r_.gauge(GF::ReceiptsHeld, {n});
     u->inflight = &r_.gauge(GF::Inflight, {"upstream", "", n});
     u->inflight_limit = &r_.gauge(GF::InflightLimit, {"upstream", "", n});

@@ -53,7 +53,6 @@ class GatewayMetrics {
     Counter* decode_errors = nullptr;
     std::array<Gauge*, 5> binds{};  // by metrics::UpstreamBindState
     Gauge* queue_depth = nullptr;
-    Gauge* queue_capacity = nullptr;
     Gauge* receipts_held = nullptr;
     Gauge* inflight = nullptr;
     Gauge* inflight_limit = nullptr;

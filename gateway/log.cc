@@ -1,6 +1,8 @@
 #include "gateway/log.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <mutex>
 
@@ -16,6 +18,7 @@ struct Sink {
   config::LogLevel level = config::LogLevel::Info;
   config::LogFormat format = config::LogFormat::Text;
   std::FILE* file = stderr;
+  std::string name;  // gateway.name: the last field of every line
 };
 
 Sink& sink() {
@@ -74,20 +77,28 @@ void appendValue(std::string& line, std::string_view v) {
 
 }  // namespace
 
-void configure(const config::Log& cfg) {
+bool configure(const config::Log& cfg, std::string_view name, std::string* error) {
+  std::FILE* next = stderr;
+  if (!cfg.file.empty()) {
+    // Opened before anything changes, so a reload naming a bad path keeps the running sink.
+    next = std::fopen(cfg.file.c_str(), "a");
+    if (next == nullptr) {
+      if (error != nullptr) {
+        *error = "cannot open log.file \"" + cfg.file + "\": " + std::strerror(errno);
+      }
+      return false;
+    }
+  }
   Sink& s = sink();
   std::lock_guard lock(s.mu);
   s.level = cfg.level;
   s.format = cfg.format;
+  s.name = name;
   if (s.file != stderr && s.file != nullptr) {
     std::fclose(s.file);
   }
-  s.file = stderr;
-  if (!cfg.file.empty()) {
-    if (std::FILE* f = std::fopen(cfg.file.c_str(), "a")) {
-      s.file = f;
-    }
-  }
+  s.file = next;
+  return true;
 }
 
 bool enabled(config::LogLevel level) {
@@ -114,6 +125,9 @@ void write(config::LogLevel level, std::string_view event,
     for (size_t i = 0; i < n; ++i) {
       j[std::string(fields[i].first)] = fields[i].second;
     }
+    if (!s.name.empty()) {
+      j["gateway"] = s.name;
+    }
     line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   } else {
     line.reserve(128);
@@ -128,6 +142,10 @@ void write(config::LogLevel level, std::string_view event,
       line += fields[i].first;
       line += '=';
       appendValue(line, fields[i].second);
+    }
+    if (!s.name.empty()) {
+      line += " gateway=";
+      appendValue(line, s.name);
     }
   }
   line += '\n';

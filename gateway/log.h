@@ -12,7 +12,9 @@
 
 namespace smppgw::log {
 
-void configure(const config::Log& cfg);
+// Applies log.* and the instance name (gateway.name, a field of every line). Returns false, with
+// `error` set and the previous sink kept, when log.file cannot be opened.
+bool configure(const config::Log& cfg, std::string_view name, std::string* error = nullptr);
 bool enabled(config::LogLevel level);
 // Writes one event; fields are key/value pairs already rendered as text.
 void write(config::LogLevel level, std::string_view event,

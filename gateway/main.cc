@@ -45,6 +45,7 @@ void usage(std::ostream& out) {
       << "  check-config FILE         validate a configuration file\n"
       << "  route FILE --customer C --to N [...]   explain a routing decision\n"
       << "  hash-password [PASSWORD]  print a password hash (reads stdin without argument)\n"
+      << "  config-keys [--check F | --update F]  the configuration key table (markdown)\n"
       << "  version                   print the version\n";
 }
 
@@ -108,7 +109,11 @@ int runGateway(std::span<const std::string_view> args) {
               << loaded.errors.size() << " error(s); not starting\n";
     return 1;
   }
-  smppgw::log::configure(loaded.config->log);
+  if (std::string error;
+      !smppgw::log::configure(loaded.config->log, loaded.config->gateway.name, &error)) {
+    std::cerr << "error: log.file: " << error << "; not starting\n";
+    return 1;
+  }
   auto compiled = smppgw::routing::RoutingTable::compile(loaded.config);
   if (!compiled.ok()) {
     for (const auto& e : compiled.errors) {
@@ -126,6 +131,9 @@ int runGateway(std::span<const std::string_view> args) {
                                     .count());
   };
   registry.setInfo(smppgw::metrics::InfoFamily::BuildInfo, {kVersion});
+  registry.setInfo(
+      smppgw::metrics::InfoFamily::InstanceInfo,
+      {loaded.config->gateway.name, std::to_string(loaded.config->gateway.instance_id)});
   registry.gauge(smppgw::metrics::GaugeFamily::StartTimestamp).set(wall_s());
   registry.setInfo(smppgw::metrics::InfoFamily::ConfigInfo, {loaded.config->content_hash});
   registry.gauge(smppgw::metrics::GaugeFamily::ConfigLoadedTimestamp).set(wall_s());
@@ -216,6 +224,9 @@ int main(int argc, char** argv) {
   }
   if (cmd == "route") {
     return smppgw::routing::runRoute(args, std::cout, std::cerr);
+  }
+  if (cmd == "config-keys") {
+    return smppgw::config::runConfigKeys(args, std::cout, std::cerr);
   }
   if (cmd == "hash-password") {
     return smppgw::config::runHashPassword(args, std::cin, std::cout, std::cerr);

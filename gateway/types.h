@@ -50,7 +50,8 @@ struct UpInFlight {
   SessionRef origin;
   uint32_t origin_seq = 0;
   uint32_t customer = 0;
-  uint64_t gateway_id = 0;  // by-id operations: the id to put back in the response
+  uint32_t group = 0xFFFFFFFFu;  // config group id it was routed by (group queue limit)
+  uint64_t gateway_id = 0;       // by-id operations: the id to put back in the response
   uint8_t registered_delivery = 0;
   uint8_t origin_version = 0x34;
   Address source;

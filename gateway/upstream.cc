@@ -504,8 +504,25 @@ size_t Upstream::outstanding() const {
   return n;
 }
 
-bool Upstream::queueFull() const {
-  return queue_.size() >= gw_.cfg().limits.max_queue_per_group;
+bool Upstream::canSendNow(uint64_t now_ms) {
+  if (!queue_.empty() || !total_tps_.available(now_ms)) {
+    return false;
+  }
+  return std::any_of(binds_.begin(), binds_.end(), [&](const auto& b) { return b->ready(now_ms); });
+}
+
+void Upstream::remapQueuedGroups(const std::vector<uint32_t>& map, std::vector<uint32_t>& counts) {
+  for (auto& q : queue_) {
+    q.info.group = q.info.group < map.size() ? map[q.info.group] : config::kNoId;
+    if (q.info.group < counts.size()) {
+      ++counts[q.info.group];
+    }
+  }
+}
+
+void Upstream::popQueued() {
+  gw_.groupQueueChanged(queue_.front().info.group, -1);
+  queue_.pop_front();
 }
 
 UpstreamBind* Upstream::pickReady(uint64_t now_ms) {
@@ -546,7 +563,7 @@ bool Upstream::submit(codec::Bytes pdu, const UpInFlight& info, uint64_t now_ms)
       return true;
     }
   }
-  if (queueFull()) {
+  if (gw_.groupQueueFull(info.group)) {
     ++stats_.queue_full;
     return false;
   }
@@ -555,6 +572,7 @@ bool Upstream::submit(codec::Bytes pdu, const UpInFlight& info, uint64_t now_ms)
   q.info = info;
   q.queued_ms = now_ms;
   queue_.push_back(std::move(q));
+  gw_.groupQueueChanged(info.group, +1);
   ++stats_.queued;
   drain(now_ms);  // keeps FIFO order; moves at once if a bind has room
   return true;
@@ -570,7 +588,7 @@ void Upstream::drain(uint64_t now_ms) {
     if (m_ != nullptr) {
       m_->queue_wait->observe(static_cast<double>(now_ms - q.queued_ms) / 1000.0);
     }
-    queue_.pop_front();
+    popQueued();
     total_tps_.tryTake(now_ms);
     b->sendRequest(q.pdu.view(), q.info);
   }
@@ -585,14 +603,14 @@ void Upstream::tick(uint64_t now_ms) {
   while (!queue_.empty() && now_ms - queue_.front().queued_ms >= max_wait) {
     ++stats_.queue_expired;
     gw_.onUpstreamFailed(queue_.front().info, gwstatus::kQueueExpired);
-    queue_.pop_front();
+    popQueued();
   }
   if (!available()) {
     // No bind to drain to: nothing queued should wait for one that may never come back.
     while (!queue_.empty() && now_ms - queue_.front().queued_ms >= ms(cfg_->connect_timeout)) {
       ++stats_.queue_expired;
       gw_.onUpstreamFailed(queue_.front().info, gwstatus::kNoUpstream);
-      queue_.pop_front();
+      popQueued();
     }
   }
   drain(now_ms);
@@ -607,7 +625,7 @@ void Upstream::start(uint64_t now_ms) {
 void Upstream::stop(bool graceful) {
   while (!queue_.empty()) {
     gw_.onUpstreamFailed(queue_.front().info, gwstatus::kShuttingDown);
-    queue_.pop_front();
+    popQueued();
   }
   for (auto& b : binds_) {
     b->stop(graceful);

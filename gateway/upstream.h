@@ -150,7 +150,11 @@ class Upstream {
   size_t boundBinds() const;
   // In flight + queued (least_outstanding strategy).
   size_t outstanding() const;
-  bool queueFull() const;
+  // Queue empty and a bind with window and rate room: a request would leave at once.
+  bool canSendNow(uint64_t now_ms);
+  // A reload renumbered the groups: queued requests follow their group by name (`map[old]`,
+  // kNoId when it is gone), and are counted again into `counts`.
+  void remapQueuedGroups(const std::vector<uint32_t>& map, std::vector<uint32_t>& counts);
 
   // Sends now if a bind has room, else queues (bounded); false if the queue is full.
   bool submit(codec::Bytes pdu, const UpInFlight& info, uint64_t now_ms);
@@ -179,6 +183,7 @@ class Upstream {
   const config::Upstream* cfg_;
   std::string name_;
   std::vector<std::unique_ptr<UpstreamBind>> binds_;
+  void popQueued();  // every request leaving the queue goes through here (group count)
   std::deque<QueuedRequest> queue_;
   TokenBucket total_tps_;
   uint32_t rr_ = 0;

@@ -115,8 +115,10 @@ inline constexpr Buckets kLatencyBuckets =
         "traffic with no_upstream).")                                                             \
   GAUGE(QueueDepth, "smppgw_queue_depth", labels("upstream"),                                     \
         "Requests waiting in an upstream's queue for a bind with room in its window.")            \
-  GAUGE(QueueCapacity, "smppgw_queue_capacity", labels("upstream"),                               \
-        "Configured size of an upstream's queue (a full queue refuses with queue_full).")         \
+  GAUGE(QueueCapacity, "smppgw_queue_capacity", labels("group"),                                  \
+        "limits.max_queue_per_group: requests a group may have waiting over all its members.")   \
+  GAUGE(GroupQueueDepth, "smppgw_group_queue_depth", labels("group"),                             \
+        "Requests routed by a group waiting in its members' queues (at capacity: queue_full).")  \
   HISTOGRAM(QueueWait, "smppgw_queue_wait_seconds", labels("upstream"), kLatencyBuckets,          \
             "Time a request waited in an upstream's queue before it was sent or expired.")        \
   HISTOGRAM(UpstreamRoundTrip, "smppgw_upstream_round_trip_seconds", labels("upstream"),          \
@@ -165,6 +167,8 @@ inline constexpr Buckets kLatencyBuckets =
   GAUGE(ConfigLoadedTimestamp, "smppgw_config_loaded_timestamp_seconds", labels(),                \
         "When the configuration in force was loaded, Unix time.")                                 \
   INFO(BuildInfo, "smppgw_build_info", labels("version"), "smppgw build. Always 1.")             \
+  INFO(InstanceInfo, "smppgw_instance_info", labels("name", "instance_id"),                       \
+       "This instance: gateway.name and gateway.instance_id. Always 1.")                         \
   GAUGE(StartTimestamp, "smppgw_start_timestamp_seconds", labels(),                               \
         "When the process started, Unix time.")                                                   \
   /* ---- the event loop (benchmark harness: syscalls per round trip) ---- */                     \
@@ -266,8 +270,10 @@ constexpr const FamilyDef& family(InfoFamily f) {
 inline constexpr std::array<std::string_view, 11> kAllowedLabels = {
     "customer", "upstream", "group", "listener",  "command", "status",
     "reason",   "side",     "state", "bind_type", "result"};
-// Info families (exactly one series, value 1) may also describe the build or the config.
-inline constexpr std::array<std::string_view, 2> kInfoLabels = {"version", "hash"};
+// Info families (exactly one series, value 1) may also describe the build, the config or the
+// instance (gateway.name, gateway.instance_id).
+inline constexpr std::array<std::string_view, 4> kInfoLabels = {"version", "hash", "name",
+                                                                "instance_id"};
 
 // ---- Label values with a fixed set: use these, so dashboards and alerts can rely on them ----
 

@@ -44,6 +44,12 @@ class ConcatStickiness {
   // Records the member chosen for `part` (first part seen, or a re-pick after failure).
   void remember(const ConcatKey& key, std::uint8_t part, config::UpstreamId upstream,
                 TimePoint now);
+  // A reload: the new ttl applies to parts remembered from now on; a lower bound evicts the
+  // oldest entries as new ones arrive.
+  void setLimits(std::size_t maxEntries, std::chrono::milliseconds ttl) {
+    maxEntries_ = maxEntries == 0 ? 1 : maxEntries;
+    ttl_ = ttl;
+  }
   // Drops expired entries (also done lazily by find/remember).
   void expire(TimePoint now);
   std::size_t size() const { return entries_.size(); }

@@ -28,7 +28,17 @@ Loop::~Loop() {
   uv_close(reinterpret_cast<uv_handle_t*>(&check_), nullptr);
   uv_prepare_stop(&prepare_);
   uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), nullptr);
-  // Let every pending close callback run, then close the loop.
+  // Close every handle and run until nothing is left: close callbacks, and the completions of
+  // thread-pool work still queued or running (cancelled or finished; their callbacks free them).
+  uv_walk(
+      &loop_,
+      [](uv_handle_t* h, void*) {
+        if (!uv_is_closing(h)) {
+          uv_close(h, nullptr);
+        }
+      },
+      nullptr);
+  uv_run(&loop_, UV_RUN_DEFAULT);
   for (int i = 0; i < 100 && uv_loop_close(&loop_) == UV_EBUSY; ++i) {
     uv_walk(
         &loop_,

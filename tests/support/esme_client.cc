@@ -39,6 +39,17 @@ void EsmeClient::close() {
   }
 }
 
+void EsmeClient::adopt(int fd) {
+  close();
+  fd_ = fd;
+  ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
+  int one = 1;
+  ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  eof_ = false;
+  rx_.clear();
+  backlog_.clear();
+}
+
 bool EsmeClient::connect(const std::string& host, uint16_t port, int timeout_ms) {
   close();
   sockaddr_in sa{};

@@ -35,6 +35,8 @@ class EsmeClient {
   EsmeClient& operator=(const EsmeClient&) = delete;
 
   bool connect(const std::string& host, uint16_t port, int timeout_ms = 2000);
+  // Takes over a connected socket (e.g. one a test accepted while playing the MC).
+  void adopt(int fd);
   void close();
   bool connected() const { return fd_ >= 0; }
 
