@@ -152,6 +152,17 @@ void DownstreamSession::handle(const codec::Pdu& pdu, codec::Bytes raw) {
       }
       break;
     case CommandId::data_sm:
+      if (version_ < 0x34) {
+        // v3.3 has no data_sm: from a v3.3 peer it is an unknown command, answered with
+        // generic_nack ESME_RINVCMDID (reference §7.2, §8.1).
+        codec::encodeHeaderOnly(out(), CommandId::generic_nack, st::ESME_RINVCMDID,
+                                pdu.sequence_number);
+        send();
+        if (m_ != nullptr) {
+          gw_.metrics().customerResponse(*m_, CommandId::generic_nack, st::ESME_RINVCMDID);
+        }
+        return;
+      }
       break;  // allowed on every bound session (v3.4 Table 2-1)
     default:
       // deliver_sm and anything else an MC sends: not for us to receive.
