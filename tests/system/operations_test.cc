@@ -246,6 +246,20 @@ TEST_CASE("broadcast_sm gets a gateway id; query/cancel_broadcast_sm by it reach
   CHECK(queryBroadcast(c, "00000000000000ff")->status() == st::ESME_RINVMSGID);
   CHECK(cancelBroadcast(c, "00000000000000ff")->status() == st::ESME_RINVMSGID);
 
+  // A v3.4 customer has no broadcast commands: generic_nack, not a v5.0 response PDU.
+  EsmeClient c34;
+  bindOk(c34, gw.port(), 0x34);
+  codec::Pdu q34(CommandId::query_broadcast_sm, c34.nextSeq());
+  q34.as<codec::QuerySmBody>().message_id = id;
+  for (const codec::Pdu& p : {broadcastSm(c34, "x"), q34}) {
+    REQUIRE(c34.send(p));
+    ReceivedPtr nack = c34.readUntil(CommandId::generic_nack, kWaitMs);
+    REQUIRE(nack != nullptr);
+    CHECK(nack->status() == st::ESME_RINVCMDID);
+    CHECK(nack->seq() == p.sequence_number);
+  }
+  c34.close();
+
   c.close();
   const json summary = mc.stop();
   const std::vector<Op> expected = {
