@@ -137,6 +137,18 @@ void DownstreamSession::handle(const codec::Pdu& pdu, codec::Bytes raw) {
     }
     return;
   }
+  if ((codec::isV50Only(id) && version_ < 0x50) || (id == CommandId::data_sm && version_ < 0x34)) {
+    // A command the peer's version does not have (the v5.0 broadcast family, data_sm for v3.3)
+    // is unknown to it: generic_nack ESME_RINVCMDID (reference §7.2), never a response PDU of a
+    // later version (§8.1).
+    codec::encodeHeaderOnly(out(), CommandId::generic_nack, st::ESME_RINVCMDID,
+                            pdu.sequence_number);
+    send();
+    if (m_ != nullptr) {
+      gw_.metrics().customerResponse(*m_, CommandId::generic_nack, st::ESME_RINVCMDID);
+    }
+    return;
+  }
   switch (id) {
     case CommandId::submit_sm:
     case CommandId::submit_multi:
@@ -157,10 +169,6 @@ void DownstreamSession::handle(const codec::Pdu& pdu, codec::Bytes raw) {
       // deliver_sm and anything else an MC sends: not for us to receive.
       respondStatus(id, pdu.sequence_number, st::ESME_RINVBNDSTS);
       return;
-  }
-  if (codec::isV50Only(id) && version_ < 0x50) {
-    respondStatus(id, pdu.sequence_number, st::ESME_RINVCMDID);
-    return;
   }
   if (outstanding_ >= window_) {
     ++gw_.stats().refused_window;

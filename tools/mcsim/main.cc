@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "codec/receipt.h"
@@ -54,6 +55,49 @@ bool parseStates(std::string_view v, Config& cfg, std::string& error) {
     error = "weights must add up to more than 0";
     return false;
   }
+  return true;
+}
+
+// TAG:HEX, e.g. 0x000E:01 (source_network_type GSM). The tag is hex (0x...) or decimal.
+bool parseExtraTlv(std::string_view v, std::vector<smppgw::mcsim::ExtraTlv>& out,
+                   std::string& error) {
+  const size_t colon = v.find(':');
+  error = "expects TAG:HEX, e.g. 0x000E:01";
+  if (colon == std::string_view::npos || colon == 0) {
+    return false;
+  }
+  std::string tag_text(v.substr(0, colon));
+  char* end = nullptr;
+  const unsigned long tag = std::strtoul(tag_text.c_str(), &end, 0);
+  const std::string_view hex = v.substr(colon + 1);
+  if (end == nullptr || *end != '\0' || tag > 0xFFFF || hex.size() % 2 != 0 ||
+      hex.size() / 2 > 0xFFFF) {
+    return false;
+  }
+  smppgw::mcsim::ExtraTlv t;
+  t.tag = static_cast<uint16_t>(tag);
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') {
+      return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+      return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+      return c - 'A' + 10;
+    }
+    return -1;
+  };
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = nibble(hex[i]);
+    const int lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) {
+      return false;
+    }
+    t.value.push_back(static_cast<uint8_t>(hi << 4 | lo));
+  }
+  out.push_back(std::move(t));
+  error.clear();
   return true;
 }
 
@@ -143,6 +187,11 @@ int main(int argc, char** argv) {
   p.u64("id-start", "N", "first message id (default 1)", cfg.id_start, 0, UINT64_MAX / 2);
   p.u64("remember", "N", "message ids kept for query_sm/cancel_sm/replace_sm (default 262144)",
         cfg.remember, 1, uint64_t{1} << 26);
+  p.option(
+      "response-tlv", "TAG:HEX",
+      "add this TLV to every successful message response (v3.4+ peers; repeatable),\n"
+      "e.g. 0x001D:6F6B00 (additional_status_info_text \"ok\")",
+      [&](std::string_view v, std::string& e) { return parseExtraTlv(v, cfg.response_tlvs, e); });
   p.section("Receipts (sent when registered_delivery asks: 01 always, 10 failure, 11 success)");
   p.option("receipt-delay", "SPEC",
            "delay after the response: 0 (default), 1s, fixed:1s or lognormal:MEDIAN:P99",
@@ -184,6 +233,9 @@ int main(int argc, char** argv) {
              return tools::NumberRange::parse(v, r, e);
            });
   p.string("mo-text", "TEXT", "MO text (UTF-8; GSM 03.38 if possible, else UCS2)", cfg.mo_text);
+  p.option("mo-tlv", "TAG:HEX",
+           "add this TLV to every MO message (v3.4+ peers; repeatable), e.g. 0x000E:01",
+           [&](std::string_view v, std::string& e) { return parseExtraTlv(v, cfg.mo_tlvs, e); });
   p.section("Run");
   p.durationMs("duration", "DURATION", "exit after this long (default: until SIGINT/SIGTERM)",
                cfg.duration_ms);

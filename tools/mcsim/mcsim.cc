@@ -367,11 +367,31 @@ void McSim::handlePdu(Session& s, codec::Bytes pdu) {
         handleReplace(s, in_);
       }
       return;
+    case CommandId::broadcast_sm:
+    case CommandId::query_broadcast_sm:
+    case CommandId::cancel_broadcast_sm:
+      if (s.version < 0x50) {
+        // Not a command of the peer's version: unknown to it (reference §7.2, §8.1).
+        sendHeaderOnly(s, CommandId::generic_nack, status::ESME_RINVCMDID, seq);
+        return;
+      }
+      if (!s.canTransmit()) {
+        respond(s, in_, status::ESME_RINVBNDSTS);
+        return;
+      }
+      if (id == CommandId::broadcast_sm) {
+        handleBroadcast(s, in_);
+      } else if (id == CommandId::query_broadcast_sm) {
+        handleQueryBroadcast(s, in_);
+      } else {
+        handleCancelBroadcast(s, in_);
+      }
+      return;
     case CommandId::deliver_sm:
       respond(s, in_, status::ESME_RINVBNDSTS);  // MC->ESME only
       return;
     default:
-      respond(s, in_, status::ESME_RINVCMDID);  // broadcast_sm family: not simulated
+      respond(s, in_, status::ESME_RINVCMDID);
       return;
   }
 }
@@ -508,7 +528,8 @@ void McSim::handleBind(Session& s, const codec::Pdu& pdu) {
   codec::Pdu r(resp, pdu.sequence_number);
   r.as<codec::BindRespBody>().system_id = cfg_.mc_system_id;
   if (s.version >= 0x34) {
-    r.tlvs.addU8(codec::tag::sc_interface_version, 0x34);
+    // The lower of the two versions (reference §8.1): mcsim speaks v5.0 (the broadcast family).
+    r.tlvs.addU8(codec::tag::sc_interface_version, s.version >= 0x50 ? 0x50 : 0x34);
   }
   codec::encode(tools::nonNullStrings(r), s.conn->out(), codec::EncodeOptions{s.version});
   pdus_out_.add(static_cast<uint32_t>(resp), 0);
@@ -778,7 +799,14 @@ void McSim::writeMessageResponse(Session& s, uint32_t response_id, uint32_t seq,
     char buf[72];
     const std::string_view idv = formatId(msg_id, cfg_.id_format, cfg_.id_length, buf);
     const bool multi = response_id == static_cast<uint32_t>(CommandId::submit_multi_resp);
-    const auto len = static_cast<uint32_t>(codec::kHeaderSize + idv.size() + 1 + (multi ? 1 : 0));
+    size_t tlv_len = 0;
+    if (s.version >= 0x34) {
+      for (const ExtraTlv& t : cfg_.response_tlvs) {
+        tlv_len += 4 + t.value.size();
+      }
+    }
+    const auto len =
+        static_cast<uint32_t>(codec::kHeaderSize + idv.size() + 1 + (multi ? 1 : 0) + tlv_len);
     uint8_t* p = out.grow(len);
     codec::store32(p, len);
     codec::store32(p + 4, response_id);
@@ -788,6 +816,15 @@ void McSim::writeMessageResponse(Session& s, uint32_t response_id, uint32_t seq,
     p[16 + idv.size()] = 0;
     if (multi) {
       p[17 + idv.size()] = 0;  // no_unsuccess
+    }
+    if (tlv_len != 0) {
+      uint8_t* t = p + 17 + idv.size() + (multi ? 1 : 0);
+      for (const ExtraTlv& x : cfg_.response_tlvs) {
+        codec::store16(t, x.tag);
+        codec::store16(t + 2, static_cast<uint16_t>(x.value.size()));
+        std::memcpy(t + 4, x.value.data(), x.value.size());
+        t += 4 + x.value.size();
+      }
     }
   }
   pdus_out_.add(response_id, st);
@@ -907,6 +944,9 @@ void McSim::sendDeliverSm(Session& s, Delivery& d) {
     b.esm_class = 0x00;
     b.data_coding = mo_data_coding_;
     b.short_message = codec::Bytes(mo_payload_.data(), mo_payload_.size());
+    for (const ExtraTlv& t : cfg_.mo_tlvs) {
+      p.tlvs.addBytes(t.tag, codec::Bytes(t.value.data(), t.value.size()));
+    }
     ++mo_sent_;
   }
   // A v3.3 peer never sees a TLV (the encoder drops them for interface_version < 0x34).
@@ -948,9 +988,11 @@ void McSim::handleQuery(Session& s, const codec::Pdu& pdu) {
   const auto& q = pdu.as<codec::QuerySmBody>();
   Record* r = findRecord(q.message_id);
   if (r == nullptr) {
+    journal(CommandId::query_sm, q.message_id, status::ESME_RINVMSGID);
     sendHeaderOnly(s, CommandId::query_sm_resp, status::ESME_RINVMSGID, pdu.sequence_number);
     return;
   }
+  journal(CommandId::query_sm, q.message_id, status::ESME_ROK);
   const uint64_t now_ns = net::Loop::hrtimeNs();
   uint8_t state = 1;  // ENROUTE
   int64_t final_unix = -1;
@@ -985,6 +1027,7 @@ void McSim::handleCancel(Session& s, const codec::Pdu& pdu) {
   const auto& c = pdu.as<codec::CancelSmBody>();
   if (c.message_id.empty()) {
     // Cancelling by source/destination is not simulated.
+    journal(CommandId::cancel_sm, c.message_id, status::ESME_RCANCELFAIL);
     sendHeaderOnly(s, CommandId::cancel_sm_resp, status::ESME_RCANCELFAIL, pdu.sequence_number);
     return;
   }
@@ -1000,6 +1043,7 @@ void McSim::handleCancel(Session& s, const codec::Pdu& pdu) {
     r->done_ns = now_ns;
     r->done_unix = unixAt(now_ns);
   }
+  journal(CommandId::cancel_sm, c.message_id, st);
   sendHeaderOnly(s, CommandId::cancel_sm_resp, st, pdu.sequence_number);
 }
 
@@ -1014,7 +1058,118 @@ void McSim::handleReplace(Session& s, const codec::Pdu& pdu) {
   } else {
     r->replaced = true;
   }
+  journal(CommandId::replace_sm, rp.message_id, st);
   sendHeaderOnly(s, CommandId::replace_sm_resp, st, pdu.sequence_number);
+}
+
+// broadcast_sm: every accepted broadcast gets an id from the message id counter and a place in
+// the book until it is cancelled or forgotten. A message_id in the request replaces (keeps) the
+// broadcast it names; an unknown one is refused.
+void McSim::handleBroadcast(Session& s, const codec::Pdu& pdu) {
+  const auto& b = pdu.as<codec::BroadcastSmBody>();
+  uint64_t id = 0;
+  uint32_t st = status::ESME_ROK;
+  if (!b.message_id.empty()) {
+    auto it = broadcasts_.end();
+    for (IdFormat fmt : {cfg_.id_format, cfg_.receipt_id_format}) {
+      if (parseIdText(b.message_id, fmt, id) && (it = broadcasts_.find(id)) != broadcasts_.end()) {
+        break;
+      }
+    }
+    if (it == broadcasts_.end()) {
+      st = status::ESME_RINVMSGID;
+    } else if (it->second.cancelled) {
+      st = status::ESME_RBCASTFAIL;
+    }
+  } else {
+    id = next_id_++;
+  }
+  if (st == status::ESME_ROK) {
+    Broadcast& bc = broadcasts_[id];
+    bc.areas.clear();
+    for (const codec::Tlv& t : pdu.tlvs) {
+      if (t.tag == codec::tag::broadcast_area_identifier) {
+        const codec::Bytes v = t.value();
+        bc.areas.emplace_back(v.begin(), v.end());
+      }
+    }
+    while (broadcasts_.size() > cfg_.remember) {
+      broadcasts_.erase(broadcasts_.begin());  // the oldest id
+    }
+    ++accepted_;
+  }
+  char buf[72];
+  journal(CommandId::broadcast_sm,
+          st == status::ESME_ROK ? formatId(id, cfg_.id_format, cfg_.id_length, buf) : b.message_id,
+          st);
+  writeMessageResponse(s, static_cast<uint32_t>(CommandId::broadcast_sm_resp), pdu.sequence_number,
+                       st, st == status::ESME_ROK, id);
+}
+
+McSim::Broadcast* McSim::findBroadcast(std::string_view text) {
+  for (IdFormat fmt : {cfg_.id_format, cfg_.receipt_id_format}) {
+    uint64_t id = 0;
+    if (!parseIdText(text, fmt, id)) {
+      continue;
+    }
+    if (auto it = broadcasts_.find(id); it != broadcasts_.end()) {
+      return &it->second;
+    }
+  }
+  return nullptr;
+}
+
+// query_broadcast_sm: ENROUTE while active, DELETED once cancelled; the areas it was sent to,
+// each fully served (broadcast_area_success 100).
+void McSim::handleQueryBroadcast(Session& s, const codec::Pdu& pdu) {
+  const auto& q = pdu.as<codec::QuerySmBody>();
+  Broadcast* bc = findBroadcast(q.message_id);
+  if (bc == nullptr) {
+    journal(CommandId::query_broadcast_sm, q.message_id, status::ESME_RINVMSGID);
+    sendHeaderOnly(s, CommandId::query_broadcast_sm_resp, status::ESME_RINVMSGID,
+                   pdu.sequence_number);
+    return;
+  }
+  journal(CommandId::query_broadcast_sm, q.message_id, status::ESME_ROK);
+  codec::Pdu resp(CommandId::query_broadcast_sm_resp, pdu.sequence_number);
+  resp.as<codec::MessageIdBody>().message_id = q.message_id;
+  resp.tlvs.addU8(codec::tag::message_state, bc->cancelled ? 4 : 1);  // DELETED : ENROUTE
+  for (const auto& area : bc->areas) {
+    resp.tlvs.addBytes(codec::tag::broadcast_area_identifier,
+                       codec::Bytes(area.data(), area.size()));
+  }
+  resp.tlvs.addU8(codec::tag::broadcast_area_success, 100);
+  if (auto ref = pdu.tlvs.integer(codec::tag::user_message_reference)) {
+    resp.tlvs.addU16(codec::tag::user_message_reference, static_cast<uint16_t>(*ref));
+  }
+  codec::encode(tools::nonNullStrings(resp), s.conn->out(), codec::EncodeOptions{s.version});
+  pdus_out_.add(static_cast<uint32_t>(CommandId::query_broadcast_sm_resp), 0);
+  s.conn->send();
+}
+
+// cancel_broadcast_sm: an unknown id gives ESME_RINVMSGID (as for cancel_sm); a broadcast
+// already cancelled gives ESME_RBCASTCANCELFAIL.
+void McSim::handleCancelBroadcast(Session& s, const codec::Pdu& pdu) {
+  const auto& c = pdu.as<codec::CancelBroadcastSmBody>();
+  Broadcast* bc = c.message_id.empty() ? nullptr : findBroadcast(c.message_id);
+  uint32_t st = status::ESME_ROK;
+  if (bc == nullptr) {
+    st = status::ESME_RINVMSGID;
+  } else if (bc->cancelled) {
+    st = status::ESME_RBCASTCANCELFAIL;
+  } else {
+    bc->cancelled = true;
+    bc->cancelled_unix = unixAt(net::Loop::hrtimeNs());
+  }
+  journal(CommandId::cancel_broadcast_sm, c.message_id, st);
+  sendHeaderOnly(s, CommandId::cancel_broadcast_sm_resp, st, pdu.sequence_number);
+}
+
+void McSim::journal(CommandId id, std::string_view message_id, uint32_t st) {
+  if (operations_.size() >= kMaxOperations) {
+    operations_.pop_front();
+  }
+  operations_.push_back(Operation{static_cast<uint32_t>(id), std::string(message_id), st});
 }
 
 // ---- delayed work ----
@@ -1277,6 +1432,14 @@ std::string McSim::summaryJson() const {
              {"acked", mo_acked_},
              {"failed", mo_failed_},
              {"dropped", mo_dropped_}};
+  ordered_json ops = ordered_json::array();
+  for (const Operation& o : operations_) {
+    ops.push_back({{"command", commandKey(o.command_id)},
+                   {"message_id", o.message_id},
+                   {"status", statusKey(o.status)}});
+  }
+  j["operations"] = ops;
+  j["broadcasts"] = broadcasts_.size();
   j["framing_errors"] = framing_errors_;
   const net::LoopStats& ls = loop_.stats();
   j["loop"] = {{"reads", ls.reads},

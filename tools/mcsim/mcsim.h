@@ -30,6 +30,12 @@ namespace smppgw::mcsim {
 
 enum class IdFormat : uint8_t { Decimal, Hex };
 
+// A TLV added to what mcsim sends (--mo-tlv, --response-tlv), for v3.4+ peers only.
+struct ExtraTlv {
+  uint16_t tag = 0;
+  std::vector<uint8_t> value;
+};
+
 struct Config {
   std::string listen = "127.0.0.1:2775";
   std::string port_file;
@@ -67,6 +73,8 @@ struct Config {
   std::string mo_from = "447700900000-447700900999";
   std::string mo_to = "12345";
   std::string mo_text = "Hello from smpp-mcsim";
+  std::vector<ExtraTlv> mo_tlvs;        // added to every MO deliver_sm
+  std::vector<ExtraTlv> response_tlvs;  // added to every successful message response
 
   uint32_t window = 64;                 // outstanding deliver_sm per session
   uint64_t deliver_timeout_ms = 30000;  // unanswered deliver_sm: counted failed, retried
@@ -217,6 +225,11 @@ class McSim {
   void handleQuery(Session& s, const codec::Pdu& pdu);
   void handleCancel(Session& s, const codec::Pdu& pdu);
   void handleReplace(Session& s, const codec::Pdu& pdu);
+  void handleBroadcast(Session& s, const codec::Pdu& pdu);
+  void handleQueryBroadcast(Session& s, const codec::Pdu& pdu);
+  void handleCancelBroadcast(Session& s, const codec::Pdu& pdu);
+  // Notes a by-id operation (and a broadcast_sm) for the summary's "operations".
+  void journal(codec::CommandId id, std::string_view message_id, uint32_t status);
   void handleDeliverResp(Session& s, uint32_t seq, uint32_t status);
   void handleUnbind(Session& s, const codec::Pdu& pdu);
 
@@ -233,6 +246,8 @@ class McSim {
   bool receiptWanted(uint8_t registered_delivery, uint8_t final_state) const;
   uint8_t pickFinalState();
   Record* findRecord(std::string_view id_text);
+  struct Broadcast;
+  Broadcast* findBroadcast(std::string_view id_text);
 
   void schedule(uint64_t due_ns, Job&& job);
   void runDue();
@@ -273,7 +288,23 @@ class McSim {
   std::vector<std::pair<uint64_t, uint32_t>> heap_;  // (due_ns, job index), min-heap
   tools::PreciseTimer job_timer_;
 
+  // One broadcast_sm accepted: active until cancelled (the book is bounded by --remember).
+  struct Broadcast {
+    bool cancelled = false;
+    int64_t cancelled_unix = 0;
+    std::vector<std::vector<uint8_t>> areas;  // broadcast_area_identifier values
+  };
+  // The last by-id operations seen (query/cancel/replace, the broadcast family), oldest first.
+  struct Operation {
+    uint32_t command_id = 0;
+    std::string message_id;
+    uint32_t status = 0;
+  };
+  static constexpr size_t kMaxOperations = 1000;
+
   std::vector<Record> records_;
+  std::map<uint64_t, Broadcast> broadcasts_;  // by id
+  std::deque<Operation> operations_;
   uint64_t records_mask_ = 0;
   uint64_t next_id_ = 1;
 
