@@ -43,6 +43,8 @@ uint64_t ms(config::Duration d) {
   return static_cast<uint64_t>(d.count());
 }
 
+}  // namespace
+
 // Routing-relevant fields of a submission, whatever its PDU type.
 struct SubmitFields {
   std::string_view source;
@@ -57,6 +59,8 @@ struct SubmitFields {
   uint8_t registered_delivery = 0;
   codec::Bytes short_message;
 };
+
+namespace {
 
 SubmitFields submitFields(const codec::Pdu& pdu) {
   SubmitFields f;
@@ -85,15 +89,7 @@ SubmitFields submitFields(const codec::Pdu& pdu) {
     f.esm_class = m->esm_class;
     f.registered_delivery = m->registered_delivery;
     f.short_message = m->short_message;
-    // Routed by its first SME destination: one submit_multi goes to one carrier.
-    for (const auto& dest : m->dest_addresses) {
-      if (dest.dest_flag == 1) {
-        f.destination = dest.address;
-        f.dest_ton = dest.dest_addr_ton;
-        f.dest_npi = dest.dest_addr_npi;
-        break;
-      }
-    }
+    // No destination: each one is routed on its own (Gateway::onSubmitMulti).
   } else if (const auto* bc = pdu.tryAs<codec::BroadcastSmBody>()) {
     f.source = bc->source_addr;
     f.source_ton = bc->source_addr_ton;
@@ -582,6 +578,29 @@ void Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes
     refuse(st::ESME_RINVSRCADR, stats_.refused_sender, R::Policy);
     return;
   }
+  if (pdu.command_id == CommandId::submit_multi) {
+    onSubmitMulti(s, pdu, t);
+    return;
+  }
+  routeSubmission(s, pdu, raw, f, t, 0, 0);
+}
+
+void Gateway::routeSubmission(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes raw,
+                              const SubmitFields& f, uint64_t t, uint64_t multi,
+                              uint8_t multi_dest) {
+  const uint32_t cid = s.customer();
+  using R = metrics::RefusalReason;
+  auto refuse = [&](uint32_t status, uint64_t& counter, R reason) {
+    ++counter;
+    refuseMetric(cid, reason);
+    if (multi != 0) {
+      multiPartDone(multi, multi_dest, status);  // the submit_multi_resp lists it
+      return;
+    }
+    ++stats_.submits_failed;
+    s.respondStatus(pdu.command_id, pdu.sequence_number, status);
+    s.requestAnswered();
+  };
   routing::MtKey key;
   key.customer = customers_[cid].cfg;
   key.listener = s.listener();
@@ -613,6 +632,11 @@ void Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes
   info.origin_version = s.version();
   info.source.assign(f.source);
   info.destination.assign(f.destination);
+  if (multi != 0) {
+    info.multi = true;
+    info.multi_dest = multi_dest;
+    info.gateway_id = multi;
+  }
 
   // Parts of one long message stick to the upstream of the first part seen.
   std::optional<routing::ConcatKey> ckey;
@@ -741,6 +765,180 @@ void Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// submit_multi: one submit_sm per SME destination, one submit_multi_resp for the customer
+//
+// Each destination is routed like a submit_sm of its own (reject actions, the customer's default
+// route, group selection, concatenation stickiness) and sent upstream as a submit_sm: a carrier
+// that took a submit_multi would give one id to all its destinations, and their receipts could
+// then only be told apart by addresses the carrier may rewrite. Every part's mapping carries the
+// one gateway id the customer gets and that destination's own addresses.
+
+void Gateway::onSubmitMulti(DownstreamSession& s, const codec::Pdu& pdu, uint64_t t) {
+  const auto& mb = pdu.as<codec::SubmitMultiBody>();
+  const uint64_t gid = minter_.next(wallClockMs());
+  MultiSubmit& mu = multis_[gid];
+  mu.origin = s.ref();
+  mu.origin_seq = pdu.sequence_number;
+  mu.customer = s.customer();
+  mu.started_ns = loop_.cachedNs();
+  mu.outstanding = 1;  // held while the parts go out, so that no refusal finishes it early
+  mu.dests.resize(mb.dest_addresses.size());
+
+  codec::Pdu part(CommandId::submit_sm, pdu.sequence_number);
+  auto& sm = part.as<codec::SmBody>();
+  sm.service_type = mb.service_type;
+  sm.source_addr_ton = mb.source_addr_ton;
+  sm.source_addr_npi = mb.source_addr_npi;
+  sm.source_addr = mb.source_addr;
+  sm.esm_class = mb.esm_class;
+  sm.protocol_id = mb.protocol_id;
+  sm.priority_flag = mb.priority_flag;
+  sm.schedule_delivery_time = mb.schedule_delivery_time;
+  sm.validity_period = mb.validity_period;
+  sm.registered_delivery = mb.registered_delivery;
+  sm.replace_if_present_flag = mb.replace_if_present_flag;
+  sm.data_coding = mb.data_coding;
+  sm.sm_default_msg_id = mb.sm_default_msg_id;
+  sm.short_message = mb.short_message;
+  part.tlvs = pdu.tlvs;  // encoded for each carrier's version by routeSubmission
+  codec::Buffer raw;
+  for (size_t i = 0; i < mb.dest_addresses.size(); ++i) {
+    const codec::DestAddress& da = mb.dest_addresses[i];
+    MultiSubmit::Dest& dest = mu.dests[i];
+    dest.ton = da.dest_addr_ton;
+    dest.npi = da.dest_addr_npi;
+    dest.address.assign(da.address);
+    if (da.dest_flag != 1) {
+      // No upstream takes distribution lists: the list is refused, the SME addresses go on.
+      dest.status = st::ESME_RCNTSUBDL;
+      continue;
+    }
+    sm.dest_addr_ton = da.dest_addr_ton;
+    sm.dest_addr_npi = da.dest_addr_npi;
+    sm.destination_addr = da.address;
+    raw.clear();
+    codec::encode(part, raw);
+    ++mu.outstanding;
+    routeSubmission(s, part, raw.view(), submitFields(part), t, gid, static_cast<uint8_t>(i));
+  }
+  multiPartDone(gid, 0, st::ESME_ROK);
+}
+
+void Gateway::onMultiPartResponse(UpstreamBind& b, const UpInFlight& info, const codec::Pdu& resp) {
+  const std::string_view* mid = responseMessageId(resp);
+  if (resp.command_status != st::ESME_ROK || resp.command_id != CommandId::submit_sm_resp) {
+    multiPartDone(info.gateway_id, info.multi_dest,
+                  resp.command_status != st::ESME_ROK ? resp.command_status : st::ESME_RSYSERR);
+    return;
+  }
+  auto it = multis_.find(info.gateway_id);
+  if (it != multis_.end()) {
+    ++it->second.accepted;
+  }
+  if (mid != nullptr && !mid->empty()) {
+    // Stored now, so a receipt that follows at once is matched (and held by holdForMulti until
+    // the customer has its submit_multi_resp).
+    const uint32_t up_id = b.upstreamId();
+    codec::MessageIdKey key;
+    normaliseUpstreamId(up_id, *mid, false, key);
+    store::MappingInput m;
+    m.gateway_id = info.gateway_id;
+    m.customer = info.customer;
+    m.upstream = up_id;
+    m.created_ms = now();
+    m.upstream_id = *mid;
+    m.upstream_key = key.view();
+    m.source_addr = info.source.view();
+    m.destination_addr = info.destination.view();
+    m.registered_delivery = info.registered_delivery;
+    m.origin = (uint64_t{info.origin.index} << 32) | info.origin.generation;
+    const store::MappingView stored = mappings_.put(m);
+    if (!held_.empty()) {
+      releaseHeldReceipts(stored.upstream, stored.upstream_key);
+    }
+  }
+  multiPartDone(info.gateway_id, info.multi_dest, st::ESME_ROK);
+}
+
+void Gateway::multiPartDone(uint64_t multi, uint8_t dest, uint32_t status) {
+  auto it = multis_.find(multi);
+  if (it == multis_.end()) {
+    return;
+  }
+  MultiSubmit& mu = it->second;
+  if (status != st::ESME_ROK && dest < mu.dests.size()) {
+    mu.dests[dest].status = status;
+  }
+  if (--mu.outstanding > 0) {
+    return;
+  }
+  MultiSubmit done = std::move(mu);
+  multis_.erase(it);
+
+  // Every refused destination, with its status. If none was accepted the PDU fails as a whole
+  // (the common status, or ESME_RSUBMITFAIL when they differ) and the list still says why.
+  codec::Pdu resp(CommandId::submit_multi_resp, done.origin_seq);
+  auto& body = resp.as<codec::SubmitMultiRespBody>();
+  uint32_t common = 0;
+  for (const MultiSubmit::Dest& d : done.dests) {
+    if (d.status != st::ESME_ROK) {
+      body.unsuccess_smes.push_back({d.ton, d.npi, d.address, d.status});
+      common = common == 0 || common == d.status ? d.status : st::ESME_RSUBMITFAIL;
+    }
+  }
+  const config::Customer* custp = customerCfg(done.customer);
+  char idbuf[72];
+  if (done.accepted > 0) {
+    ++stats_.submits_ok;
+    body.message_id = formatMessageId(
+        multi, custp != nullptr ? custp->message_id_format : config::MessageIdFormat::Hex,
+        custp != nullptr ? custp->message_id_length : 16, idbuf);
+  } else {
+    ++stats_.submits_failed;
+    resp.command_status = common != 0 ? common : st::ESME_RSUBMITFAIL;
+  }
+  DownstreamSession* s = session(done.origin);
+  if (s == nullptr) {
+    ++stats_.orphan_responses;
+  } else {
+    codec::encode(resp, s->out(), {s->version()});
+    s->send();
+    if (auto* m = customerMetrics(done.customer)) {
+      metrics_.customerResponse(*m, CommandId::submit_multi_resp, resp.command_status);
+      m->latency->observeNs(loop_.cachedNs() - done.started_ns);
+    }
+    s->requestAnswered();
+  }
+  // The receipts that came before the response, in their order.
+  for (HeldReceipt& h : done.receipts) {
+    codec::Pdu p;
+    store::MappingView m;
+    if (!codec::decode(h.pdu.view(), p) && mappings_.byUpstream(h.upstream, h.key, m)) {
+      deliverReceipt(m, p, h.pdu.view(), h.from, h.upstream_seq);
+    } else {
+      ++stats_.receipts_unmatched;  // its mapping was evicted meanwhile
+      ackUpstream(h.from, CommandId::deliver_sm, h.upstream_seq, st::ESME_ROK);
+    }
+  }
+}
+
+bool Gateway::holdForMulti(const store::MappingView& m, codec::Bytes raw, BindRef from,
+                           uint32_t upstream_seq) {
+  auto it = multis_.find(m.gateway_id);
+  if (it == multis_.end()) {
+    return false;
+  }
+  HeldReceipt h;
+  h.upstream = m.upstream;
+  h.key = std::string(m.upstream_key);
+  h.pdu.append(raw);
+  h.from = from;
+  h.upstream_seq = upstream_seq;
+  it->second.receipts.push_back(std::move(h));
+  return true;
+}
+
 void Gateway::onById(DownstreamSession& s, const codec::Pdu& pdu) {
   const config::Customer* custp = customerCfg(s.customer());
   if (custp == nullptr) {
@@ -791,6 +989,10 @@ void Gateway::onById(DownstreamSession& s, const codec::Pdu& pdu) {
 
 void Gateway::onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const codec::Pdu& resp,
                                  codec::Bytes raw) {
+  if (info.multi) {
+    onMultiPartResponse(b, info, resp);
+    return;
+  }
   DownstreamSession* s = session(info.origin);
   const CommandId resp_id = codec::responseFor(info.command);
   const std::string_view* mid = responseMessageId(resp);
@@ -875,6 +1077,10 @@ void Gateway::onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const 
 }
 
 void Gateway::onUpstreamFailed(const UpInFlight& info, uint32_t status) {
+  if (info.multi) {
+    multiPartDone(info.gateway_id, info.multi_dest, status);  // timeout, bind lost, queue expired
+    return;
+  }
   if (isSubmission(info.command)) {
     ++stats_.submits_failed;
   }
@@ -998,7 +1204,9 @@ void Gateway::processReceipt(const codec::Pdu& pdu, codec::Bytes raw, std::strin
   codec::MessageIdKey key;
   normaliseUpstreamId(from.upstream, id, true, key);
   if (store::MappingView m; mappings_.byUpstream(from.upstream, key.view(), m)) {
-    deliverReceipt(m, pdu, raw, from, upstream_seq);
+    if (multis_.empty() || !holdForMulti(m, raw, from, upstream_seq)) {
+      deliverReceipt(m, pdu, raw, from, upstream_seq);
+    }
     return;
   }
   // Receipts can overtake their submit_sm_resp: hold it (unacknowledged, so the MC keeps it)
@@ -1039,7 +1247,9 @@ void Gateway::releaseHeldReceipts(uint32_t upstream, std::string_view key) {
       continue;
     }
     if (store::MappingView m; mappings_.byUpstream(upstream, key, m)) {
-      deliverReceipt(m, p, h.pdu.view(), h.from, h.upstream_seq);
+      if (multis_.empty() || !holdForMulti(m, h.pdu.view(), h.from, h.upstream_seq)) {
+        deliverReceipt(m, p, h.pdu.view(), h.from, h.upstream_seq);
+      }
     }
   }
 }

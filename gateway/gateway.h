@@ -43,6 +43,8 @@
 
 namespace smppgw {
 
+struct SubmitFields;  // a submission's routing fields (gateway.cc)
+
 // Statuses the gateway itself answers with (docs/errors.md lists them for customers).
 namespace gwstatus {
 constexpr uint32_t kNoUpstream = 0x00000058;       // ESME_RTHROTTLED: no carrier bound; retry
@@ -174,7 +176,39 @@ class Gateway {
   struct AuthJob;
   struct ReloadJob;
 
+  // A submit_multi in progress, keyed by the gateway id its customer gets. Each SME destination
+  // is routed on its own and goes upstream as a submit_sm (UpInFlight::multi); the one
+  // submit_multi_resp is written when every part is answered, refused or timed out, and only then
+  // are the parts' receipts delivered. Rare: allocates freely.
+  struct MultiSubmit {
+    struct Dest {
+      uint8_t ton = 0;
+      uint8_t npi = 0;
+      std::string address;  // destination_addr as the customer sent it, or a dl_name
+      uint32_t status = 0;  // 0: accepted by a carrier (or not answered yet)
+    };
+    SessionRef origin;
+    uint32_t origin_seq = 0;
+    uint32_t customer = 0;  // runtime id
+    uint64_t started_ns = 0;
+    uint32_t accepted = 0;
+    uint32_t outstanding = 0;           // parts not over yet (+1 while the parts are being sent)
+    std::vector<Dest> dests;            // in the customer's order
+    std::vector<HeldReceipt> receipts;  // matched before the submit_multi_resp was written
+  };
+
   void bindConfig();
+  // Routes one submission and forwards it; refusals are answered to the customer, or, for one
+  // destination of a submit_multi (multi: its gateway id), recorded in its MultiSubmit.
+  void routeSubmission(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes raw,
+                       const SubmitFields& f, uint64_t t, uint64_t multi, uint8_t multi_dest);
+  void onSubmitMulti(DownstreamSession& s, const codec::Pdu& pdu, uint64_t t);
+  void onMultiPartResponse(UpstreamBind& b, const UpInFlight& info, const codec::Pdu& resp);
+  // One part is over (status 0: accepted); the last one answers the customer.
+  void multiPartDone(uint64_t multi, uint8_t dest, uint32_t status);
+  // A matched receipt of a submit_multi whose response is not written yet: kept until it is.
+  bool holdForMulti(const store::MappingView& m, codec::Bytes raw, BindRef from,
+                    uint32_t upstream_seq);
   const config::Customer* customerCfg(uint32_t runtime_id) const;
   void accept(size_t listener_index, uv_stream_t* server);
   void tick();
@@ -226,6 +260,7 @@ class Gateway {
   std::vector<routing::MemberStatus> member_status_;             // per upstream, refreshed per pick
   std::unordered_map<uint64_t, std::vector<HeldReceipt>> held_;  // by hash(upstream, id key)
   std::deque<std::pair<uint64_t, uint64_t>> held_order_;         // (until_ms, hash)
+  std::unordered_map<uint64_t, MultiSubmit> multis_;             // by gateway id
   uint64_t next_housekeeping_ms_ = 0;
   std::unique_ptr<net::Timer> tick_timer_;
   GatewayStats stats_;

@@ -54,6 +54,10 @@ struct UpInFlight {
   uint64_t gateway_id = 0;       // by-id operations: the id to put back in the response
   uint8_t registered_delivery = 0;
   uint8_t origin_version = 0x34;
+  // One destination of a submit_multi: gateway_id is the id its customer gets, multi_dest the
+  // destination's index in it.
+  bool multi = false;
+  uint8_t multi_dest = 0;
   Address source;
   Address destination;
 };

@@ -320,3 +320,41 @@ TEST_CASE("MappingStore: a lowered limit is reached in batches, not in one put")
   CHECK(ms.byGatewayId(300'001, v));
   CHECK_FALSE(ms.byGatewayId(1, v));
 }
+
+TEST_CASE("MappingStore: several records share one gateway id (the parts of a submit_multi)") {
+  MappingStore store(1000, 100);
+  auto put = [&](std::string_view carrier_id, std::string_view dest, uint64_t at) {
+    MappingInput m;
+    m.gateway_id = 42;
+    m.upstream = carrier_id[0] == 'u' ? 0 : 1;
+    m.created_ms = at;
+    m.upstream_id = carrier_id;
+    m.upstream_key = carrier_id;
+    m.source_addr = "4477001";
+    m.destination_addr = dest;
+    store.put(m);
+  };
+  put("uk-1", "447700900001", 0);
+  put("de-1", "4930100001", 10);
+  put("uk-2", "447700900002", 20);
+  // Each part is found by its own carrier id, with its own destination and the shared id.
+  MappingView v;
+  REQUIRE(store.byUpstream(0, "uk-1", v));
+  CHECK(v.gateway_id == 42);
+  CHECK(v.destination_addr == "447700900001");
+  REQUIRE(store.byUpstream(1, "de-1", v));
+  CHECK(v.destination_addr == "4930100001");
+  REQUIRE(store.byUpstream(0, "uk-2", v));
+  CHECK(v.destination_addr == "447700900002");
+  // By gateway id: the newest part.
+  REQUIRE(store.byGatewayId(42, v));
+  CHECK(v.upstream_id == "uk-2");
+  // Expiring the older parts leaves the newest one reachable both ways.
+  store.expire(1015);
+  CHECK(store.size() == 1);
+  CHECK_FALSE(store.byUpstream(0, "uk-1", v));
+  REQUIRE(store.byGatewayId(42, v));
+  CHECK(v.upstream_id == "uk-2");
+  store.expire(1020);
+  CHECK_FALSE(store.byGatewayId(42, v));
+}
