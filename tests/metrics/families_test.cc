@@ -63,7 +63,7 @@ TEST_CASE("the typed family enums point at families of their kind") {
   }
 }
 
-TEST_CASE("the issue's required families exist") {
+TEST_CASE("the required families exist") {
   std::set<std::string_view> names;
   for (const auto& def : m::kFamilies) {
     names.insert(def.name);
