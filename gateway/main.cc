@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -107,6 +108,13 @@ int runGateway(std::span<const std::string_view> args) {
     }
     std::cerr << "smppgw: configuration " << (file.empty() ? "<built-in demo>" : file) << " has "
               << loaded.errors.size() << " error(s); not starting\n";
+    std::error_code ec;
+    if (!file.empty() && !std::filesystem::exists(file, ec)) {
+      // The container image has no configuration of its own: say what to do.
+      std::cerr << "smppgw: no configuration file at " << file
+                << ": write one there (docs/configuration.md; examples in deploy/examples/), or "
+                   "in a container mount yours at that path\n";
+    }
     return 1;
   }
   if (std::string error;

@@ -13,8 +13,9 @@
 // applicable" (e.g. `upstream` on a side="customer" series) and is left out of the exposition,
 // as Prometheus treats an empty label as absent.
 //
-// Families marked PLACEHOLDER belong to features that later issues add (TLS, the durable store);
-// they are declared now so dashboards and alerts can refer to them, and stay empty until then.
+// Families marked "not supported in this version" belong to features this version does not have
+// (TLS, a durable store). They are declared so dashboards and alerts can refer to them; they have
+// no series (TLS) or stay 0 (the store backlog: the memory store has none).
 
 #include <array>
 #include <cstddef>
@@ -151,14 +152,14 @@ inline constexpr Buckets kLatencyBuckets =
   COUNTER(StoreMappingsRemoved, "smppgw_store_mappings_removed_total", labels("reason"),          \
           "Mappings removed: reason=expired (mapping_ttl) or evicted (max_mappings reached).")    \
   GAUGE(StoreBacklog, "smppgw_store_backlog", labels(),                                           \
-        "PLACEHOLDER (durable store issue): records accepted but not yet durable.")               \
-  /* ---- TLS: PLACEHOLDER until the TLS issue lands ---- */                                      \
+        "Records accepted but not yet durable. Always 0: only the memory store is supported.")    \
+  /* ---- TLS: not supported in this version; these families have no series ---- */            \
   COUNTER(TlsHandshakes, "smppgw_tls_handshakes_total",                                           \
           labels("side", "listener", "upstream", "result"),                                       \
-          "PLACEHOLDER (TLS issue): TLS handshakes by side and result=ok|failed.")                \
+          "TLS handshakes by side and result=ok|failed (TLS: not supported in this version).")   \
   GAUGE(TlsCertificateExpiry, "smppgw_tls_certificate_expiry_timestamp_seconds",                  \
         labels("side", "listener", "upstream"),                                                   \
-        "PLACEHOLDER (TLS issue): notAfter of the certificate in use, Unix time.")                \
+        "notAfter of the certificate in use, Unix time (TLS: not supported in this version).")    \
   /* ---- configuration and process ---- */                                                       \
   COUNTER(ConfigReloads, "smppgw_config_reloads_total", labels("result"),                         \
           "Configuration reloads: result=success|failure|unchanged (a failure keeps the old one).")\

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <optional>
 #include <ostream>
+#include <sstream>
 #include <string>
 
 #include "config/load.h"
@@ -35,15 +36,18 @@ std::optional<std::uint8_t> parseByte(std::string_view s) {
 
 std::string describeNumber(std::string_view raw, std::uint8_t ton, std::uint8_t npi,
                            const Number& n) {
-  std::string out = "\"" + std::string(raw) + "\" (ton " + std::to_string(ton) + ", npi " +
-                    std::to_string(npi) + ")";
+  // A stream, not `"\"" + std::string(raw) + ...`: GCC 12 at -O3 reports operator+(const char*,
+  // std::string&&) as a memcpy of 2^63 bytes that may overlap (GCC bug 105329, a false positive)
+  // and stops a Release build with -Werror=restrict.
+  std::ostringstream out;
+  out << '"' << raw << "\" (ton " << unsigned{ton} << ", npi " << unsigned{npi} << ")";
   if (n.changed) {
-    out += " -> \"" + n.str() + "\" (ton " + std::to_string(n.ton) + ", npi " +
-           std::to_string(n.npi) + ")";
+    out << " -> \"" << n.str() << "\" (ton " << unsigned{n.ton} << ", npi " << unsigned{n.npi}
+        << ")";
   } else {
-    out += ", unchanged by numbering";
+    out << ", unchanged by numbering";
   }
-  return out;
+  return out.str();
 }
 
 void printMembers(std::ostream& out, const config::Config& c, config::GroupId g) {

@@ -403,7 +403,7 @@ TEST_CASE("receipt: the hot-path API cannot allocate") {
   // refuses, so the general parser handles it).
   for (size_t n = 0; n <= kStandard.size(); ++n) {
     const std::string_view prefix = kStandard.substr(0, n);
-    const std::string shifted = " " + std::string(prefix);
+    const std::string shifted = ' ' + std::string(prefix);
     Receipt fast;
     Receipt general;
     CAPTURE(prefix);

@@ -556,16 +556,16 @@ TEST_CASE("tools/common: latency histogram, id map, in-flight ring, delay specs"
 
   smppgw::tools::FlatIdMap<uint64_t> m(16);
   for (uint64_t i = 0; i < 5000; ++i) {
-    REQUIRE(m.put("#" + std::to_string(i), i));
+    REQUIRE(m.put('#' + std::to_string(i), i));
   }
   CHECK(m.size() == 5000);
   for (uint64_t i = 0; i < 5000; i += 2) {
     uint64_t v = 0;
-    REQUIRE(m.take("#" + std::to_string(i), &v));
+    REQUIRE(m.take('#' + std::to_string(i), &v));
     CHECK(v == i);
   }
   for (uint64_t i = 0; i < 5000; ++i) {
-    CHECK((m.find("#" + std::to_string(i)) != nullptr) == (i % 2 == 1));
+    CHECK((m.find('#' + std::to_string(i)) != nullptr) == (i % 2 == 1));
   }
   CHECK_FALSE(m.put("", 1));
 

@@ -63,7 +63,7 @@ TEST_CASE("the typed family enums point at families of their kind") {
   }
 }
 
-TEST_CASE("the issue's required families exist") {
+TEST_CASE("the required families exist") {
   std::set<std::string_view> names;
   for (const auto& def : m::kFamilies) {
     names.insert(def.name);
@@ -173,9 +173,9 @@ TEST_CASE("docs/metrics.md documents every family and every fixed label value") 
   ss << in.rdbuf();
   const std::string doc = ss.str();
   for (const auto& def : m::kFamilies) {
-    CHECK_MESSAGE(doc.find("`" + str(def.name) + "`") != std::string::npos, str(def.name));
+    CHECK_MESSAGE(doc.find('`' + str(def.name) + '`') != std::string::npos, str(def.name));
   }
   for (auto v : m::kRefusalReasonLabels) {
-    CHECK_MESSAGE(doc.find("`" + str(v) + "`") != std::string::npos, str(v));
+    CHECK_MESSAGE(doc.find('`' + str(v) + '`') != std::string::npos, str(v));
   }
 }

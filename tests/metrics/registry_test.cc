@@ -25,7 +25,7 @@ TEST_CASE("the same labels give the same child; references survive growth") {
   CHECK(&reg.counter(C::Refusals, {"acme", "rate"}) == &a);
   a.inc();
   for (int i = 0; i < 5000; ++i) {
-    reg.counter(C::Refusals, {"c" + std::to_string(i), "rate"}).inc();
+    reg.counter(C::Refusals, {'c' + std::to_string(i), "rate"}).inc();
   }
   CHECK(&reg.counter(C::Refusals, {"acme", "rate"}) == &a);
   CHECK(a.value() == 1);
@@ -159,8 +159,8 @@ TEST_CASE("a scrape thread reads while the single writer writes and creates chil
     g.set(i % 10);
     h.observe(0.001 * (i % 50));
     if (i % 1000 == 0) {  // children appear while the scraper walks the deques
-      reg.counter(C::Refusals, {"c" + std::to_string(i), "rate"}).inc();
-      reg.histogram(H::QueueWait, {"u" + std::to_string(i)}).observe(0.5);
+      reg.counter(C::Refusals, {'c' + std::to_string(i), "rate"}).inc();
+      reg.histogram(H::QueueWait, {'u' + std::to_string(i)}).observe(0.5);
     }
   }
   // Let the scraper see the final state at least once.

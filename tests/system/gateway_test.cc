@@ -556,19 +556,23 @@ TEST_CASE("graceful shutdown with traffic in flight: every request answered, the
       pending.erase(r->seq());
     } else if (r->id() == CommandId::unbind) {
       CHECK(pending.empty());  // unbind only after every answer
-      c.respond(*r);
-      unbound = true;
-      // A request that crosses our unbind is refused with a status that says "retry".
+      // Shutdown has begun: a submit that crosses the gateway's unbind (sent before we answer
+      // it) gets "retry later" (docs/architecture.md: gateway shutting down, ESME_RTHROTTLED)...
       codec::Pdu late(CommandId::submit_sm, c.nextSeq());
       late.as<codec::SmBody>().destination_addr = "447700900123";
-      if (c.send(late)) {
-        ReceivedPtr lr = c.readUntil(CommandId::submit_sm_resp, 1000);
-        if (lr != nullptr) {
-          CHECK(lr->status() == st::ESME_RTHROTTLED);
-        }
-      }
+      REQUIRE(c.send(late));
+      ReceivedPtr lr = c.readUntil(CommandId::submit_sm_resp, kWaitMs);
+      REQUIRE(lr != nullptr);
+      CHECK(lr->seq() == late.sequence_number);
+      CHECK(lr->status() == st::ESME_RTHROTTLED);
+      // ... and a new connection is refused: the listeners closed before the unbind was sent.
+      EsmeClient newcomer;
+      CHECK_FALSE(newcomer.connect("127.0.0.1", gw.port(), kWaitMs));
+      REQUIRE(c.respond(*r));
+      unbound = true;
     }
   }
+  CHECK(c.waitClosed(kWaitMs));  // our unbind_resp ends the session
   REQUIRE(gw.proc().wait(10s));
   CHECK(gw.proc().exitCode() == 0);
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""smpp-benchrun: the benchmark harness of smppgw (docs/benchmarks.md, issue #6).
+"""smpp-benchrun: the benchmark harness of smppgw (docs/benchmarks.md).
 
 Runs smpp-bench against three targets on 127.0.0.1, interleaved and repeated (rep-major):
 
@@ -60,13 +60,13 @@ PROFILES = {
     "ratios": [matrix(["minimal"], [1, 10, 100], [1], ["closed"], 5, 3.0)],
     # G8: realistic mix (receipts on every message, 2 % MO), 4 binds x window 10.
     "g8": [matrix(["realistic"], [10], [4], ["closed"], 5, 5.0)],
-    # The whole matrix of issue #6.
+    # The whole matrix of shared/docs/performance.md.
     "full": [matrix(["minimal", "realistic"], [1, 10, 100], [1, 4],
                     ["closed", "open50", "open80"], 5, 3.0)],
 }
 SPECIAL_PROFILES = ("cg", "memory")
 
-# Targets of issue #6 / performance.md C.2 evaluated from the runs.
+# Targets of performance.md C.2 evaluated from the runs.
 G_TARGETS = {
     "G4": "syscalls per round trip / uvpure: W=1 equal (<= 1.05), W=100 <= 1.2",
     "G5": "CPU per round trip / uvpure: W=1 <= 1.3, W=100 <= 2.0",
