@@ -700,7 +700,10 @@ void Gateway::routeSubmission(DownstreamSession& s, const codec::Pdu& pdu, codec
   const bool rewrite = rw.source_ton || rw.source_npi || rw.destination_ton || rw.destination_npi ||
                        !rw.source_override.empty() ||
                        rw.destination_format != config::DestinationFormat::AsIs;
-  const uint8_t carrier_rd = carrierRegisteredDelivery(cust.receipts, f.registered_delivery);
+  const config::Customer* custp = customerCfg(cid);  // checked by onSubmit before routing
+  const uint8_t carrier_rd = carrierRegisteredDelivery(
+      custp != nullptr ? custp->receipts : config::ReceiptPolicy::AsRequested,
+      f.registered_delivery);
   const bool rd_change = carrier_rd != f.registered_delivery;
   if (rewrite || rd_change || codec::tlvVersionNeeded(pdu.tlvs) > up.cfg().interface_version) {
     codec::Pdu copy = pdu;
