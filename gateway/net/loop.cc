@@ -30,16 +30,7 @@ Loop::~Loop() {
   uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), nullptr);
   // Close every handle and run until nothing is left: close callbacks, and the completions of
   // thread-pool work still queued or running (cancelled or finished; their callbacks free them).
-  uv_walk(
-      &loop_,
-      [](uv_handle_t* h, void*) {
-        if (!uv_is_closing(h)) {
-          uv_close(h, nullptr);
-        }
-      },
-      nullptr);
-  uv_run(&loop_, UV_RUN_DEFAULT);
-  for (int i = 0; i < 100 && uv_loop_close(&loop_) == UV_EBUSY; ++i) {
+  auto closeAll = [this] {
     uv_walk(
         &loop_,
         [](uv_handle_t* h, void*) {
@@ -48,6 +39,11 @@ Loop::~Loop() {
           }
         },
         nullptr);
+  };
+  closeAll();
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  for (int i = 0; i < 100 && uv_loop_close(&loop_) == UV_EBUSY; ++i) {
+    closeAll();
     uv_run(&loop_, UV_RUN_NOWAIT);
   }
 }

@@ -118,6 +118,23 @@ BenchResult runBench(uint16_t port, std::vector<std::string> args) {
   return r;
 }
 
+uint16_t GatewayProc::metricsPort() const {
+  std::ifstream f(port_file_);
+  std::string a, b;
+  std::getline(f, a);
+  std::getline(f, b);
+  return static_cast<uint16_t>(std::stoul(b));
+}
+
+double metricSample(const std::string& body, const std::string& series) {
+  size_t pos = body.find("\n" + series + " ");
+  if (pos == std::string::npos) {
+    return -1;
+  }
+  pos += series.size() + 2;
+  return std::stod(body.substr(pos, body.find('\n', pos) - pos));
+}
+
 json baseGatewayConfig(const std::vector<std::pair<std::string, uint16_t>>& upstreams) {
   json c;
   c["gateway"] = {{"allow_plain_passwords", true}, {"system_id", "smppgw-test"}};

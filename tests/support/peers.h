@@ -43,6 +43,8 @@ class GatewayProc {
   ChildProcess& proc() { return proc_; }
   const std::string& configPath() const { return config_path_; }
   const std::string& portFile() const { return port_file_; }
+  // The metrics port: the second line of the port file (metrics enabled on port 0).
+  uint16_t metricsPort() const;
   // Graceful stop: SIGTERM and wait; returns the exit code (-1 on timeout).
   int stop(std::chrono::milliseconds timeout = std::chrono::seconds(15));
 
@@ -59,6 +61,9 @@ struct BenchResult {
   std::string err;
 };
 BenchResult runBench(uint16_t port, std::vector<std::string> args);
+
+// The value of one series in a Prometheus exposition ("name{labels} value"), or -1.
+double metricSample(const std::string& body, const std::string& series);
 
 // A gateway config with one listener on port 0, plain-text test passwords allowed, short timers,
 // one upstream per (name, port) pair in one failover group, and a catch-all route.

@@ -50,20 +50,11 @@ std::unique_ptr<ChildProcess> runSmppgw(const std::vector<std::string>& args) {
 }
 
 uint16_t metricsPort(GatewayProc& gw) {
-  std::ifstream f(gw.portFile());
-  std::string a, b;
-  std::getline(f, a);
-  std::getline(f, b);
-  return static_cast<uint16_t>(std::stoul(b));
+  return gw.metricsPort();
 }
 
 double sample(const std::string& body, const std::string& series) {
-  size_t pos = body.find("\n" + series + " ");
-  if (pos == std::string::npos) {
-    return -1;
-  }
-  pos += series.size() + 2;
-  return std::stod(body.substr(pos, body.find('\n', pos) - pos));
+  return smppgw::testsupport::metricSample(body, series);
 }
 
 // Polls /metrics (published on the gateway's 100 ms tick) until `series` reaches `value`.

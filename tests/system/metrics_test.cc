@@ -22,23 +22,12 @@ using smppgw::testsupport::McsimProc;
 
 namespace {
 
-// The metrics port: the second line of the gateway's port file.
 uint16_t metricsPort(GatewayProc& gw) {
-  std::ifstream f(gw.portFile());
-  std::string a, b;
-  std::getline(f, a);
-  std::getline(f, b);
-  return static_cast<uint16_t>(std::stoul(b));
+  return gw.metricsPort();
 }
 
-// The value of one series in the exposition ("name{labels} value"), or -1.
 double sample(const std::string& body, const std::string& series) {
-  size_t pos = body.find("\n" + series + " ");
-  if (pos == std::string::npos) {
-    return -1;
-  }
-  pos += series.size() + 2;
-  return std::stod(body.substr(pos, body.find('\n', pos) - pos));
+  return smppgw::testsupport::metricSample(body, series);
 }
 
 json withMetrics(json cfg) {
