@@ -1213,7 +1213,13 @@ void Gateway::processReceipt(const codec::Pdu& pdu, codec::Bytes raw, std::strin
     return;
   }
   // Receipts can overtake their submit_sm_resp: hold it (unacknowledged, so the MC keeps it)
-  // until the response arrives or the request would have timed out anyway.
+  // until the response arrives or the request would have timed out anyway. With nothing in
+  // flight to that carrier nothing can match it (e.g. sent before a restart): answer it now, so
+  // orphans never fill the carrier's window of unanswered deliveries.
+  if (upstreams_[from.upstream]->outstanding() == 0) {
+    receiptUnmatched(from.upstream, key.view(), from, upstream_seq);
+    return;
+  }
   ++stats_.receipts_held;
   metrics_.receipts(from.upstream, 0xFFFFFF, "held").inc();
   HeldReceipt h;
@@ -1226,6 +1232,22 @@ void Gateway::processReceipt(const codec::Pdu& pdu, codec::Bytes raw, std::strin
   uint64_t hk = hash64(h.key, from.upstream);
   held_[hk].push_back(std::move(h));
   held_order_.emplace_back(held_[hk].back().until_ms, hk);
+}
+
+void Gateway::receiptUnmatched(uint32_t upstream, std::string_view id, BindRef from,
+                               uint32_t upstream_seq) {
+  ++stats_.receipts_unmatched;
+  metrics_.receipts(upstream, 0xFFFFFF, "unmatched").inc();
+  ackUpstream(from, CommandId::deliver_sm, upstream_seq, st::ESME_ROK);
+  // One line a second at most, with the count since the last: a carrier replaying thousands of
+  // receipts after a restart must not flood the log.
+  ++unmatched_unlogged_;
+  if (now() >= unmatched_log_ms_) {
+    log::warn("receipts_unmatched", "upstream", upstreams_[upstream]->name(), "count",
+              unmatched_unlogged_, "last_id", id, "answered", "ESME_ROK");
+    unmatched_unlogged_ = 0;
+    unmatched_log_ms_ = now() + 1000;
+  }
 }
 
 void Gateway::releaseHeldReceipts(uint32_t upstream, std::string_view key) {
@@ -1673,15 +1695,26 @@ void Gateway::tick() {
       if (h.until_ms > t) {
         return false;
       }
-      ++stats_.receipts_unmatched;
       metrics_.receipts(h.upstream, 0xFFFFFF, "expired").inc();
-      log::warn("receipt_unmatched", "upstream", upstreams_[h.upstream]->name(), "id", h.key);
-      ackUpstream(h.from, CommandId::deliver_sm, h.upstream_seq, st::ESME_ROK);
+      receiptUnmatched(h.upstream, h.key, h.from, h.upstream_seq);
       return true;
     });
     if (it->second.empty()) {
       held_.erase(it);
     }
+  }
+  // Held receipts of a carrier with nothing in flight any more: every request they could have
+  // belonged to has been answered or failed, so none of them will ever match.
+  for (auto it = held_.begin(); it != held_.end();) {
+    std::erase_if(it->second, [&](HeldReceipt& h) {
+      if (upstreams_[h.upstream]->outstanding() != 0) {
+        return false;
+      }
+      metrics_.receipts(h.upstream, 0xFFFFFF, "expired").inc();
+      receiptUnmatched(h.upstream, h.key, h.from, h.upstream_seq);
+      return true;
+    });
+    it = it->second.empty() ? held_.erase(it) : std::next(it);
   }
   publishGauges();
   if (t >= next_housekeeping_ms_) {

@@ -227,6 +227,9 @@ class Gateway {
   void ackUpstream(BindRef from, codec::CommandId command, uint32_t seq, uint32_t status);
   void drainPendingDeliveries(uint32_t customer);
   void releaseHeldReceipts(uint32_t upstream, std::string_view key);
+  // A receipt no mapping will match: answered ESME_ROK, counted, logged at most once a second.
+  void receiptUnmatched(uint32_t upstream, std::string_view id, BindRef from,
+                        uint32_t upstream_seq);
   bool normaliseUpstreamId(uint32_t upstream, std::string_view id, bool from_receipt,
                            codec::MessageIdKey& key) const;
   uint64_t concatKey(const DownstreamSession& s, const codec::Pdu& pdu) const;
@@ -260,7 +263,9 @@ class Gateway {
   std::vector<routing::MemberStatus> member_status_;             // per upstream, refreshed per pick
   std::unordered_map<uint64_t, std::vector<HeldReceipt>> held_;  // by hash(upstream, id key)
   std::deque<std::pair<uint64_t, uint64_t>> held_order_;         // (until_ms, hash)
-  std::unordered_map<uint64_t, MultiSubmit> multis_;             // by gateway id
+  uint64_t unmatched_unlogged_ = 0;                   // unmatched receipts since the last log line
+  uint64_t unmatched_log_ms_ = 0;                     // no unmatched-receipt line before this time
+  std::unordered_map<uint64_t, MultiSubmit> multis_;  // by gateway id
   uint64_t next_housekeeping_ms_ = 0;
   std::unique_ptr<net::Timer> tick_timer_;
   GatewayStats stats_;
