@@ -105,7 +105,8 @@ const uint8_t kArea[] = {0x00, 'L', 'O', 'N'};      // alias-name format, "LON"
 const uint8_t kContentType[] = {0x01, 0x00, 0x01};  // GSM, service 1
 const uint8_t kFrequency[] = {0x08, 0x00, 0x05};    // every 5 (minutes)
 
-codec::Pdu broadcastSm(EsmeClient& c, const std::string& text) {
+// `text` must outlive the PDU (the body holds views): callers pass string literals.
+codec::Pdu broadcastSm(EsmeClient& c, std::string_view text) {
   codec::Pdu p(CommandId::broadcast_sm, c.nextSeq());
   auto& b = p.as<codec::BroadcastSmBody>();
   b.source_addr_ton = 1;
