@@ -37,6 +37,25 @@ uint8_t carrierRegisteredDelivery(config::ReceiptPolicy policy, uint8_t requeste
   return requested;
 }
 
+// The mapping stored when a carrier accepts a request: gateway id <-> carrier id, with what a
+// receipt needs to be rewritten for the customer.
+store::MappingInput mappingFor(const UpInFlight& info, uint64_t gateway_id, uint32_t upstream,
+                               std::string_view carrier_id, std::string_view carrier_key,
+                               uint64_t now_ms) {
+  store::MappingInput m;
+  m.gateway_id = gateway_id;
+  m.customer = info.customer;
+  m.upstream = upstream;
+  m.created_ms = now_ms;
+  m.upstream_id = carrier_id;
+  m.upstream_key = carrier_key;
+  m.source_addr = info.source.view();
+  m.destination_addr = info.destination.view();
+  m.registered_delivery = info.registered_delivery;
+  m.origin = (uint64_t{info.origin.index} << 32) | info.origin.generation;
+  return m;
+}
+
 constexpr uint64_t kTickMs = 100;
 
 uint64_t ms(config::Duration d) {
@@ -845,18 +864,8 @@ void Gateway::onMultiPartResponse(UpstreamBind& b, const UpInFlight& info, const
     const uint32_t up_id = b.upstreamId();
     codec::MessageIdKey key;
     normaliseUpstreamId(up_id, *mid, false, key);
-    store::MappingInput m;
-    m.gateway_id = info.gateway_id;
-    m.customer = info.customer;
-    m.upstream = up_id;
-    m.created_ms = now();
-    m.upstream_id = *mid;
-    m.upstream_key = key.view();
-    m.source_addr = info.source.view();
-    m.destination_addr = info.destination.view();
-    m.registered_delivery = info.registered_delivery;
-    m.origin = (uint64_t{info.origin.index} << 32) | info.origin.generation;
-    const store::MappingView stored = mappings_.put(m);
+    const store::MappingView stored =
+        mappings_.put(mappingFor(info, info.gateway_id, up_id, *mid, key.view(), now()));
     if (!held_.empty()) {
       releaseHeldReceipts(stored.upstream, stored.upstream_key);
     }
@@ -1015,18 +1024,8 @@ void Gateway::onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const 
       const uint32_t up_id = b.upstreamId();
       codec::MessageIdKey key;
       normaliseUpstreamId(up_id, *mid, false, key);
-      store::MappingInput m;
-      m.gateway_id = minter_.next(wallClockMs());
-      m.customer = info.customer;
-      m.upstream = up_id;
-      m.created_ms = now();
-      m.upstream_id = *mid;
-      m.upstream_key = key.view();
-      m.source_addr = info.source.view();
-      m.destination_addr = info.destination.view();
-      m.registered_delivery = info.registered_delivery;
-      m.origin = (uint64_t{info.origin.index} << 32) | info.origin.generation;
-      const store::MappingView stored = mappings_.put(m);
+      const store::MappingView stored = mappings_.put(
+          mappingFor(info, minter_.next(wallClockMs()), up_id, *mid, key.view(), now()));
       new_id = formatMessageId(stored.gateway_id, id_format, id_length, idbuf);
       if (!held_.empty()) {
         release = stored;
