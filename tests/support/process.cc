@@ -100,6 +100,9 @@ bool ChildProcess::start(const std::string& path, const std::vector<std::string>
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_addopen(&fa, 2, err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  // Nothing else of the test's: a child that outlives a killed test must not keep its files open
+  // (e.g. a flock taken around the test run, which would then never be released).
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
   std::vector<char*> argv;
   argv.push_back(const_cast<char*>(path.c_str()));
   for (const std::string& a : args) {
