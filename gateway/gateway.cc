@@ -598,15 +598,15 @@ void Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes
     return;
   }
   if (pdu.command_id == CommandId::submit_multi) {
-    onSubmitMulti(s, pdu, t);
+    onSubmitMulti(s, cust, pdu, t);
     return;
   }
-  routeSubmission(s, pdu, raw, f, t, 0, 0);
+  routeSubmission(s, cust, pdu, raw, f, t, 0, 0);
 }
 
-void Gateway::routeSubmission(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes raw,
-                              const SubmitFields& f, uint64_t t, uint64_t multi,
-                              uint8_t multi_dest) {
+void Gateway::routeSubmission(DownstreamSession& s, const config::Customer& cust,
+                              const codec::Pdu& pdu, codec::Bytes raw, const SubmitFields& f,
+                              uint64_t t, uint64_t multi, uint8_t multi_dest) {
   const uint32_t cid = s.customer();
   using R = metrics::RefusalReason;
   auto refuse = [&](uint32_t status, uint64_t& counter, R reason) {
@@ -719,10 +719,7 @@ void Gateway::routeSubmission(DownstreamSession& s, const codec::Pdu& pdu, codec
   const bool rewrite = rw.source_ton || rw.source_npi || rw.destination_ton || rw.destination_npi ||
                        !rw.source_override.empty() ||
                        rw.destination_format != config::DestinationFormat::AsIs;
-  const config::Customer* custp = customerCfg(cid);  // checked by onSubmit before routing
-  const uint8_t carrier_rd = carrierRegisteredDelivery(
-      custp != nullptr ? custp->receipts : config::ReceiptPolicy::AsRequested,
-      f.registered_delivery);
+  const uint8_t carrier_rd = carrierRegisteredDelivery(cust.receipts, f.registered_delivery);
   const bool rd_change = carrier_rd != f.registered_delivery;
   if (rewrite || rd_change || codec::tlvVersionNeeded(pdu.tlvs) > up.cfg().interface_version) {
     codec::Pdu copy = pdu;
@@ -730,9 +727,7 @@ void Gateway::routeSubmission(DownstreamSession& s, const codec::Pdu& pdu, codec
       if (auto* b = copy.tryAs<codec::SmBody>()) {
         b->registered_delivery = carrier_rd;
       } else if (auto* b2 = copy.tryAs<codec::DataSmBody>()) {
-        b2->registered_delivery = carrier_rd;
-      } else if (auto* b3 = copy.tryAs<codec::SubmitMultiBody>()) {
-        b3->registered_delivery = carrier_rd;
+        b2->registered_delivery = carrier_rd;  // (submit_multi arrives here as submit_sm parts)
       }
     }
     if (rewrite) {
@@ -796,7 +791,8 @@ void Gateway::routeSubmission(DownstreamSession& s, const codec::Pdu& pdu, codec
 // then only be told apart by addresses the carrier may rewrite. Every part's mapping carries the
 // one gateway id the customer gets and that destination's own addresses.
 
-void Gateway::onSubmitMulti(DownstreamSession& s, const codec::Pdu& pdu, uint64_t t) {
+void Gateway::onSubmitMulti(DownstreamSession& s, const config::Customer& cust,
+                            const codec::Pdu& pdu, uint64_t t) {
   const auto& mb = pdu.as<codec::SubmitMultiBody>();
   const uint64_t gid = minter_.next(wallClockMs());
   MultiSubmit& mu = multis_[gid];
@@ -842,7 +838,7 @@ void Gateway::onSubmitMulti(DownstreamSession& s, const codec::Pdu& pdu, uint64_
     raw.clear();
     codec::encode(part, raw);
     ++mu.outstanding;
-    routeSubmission(s, part, raw.view(), submitFields(part), t, gid, static_cast<uint8_t>(i));
+    routeSubmission(s, cust, part, raw.view(), submitFields(part), t, gid, static_cast<uint8_t>(i));
   }
   multiPartDone(gid, 0, st::ESME_ROK);
 }

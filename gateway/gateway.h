@@ -200,9 +200,11 @@ class Gateway {
   void bindConfig();
   // Routes one submission and forwards it; refusals are answered to the customer, or, for one
   // destination of a submit_multi (multi: its gateway id), recorded in its MultiSubmit.
-  void routeSubmission(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes raw,
-                       const SubmitFields& f, uint64_t t, uint64_t multi, uint8_t multi_dest);
-  void onSubmitMulti(DownstreamSession& s, const codec::Pdu& pdu, uint64_t t);
+  void routeSubmission(DownstreamSession& s, const config::Customer& cust, const codec::Pdu& pdu,
+                       codec::Bytes raw, const SubmitFields& f, uint64_t t, uint64_t multi,
+                       uint8_t multi_dest);
+  void onSubmitMulti(DownstreamSession& s, const config::Customer& cust, const codec::Pdu& pdu,
+                     uint64_t t);
   void onMultiPartResponse(UpstreamBind& b, const UpInFlight& info, const codec::Pdu& resp);
   // One part is over (status 0: accepted); the last one answers the customer.
   void multiPartDone(uint64_t multi, uint8_t dest, uint32_t status);
