@@ -943,6 +943,7 @@ class Loader {
     o.duration("enquire_link", t.enquire_link);
     o.duration("inactivity", t.inactivity);
     o.duration("response", t.response);
+    o.duration("delivery_response", t.delivery_response);
     o.duration("unbind", t.unbind);
     o.duration("shutdown_grace", t.shutdown_grace);
     o.finish();
@@ -955,6 +956,7 @@ class Loader {
     o.uint("max_connections", l.max_connections);
     o.uint("max_queue_per_group", l.max_queue_per_group);
     o.uint("max_pending_deliveries_per_customer", l.max_pending_deliveries_per_customer);
+    o.uint("max_session_output", l.max_session_output);
     o.finish();
     if (l.max_pdu_size < 65536 + 300) {
       d_.warn(o.path("max_pdu_size"),
@@ -1021,6 +1023,7 @@ class Loader {
     auto& ro = c_.routing;
     o.status("unroutable_status", ro.unroutable_status);
     o.status("mo_unroutable_status", ro.mo_unroutable_status);
+    o.status("receipt_unmatched_status", ro.receipt_unmatched_status);
     o.oneOf<AckMode>(
         "ack_mode", ro.ack_mode,
         {{"transparent", AckMode::Transparent}, {"store_and_forward", AckMode::StoreAndForward}});
@@ -1309,6 +1312,10 @@ class Loader {
         }
       }
       o.uint("window", u.window);
+      o.uint("customer_delivery_share", u.customer_delivery_share);
+      if (u.customer_delivery_share == 0) {  // not set (an explicit 0 is out of bounds)
+        u.customer_delivery_share = std::max<std::uint32_t>(1, u.window / 2);
+      }
       o.uint("tps_per_bind", u.tps_per_bind);
       o.uint("tps_total", u.tps_total);
       o.duration("enquire_link_interval", u.enquire_link_interval);

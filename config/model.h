@@ -197,8 +197,10 @@ struct Upstream {
   std::uint32_t receiver_binds = 0;  // TransmitterReceiver only
   std::string address_range;         // bind address_range (receiver binds)
   std::uint32_t window = 10;         // per bind
-  std::uint32_t tps_per_bind = 0;    // 0 = unlimited
-  std::uint32_t tps_total = 0;       // 0 = unlimited
+  // Deliveries from one bind that one customer may hold unanswered; 0 = half of window.
+  std::uint32_t customer_delivery_share = 0;
+  std::uint32_t tps_per_bind = 0;  // 0 = unlimited
+  std::uint32_t tps_total = 0;     // 0 = unlimited
   Duration enquire_link_interval{30000};
   Duration request_timeout{30000};
   Duration connect_timeout{10000};
@@ -285,17 +287,19 @@ struct Numbering {
 struct RoutingOptions {
   std::uint32_t unroutable_status = 0x0000000B;     // ESME_RINVDSTADR
   std::uint32_t mo_unroutable_status = 0x00000064;  // ESME_RX_T_APPN: the MC retries
+  std::uint32_t receipt_unmatched_status = 0;       // ESME_ROK: the MC does not retry it forever
   AckMode ack_mode = AckMode::Transparent;
   Duration concat_ttl{600000};
   std::uint32_t concat_max_entries = 100000;
 };
 
 struct Timers {
-  Duration session_init{10000};  // connect -> bind must complete
-  Duration enquire_link{30000};  // our keepalive probes
-  Duration inactivity{300000};   // idle customer session is unbound
-  Duration response{30000};      // default request timeout
-  Duration unbind{5000};         // wait for unbind_resp
+  Duration session_init{10000};      // connect -> bind must complete
+  Duration enquire_link{30000};      // our keepalive probes
+  Duration inactivity{300000};       // idle customer session is unbound
+  Duration response{30000};          // default request timeout
+  Duration delivery_response{5000};  // a customer's answer to a deliver_sm
+  Duration unbind{5000};             // wait for unbind_resp
   Duration shutdown_grace{30000};
 };
 
@@ -304,6 +308,7 @@ struct Limits {
   std::uint32_t max_connections = 10000;  // over all listeners
   std::uint32_t max_queue_per_group = 10000;
   std::uint32_t max_pending_deliveries_per_customer = 100000;
+  std::uint32_t max_session_output = 4 << 20;  // unread bytes before a customer session is closed
 };
 
 struct Store {

@@ -20,12 +20,18 @@ DownstreamSession::DownstreamSession(Gateway& gw, SessionRef ref, config::Listen
       last_rx_ms_(now_ms),
       last_activity_ms_(now_ms) {
   conn_->setHandler(this);
+  conn_->setOutputLimit(gw_.cfg().limits.max_session_output);
 }
 
 DownstreamSession::~DownstreamSession() = default;
 
 void DownstreamSession::onPdu(net::Connection&, codec::Bytes raw) {
   last_rx_ms_ = gw_.now();
+  if (not_reading_) {
+    not_reading_ = false;  // it reads again: deliveries may go to it
+    log::info("receiver_reading_again", "peer", peer_, "system_id", system_id_);
+    gw_.onReceiverReadingAgain(*this);
+  }
   if (auto err = codec::decode(raw, pdu_)) {
     ++gw_.stats().decode_errors;
     if (m_ != nullptr) {
@@ -49,10 +55,19 @@ void DownstreamSession::onClosed(net::Connection&, int status) {
   if (state_ == State::Closed) {
     return;
   }
-  log::info("session_closed", "peer", peer_, "system_id", system_id_, "reason",
-            status == UV_EOF ? "peer closed" : uv_strerror(status));
+  if (status == UV_ENOBUFS) {
+    // Our output to it passed limits.max_session_output: it is not reading.
+    log::warn("session_not_reading", "peer", peer_, "system_id", system_id_, "limit",
+              gw_.cfg().limits.max_session_output);
+    if (m_ != nullptr) {
+      m_->not_reading->inc();
+    }
+  } else {
+    log::info("session_closed", "peer", peer_, "system_id", system_id_, "reason",
+              status == UV_EOF ? "peer closed" : uv_strerror(status));
+  }
   state_ = State::Closed;
-  failDeliveries(gwstatus::kDeliveryLater);
+  failDeliveries(metrics::DeferReason::SessionClosed);
   gw_.onSessionClosed(*this);
 }
 
@@ -277,13 +292,13 @@ uint32_t DownstreamSession::sendDelivery(codec::Bytes pdu, Delivery d) {
   if (m_ != nullptr) {
     gw_.metrics().customerPdu(*m_, false, d.command);
   }
-  d.deadline_ms = gw_.now() + static_cast<uint64_t>(gw_.cfg().timers.response.count());
+  d.deadline_ms = gw_.now() + static_cast<uint64_t>(gw_.cfg().timers.delivery_response.count());
   deliveries_.insert(seq, d);
   return seq;
 }
 
-void DownstreamSession::failDeliveries(uint32_t status) {
-  deliveries_.drain([&](uint32_t, Delivery&& d) { gw_.onDeliveryFailed(d, status); });
+void DownstreamSession::failDeliveries(metrics::DeferReason reason) {
+  deliveries_.drain([&](uint32_t, Delivery&& d) { gw_.onDeliveryFailed(d, reason); });
 }
 
 void DownstreamSession::maybeFinishUnbind() {
@@ -293,7 +308,7 @@ void DownstreamSession::maybeFinishUnbind() {
   if (peer_unbind_seq_ != 0) {
     // Their unbind: answer it once their requests are answered; deliveries still out are
     // given back to the MC to retry later.
-    failDeliveries(gwstatus::kDeliveryLater);
+    failDeliveries(metrics::DeferReason::SessionClosed);
     codec::encodeHeaderOnly(out(), CommandId::unbind_resp, st::ESME_ROK, peer_unbind_seq_);
     send();
     close("unbind");
@@ -327,7 +342,7 @@ void DownstreamSession::close(const char* reason) {
   }
   log::info("session_closed", "peer", peer_, "system_id", system_id_, "reason", reason);
   state_ = State::Closed;
-  failDeliveries(gwstatus::kDeliveryLater);
+  failDeliveries(metrics::DeferReason::SessionClosed);
   conn_->closeAfterFlush();
   gw_.onSessionClosed(*this);
 }
@@ -345,8 +360,9 @@ void DownstreamSession::tick(uint64_t now) {
     case State::Closed:
       return;
     case State::Unbinding:
-      deliveries_.expire(
-          now, [&](uint32_t, Delivery&& d) { gw_.onDeliveryFailed(d, gwstatus::kDeliveryLater); });
+      deliveries_.expire(now, [&](uint32_t, Delivery&& d) {
+        gw_.onDeliveryFailed(d, metrics::DeferReason::Timeout);
+      });
       maybeFinishUnbind();
       if (now - unbind_started_ms_ >= ms(t.unbind) + ms(t.response)) {
         close("unbind timed out");
@@ -355,10 +371,20 @@ void DownstreamSession::tick(uint64_t now) {
     case State::Bound:
       break;
   }
+  bool timed_out = false;
   deliveries_.expire(now, [&](uint32_t seq, Delivery&& d) {
-    log::warn("delivery_timeout", "peer", peer_, "system_id", system_id_, "sequence_number", seq);
-    gw_.onDeliveryFailed(d, gwstatus::kDeliveryLater);
+    if (!timed_out) {
+      log::warn("delivery_timeout", "peer", peer_, "system_id", system_id_, "sequence_number", seq);
+    }
+    timed_out = true;
+    gw_.onDeliveryFailed(d, metrics::DeferReason::Timeout);
   });
+  if (timed_out && !not_reading_ && now - last_rx_ms_ >= ms(t.delivery_response)) {
+    // Nothing read from it for as long as a delivery may wait: no new deliveries until it does.
+    not_reading_ = true;
+    log::warn("receiver_not_reading", "peer", peer_, "system_id", system_id_);
+    gw_.onReceiverNotReading(*this);
+  }
   if (enquire_seq_ != 0 && now - enquire_sent_ms_ >= ms(t.response)) {
     close("enquire_link unanswered");
     return;

@@ -52,6 +52,9 @@ class DownstreamSession final : public net::ConnectionHandler {
   bool acceptsDeliveries() const {
     return state_ == State::Bound && bind_type_ != config::BindType::Transmitter;
   }
+  // A receiver that left a deliver_sm unanswered past timers.delivery_response: it gets no new
+  // deliveries until it sends a PDU (any PDU shows it reads again).
+  bool notReading() const { return not_reading_; }
   const std::string& peer() const { return peer_; }
   const sockaddr_storage& peerSockaddr() const { return conn_->peerSockaddr(); }
 
@@ -85,6 +88,7 @@ class DownstreamSession final : public net::ConnectionHandler {
     window_ = window;
     delivery_window_ = window;
   }
+  void setOutputLimit(size_t bytes) { conn_->setOutputLimit(bytes); }
   uint32_t outstanding() const { return outstanding_; }
   uint32_t window() const { return window_; }
 
@@ -93,7 +97,7 @@ class DownstreamSession final : public net::ConnectionHandler {
   void handleBind(const codec::Pdu& pdu);
   void handleResponse(const codec::Pdu& pdu);
   void answerDecodeError(const codec::DecodeError& e);
-  void failDeliveries(uint32_t status);
+  void failDeliveries(metrics::DeferReason reason);
   void maybeFinishUnbind();
 
   Gateway& gw_;
@@ -120,6 +124,7 @@ class DownstreamSession final : public net::ConnectionHandler {
   uint32_t unbind_seq_ = 0;       // our unbind, awaiting unbind_resp
   uint32_t peer_unbind_seq_ = 0;  // their unbind, answered once outstanding requests are done
   uint64_t unbind_started_ms_ = 0;
+  bool not_reading_ = false;
 };
 
 }  // namespace smppgw

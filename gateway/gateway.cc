@@ -194,12 +194,15 @@ struct Gateway::CustomerState {
   std::vector<SessionRef> receivers;  // bound RX/TRX sessions, for round-robin delivery
   uint32_t rr = 0;
   uint32_t binds = 0;
-  std::deque<PendingDelivery> pending;
+  std::deque<PendingDelivery> pending;  // held, waiting for room at a receiver
+  uint32_t held = 0;                    // deliveries unanswered to a carrier (sent or pending)
+  FlatMap64<uint32_t> held_by_bind{4};  // the same by carrier connection (bindKey)
   std::string verified;  // sha256(pepper || password) of the last password that verified
 };
 
 struct Gateway::HeldReceipt {
   uint32_t upstream = 0;
+  CommandId command = CommandId::deliver_sm;  // or data_sm
   std::string key;
   codec::Buffer pdu;  // the MC's deliver_sm, as received
   BindRef from;
@@ -416,6 +419,9 @@ void Gateway::onSessionClosed(DownstreamSession& s) {
       --cs.binds;  // customer() is set only once a bind succeeded
     }
     std::erase_if(cs.receivers, [&](const SessionRef& r) { return r.index == ref.index; });
+    if (!cs.pending.empty()) {
+      drainPendingDeliveries(s.customer());  // to another receiver, or back to the carrier
+    }
   }
   if (listener_connections_.size() > s.listener() && listener_connections_[s.listener()] > 0) {
     --listener_connections_[s.listener()];
@@ -1159,10 +1165,8 @@ void Gateway::onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu, codec::B
       id = codec::receiptId(codec::asString(text)).value_or(std::string_view());
     }
     if (id.empty()) {
-      ++stats_.receipts_unmatched;
-      metrics_.receipts(up_id, 0xFFFFFF, "unmatched").inc();
-      log::warn("receipt_without_id", "upstream", b.describe());
-      b.respond(pdu.command_id, pdu.sequence_number, st::ESME_ROK);
+      receiptUnmatched(up_id, "", from, pdu.command_id, pdu.sequence_number,
+                       metrics::UnmatchedReason::NoId);
       return;
     }
     processReceipt(pdu, raw, id, pdu.sequence_number, from);
@@ -1212,13 +1216,15 @@ void Gateway::processReceipt(const codec::Pdu& pdu, codec::Bytes raw, std::strin
   // flight to that carrier nothing can match it (e.g. sent before a restart): answer it now, so
   // orphans never fill the carrier's window of unanswered deliveries.
   if (upstreams_[from.upstream]->outstanding() == 0) {
-    receiptUnmatched(from.upstream, key.view(), from, upstream_seq);
+    receiptUnmatched(from.upstream, key.view(), from, pdu.command_id, upstream_seq,
+                     metrics::UnmatchedReason::NotInFlight);
     return;
   }
   ++stats_.receipts_held;
   metrics_.receipts(from.upstream, 0xFFFFFF, "held").inc();
   HeldReceipt h;
   h.upstream = from.upstream;
+  h.command = pdu.command_id;
   h.key = std::string(key.view());
   h.pdu.append(raw);
   h.from = from;
@@ -1230,16 +1236,22 @@ void Gateway::processReceipt(const codec::Pdu& pdu, codec::Bytes raw, std::strin
 }
 
 void Gateway::receiptUnmatched(uint32_t upstream, std::string_view id, BindRef from,
-                               uint32_t upstream_seq) {
+                               CommandId command, uint32_t upstream_seq,
+                               metrics::UnmatchedReason reason) {
   ++stats_.receipts_unmatched;
   metrics_.receipts(upstream, 0xFFFFFF, "unmatched").inc();
-  ackUpstream(from, CommandId::deliver_sm, upstream_seq, st::ESME_ROK);
+  if (const GatewayMetrics::Upstream* m = upstreams_[upstream]->metrics()) {
+    m->unmatched[static_cast<size_t>(reason)]->inc();
+  }
+  const uint32_t status = cfg().routing.receipt_unmatched_status;
+  ackUpstream(from, command, upstream_seq, status);
   // One line a second at most, with the count since the last: a carrier replaying thousands of
   // receipts after a restart must not flood the log.
   ++unmatched_unlogged_;
   if (now() >= unmatched_log_ms_) {
     log::warn("receipts_unmatched", "upstream", upstreams_[upstream]->name(), "count",
-              unmatched_unlogged_, "last_id", id, "answered", "ESME_ROK");
+              unmatched_unlogged_, "reason", metrics::label(reason), "last_id", id, "answered",
+              statusLabel(status));
     unmatched_unlogged_ = 0;
     unmatched_log_ms_ = now() + 1000;
   }
@@ -1383,31 +1395,92 @@ void Gateway::deliverReceipt(const store::MappingView& m, const codec::Pdu& pdu,
   deliver(m.customer, receipt_scratch_.view(), d, origin);
 }
 
+namespace {
+// One carrier connection (its window dies with it, so the generation is part of the key).
+uint64_t bindKey(BindRef b) {
+  return (uint64_t{b.upstream & 0xFFFFu} << 48) | (uint64_t{b.bind & 0xFFFFu} << 32) | b.generation;
+}
+}  // namespace
+
+DownstreamSession* Gateway::pickReceiver(CustomerState& cs, metrics::DeferReason& why) {
+  why = metrics::DeferReason::NoReceiver;
+  const size_t n = cs.receivers.size();
+  for (size_t k = 0; k < n; ++k) {
+    DownstreamSession* s = session(cs.receivers[(cs.rr + k) % n]);
+    if (s == nullptr || !s->acceptsDeliveries()) {
+      continue;
+    }
+    if (s->notReading()) {
+      if (why == metrics::DeferReason::NoReceiver) {
+        why = metrics::DeferReason::NotReading;
+      }
+      continue;
+    }
+    if (s->deliveryRoom()) {
+      cs.rr = static_cast<uint32_t>((cs.rr + k + 1) % n);
+      return s;
+    }
+    why = metrics::DeferReason::QueueFull;  // a reading receiver, only busy: worth a wait
+  }
+  return nullptr;
+}
+
 void Gateway::deliver(uint32_t customer, codec::Bytes pdu, Delivery d, SessionRef preferred) {
   CustomerState& cs = customers_[customer];
-  if (cs.pending.empty() && preferred.valid()) {
-    DownstreamSession* s = session(preferred);
-    if (s != nullptr && s->customer() == customer && s->acceptsDeliveries() && s->deliveryRoom()) {
-      sendToSession(*s, pdu, d);
+  d.customer = customer;
+  const uint64_t bk = bindKey(d.from);
+  uint32_t* on_bind = cs.held_by_bind.find(bk);
+  BindDeliveries* bd = bind_deliveries_.find(bk);
+  if (bd == nullptr) {
+    bd = &bind_deliveries_.put(bk, BindDeliveries{});
+  }
+  if (bd->last_customer != customer) {
+    if (bd->last_customer != 0xFFFFFFFFu) {
+      bd->shared_until_ms = now() + ms(cfg().timers.delivery_response);
+    }
+    bd->last_customer = customer;
+  }
+  const Upstream* u = upstream(d.from.upstream);
+  const bool shared = bd->held > (on_bind != nullptr ? *on_bind : 0) || now() < bd->shared_until_ms;
+  if (shared && on_bind != nullptr && u != nullptr &&
+      *on_bind >= u->cfg().customer_delivery_share) {
+    deferDelivery(d, metrics::DeferReason::ShareFull);
+    return;
+  }
+  DownstreamSession* target = nullptr;
+  metrics::DeferReason why = metrics::DeferReason::NoReceiver;
+  if (cs.pending.empty()) {
+    if (preferred.valid()) {
+      DownstreamSession* s = session(preferred);
+      if (s != nullptr && s->customer() == customer && s->acceptsDeliveries() && !s->notReading() &&
+          s->deliveryRoom()) {
+        target = s;
+      }
+    }
+    if (target == nullptr) {
+      target = pickReceiver(cs, why);
+    }
+  } else {
+    why = metrics::DeferReason::QueueFull;  // others wait already: behind them
+  }
+  if (target == nullptr) {
+    // Waiting makes sense only for a receiver that reads and is busy; with none (not bound, or
+    // not reading) the carrier keeps the message and retries.
+    if (why != metrics::DeferReason::QueueFull ||
+        cs.pending.size() >= cfg().limits.max_pending_deliveries_per_customer) {
+      deferDelivery(d, why);
       return;
     }
   }
-  if (cs.pending.empty() && !cs.receivers.empty()) {
-    const size_t n = cs.receivers.size();
-    for (size_t k = 0; k < n; ++k) {
-      DownstreamSession* s = session(cs.receivers[(cs.rr + k) % n]);
-      if (s != nullptr && s->acceptsDeliveries() && s->deliveryRoom()) {
-        cs.rr = static_cast<uint32_t>((cs.rr + k + 1) % n);
-        sendToSession(*s, pdu, d);
-        return;
-      }
-    }
+  ++cs.held;
+  ++bd->held;
+  if (on_bind != nullptr) {
+    ++*on_bind;
+  } else {
+    cs.held_by_bind.put(bk, 1);
   }
-  // No receiver with room: wait (bounded), still unacknowledged to the MC.
-  if (cs.pending.size() >= cfg().limits.max_pending_deliveries_per_customer) {
-    ++stats_.deliveries_deferred;
-    deliveryMetric(customer, metrics::DeliveryResult::Deferred);
-    ackUpstream(d.from, d.command, d.upstream_seq, gwstatus::kDeliveryLater);
+  if (target != nullptr) {
+    sendToSession(*target, pdu, d);
     return;
   }
   ++stats_.deliveries_queued;
@@ -1416,6 +1489,32 @@ void Gateway::deliver(uint32_t customer, codec::Bytes pdu, Delivery d, SessionRe
   p.pdu.append(pdu);
   p.d = d;
   p.queued_ms = now();
+}
+
+void Gateway::deferDelivery(const Delivery& d, metrics::DeferReason reason) {
+  ++stats_.deliveries_deferred;
+  deliveryMetric(d.customer, metrics::DeliveryResult::Deferred);
+  if (auto* m = customerMetrics(d.customer)) {
+    m->deferred[static_cast<size_t>(reason)]->inc();
+  }
+  ackUpstream(d.from, d.command, d.upstream_seq, gwstatus::kDeliveryLater);
+}
+
+void Gateway::finishDelivery(const Delivery& d, uint32_t status) {
+  CustomerState& cs = customers_[d.customer];
+  if (cs.held > 0) {
+    --cs.held;
+  }
+  const uint64_t bk = bindKey(d.from);
+  if (uint32_t* n = cs.held_by_bind.find(bk)) {
+    if (--*n == 0) {
+      cs.held_by_bind.erase(bk);
+    }
+  }
+  if (BindDeliveries* bd = bind_deliveries_.find(bk); bd != nullptr && bd->held > 0) {
+    --bd->held;
+  }
+  ackUpstream(d.from, d.command, d.upstream_seq, status);
 }
 
 bool Gateway::sendToSession(DownstreamSession& s, codec::Bytes pdu, Delivery d) {
@@ -1439,21 +1538,33 @@ bool Gateway::sendToSession(DownstreamSession& s, codec::Bytes pdu, Delivery d) 
 void Gateway::drainPendingDeliveries(uint32_t customer) {
   CustomerState& cs = customers_[customer];
   while (!cs.pending.empty()) {
-    DownstreamSession* target = nullptr;
-    const size_t n = cs.receivers.size();
-    for (size_t k = 0; k < n && target == nullptr; ++k) {
-      DownstreamSession* s = session(cs.receivers[(cs.rr + k) % n]);
-      if (s != nullptr && s->acceptsDeliveries() && s->deliveryRoom()) {
-        target = s;
-        cs.rr = static_cast<uint32_t>((cs.rr + k + 1) % n);
-      }
-    }
+    metrics::DeferReason why;
+    DownstreamSession* target = pickReceiver(cs, why);
     if (target == nullptr) {
+      if (why != metrics::DeferReason::QueueFull) {
+        failPendingDeliveries(customer, why);  // no reading receiver left to wait for
+      }
       return;
     }
     PendingDelivery p = std::move(cs.pending.front());
     cs.pending.pop_front();
-    sendToSession(*target, p.pdu.view(), p.d);
+    if (!sendToSession(*target, p.pdu.view(), p.d)) {
+      finishDelivery(p.d, gwstatus::kDeliveryLater);
+    }
+  }
+}
+
+void Gateway::failPendingDeliveries(uint32_t customer, metrics::DeferReason reason) {
+  CustomerState& cs = customers_[customer];
+  while (!cs.pending.empty()) {
+    PendingDelivery p = std::move(cs.pending.front());
+    cs.pending.pop_front();
+    ++stats_.deliveries_deferred;
+    deliveryMetric(customer, metrics::DeliveryResult::Deferred);
+    if (auto* m = customerMetrics(customer)) {
+      m->deferred[static_cast<size_t>(reason)]->inc();
+    }
+    finishDelivery(p.d, gwstatus::kDeliveryLater);
   }
 }
 
@@ -1475,15 +1586,31 @@ void Gateway::onDeliveryAnswered(DownstreamSession& s, Delivery d, uint32_t stat
     deliveryMetric(s.customer(), metrics::DeliveryResult::Failed);
   }
   // The customer's answer is the MC's answer: a temporary error makes the MC retry.
-  ackUpstream(d.from, d.command, d.upstream_seq, status);
+  finishDelivery(d, status);
   if (!customers_[s.customer()].pending.empty()) {
     drainPendingDeliveries(s.customer());
   }
 }
 
-void Gateway::onDeliveryFailed(Delivery d, uint32_t status) {
+void Gateway::onDeliveryFailed(Delivery d, metrics::DeferReason reason) {
   ++stats_.deliveries_deferred;
-  ackUpstream(d.from, d.command, d.upstream_seq, status);
+  deliveryMetric(d.customer, metrics::DeliveryResult::Deferred);
+  if (auto* m = customerMetrics(d.customer)) {
+    m->deferred[static_cast<size_t>(reason)]->inc();
+  }
+  finishDelivery(d, gwstatus::kDeliveryLater);
+}
+
+void Gateway::onReceiverNotReading(DownstreamSession& s) {
+  if (!customers_[s.customer()].pending.empty()) {
+    drainPendingDeliveries(s.customer());  // fails them if no reading receiver is left
+  }
+}
+
+void Gateway::onReceiverReadingAgain(DownstreamSession& s) {
+  if (!customers_[s.customer()].pending.empty()) {
+    drainPendingDeliveries(s.customer());
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1621,15 +1748,13 @@ bool Gateway::applyReload(std::shared_ptr<const config::Config> next,
       s->unbind("customer removed or disabled by a reload");
     } else {
       s->setWindow(c->window);
+      s->setOutputLimit(config_->limits.max_session_output);
     }
   }
   for (CustomerState& cs : customers_) {
     if (cs.cfg == config::kNoId) {
-      while (!cs.pending.empty()) {
-        ackUpstream(cs.pending.front().d.from, cs.pending.front().d.command,
-                    cs.pending.front().d.upstream_seq, gwstatus::kDeliveryLater);
-        cs.pending.pop_front();
-      }
+      failPendingDeliveries(static_cast<uint32_t>(&cs - customers_.data()),
+                            metrics::DeferReason::NoReceiver);
     }
   }
   for (auto& u : upstreams_) {
@@ -1667,15 +1792,14 @@ void Gateway::tick() {
   for (auto& u : upstreams_) {
     u->tick(t);
   }
-  // Deliveries that waited too long for a receiver go back to the MC (it retries later).
-  const uint64_t hold = ms(cfg().timers.response);
+  // Deliveries that waited too long for room at a receiver go back to the MC (it retries).
+  const uint64_t hold = ms(cfg().timers.delivery_response);
   for (size_t i = 0; i < customers_.size(); ++i) {
     CustomerState& cs = customers_[i];
     while (!cs.pending.empty() && t - cs.pending.front().queued_ms >= hold) {
-      ++stats_.deliveries_deferred;
-      ackUpstream(cs.pending.front().d.from, cs.pending.front().d.command,
-                  cs.pending.front().d.upstream_seq, gwstatus::kDeliveryLater);
+      PendingDelivery p = std::move(cs.pending.front());
       cs.pending.pop_front();
+      onDeliveryFailed(p.d, metrics::DeferReason::Timeout);
     }
   }
   // Held receipts whose submit_sm_resp never came: unmatched (acknowledged, counted, logged).
@@ -1691,7 +1815,8 @@ void Gateway::tick() {
         return false;
       }
       metrics_.receipts(h.upstream, 0xFFFFFF, "expired").inc();
-      receiptUnmatched(h.upstream, h.key, h.from, h.upstream_seq);
+      receiptUnmatched(h.upstream, h.key, h.from, h.command, h.upstream_seq,
+                       metrics::UnmatchedReason::HeldExpired);
       return true;
     });
     if (it->second.empty()) {
@@ -1706,7 +1831,8 @@ void Gateway::tick() {
         return false;
       }
       metrics_.receipts(h.upstream, 0xFFFFFF, "expired").inc();
-      receiptUnmatched(h.upstream, h.key, h.from, h.upstream_seq);
+      receiptUnmatched(h.upstream, h.key, h.from, h.command, h.upstream_seq,
+                       metrics::UnmatchedReason::HeldExpired);
       return true;
     });
     it = it->second.empty() ? held_.erase(it) : std::next(it);
@@ -1715,6 +1841,16 @@ void Gateway::tick() {
   if (t >= next_housekeeping_ms_) {
     next_housekeeping_ms_ = t + 1000;
     mappings_.expire(t);
+    // Carrier connections with nothing held and no recent sharing (old generations among them).
+    std::vector<uint64_t> idle;
+    bind_deliveries_.forEach([&](uint64_t k, BindDeliveries& b) {
+      if (b.held == 0 && b.shared_until_ms <= t) {
+        idle.push_back(k);
+      }
+    });
+    for (uint64_t k : idle) {
+      bind_deliveries_.erase(k);
+    }
     sticky_.expire(routing::ConcatStickiness::TimePoint(std::chrono::milliseconds(t)));
   }
   if (shutting_down_) {
@@ -1786,6 +1922,7 @@ void Gateway::publishGauges() {
   for (size_t i = 0; i < customers_.size(); ++i) {
     if (GatewayMetrics::Customer* m = customers_[i].m) {
       m->pending->set(static_cast<int64_t>(customers_[i].pending.size()));
+      m->held->set(customers_[i].held);
       m->inflight->set(outstanding[i]);
       m->inflight_limit->set(limit[i]);
     }
@@ -1864,6 +2001,11 @@ void Gateway::shutdown(std::function<void()> done) {
   log::info("shutdown_started", "sessions", open_sessions_);
   for (auto& l : listeners_) {
     l->close();
+  }
+  // Deliveries waiting for room go back to the carrier now, while its binds are up; those
+  // already sent are answered as the customers answer them, before any carrier bind unbinds.
+  for (size_t i = 0; i < customers_.size(); ++i) {
+    failPendingDeliveries(static_cast<uint32_t>(i), metrics::DeferReason::ShuttingDown);
   }
   for (auto& s : sessions_) {
     if (s != nullptr && !s->closed()) {

@@ -29,6 +29,7 @@
 #include "codec/receipt.h"
 #include "config/model.h"
 #include "gateway/downstream.h"
+#include "gateway/flat_map.h"
 #include "gateway/gw_metrics.h"
 #include "gateway/message_id.h"
 #include "gateway/net/connection.h"
@@ -146,7 +147,11 @@ class Gateway {
   void onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes raw);
   void onById(DownstreamSession& s, const codec::Pdu& pdu);
   void onDeliveryAnswered(DownstreamSession& s, Delivery d, uint32_t status);
-  void onDeliveryFailed(Delivery d, uint32_t status);
+  // A delivery the session will not see answered (timeout, session closed): the carrier gets
+  // ESME_RX_T_APPN and retries.
+  void onDeliveryFailed(Delivery d, metrics::DeferReason reason);
+  void onReceiverNotReading(DownstreamSession& s);
+  void onReceiverReadingAgain(DownstreamSession& s);
   void onSessionBound(DownstreamSession& s);
   void onSessionClosed(DownstreamSession& s);
   DownstreamSession* session(SessionRef r);
@@ -224,14 +229,29 @@ class Gateway {
                       BindRef from, uint32_t upstream_seq);
   // pdu: the deliver_sm/data_sm as a v5.0 session gets it (copied only if it has to wait).
   // preferred: the session to try first (the one that submitted the message).
+  //
+  // Every delivery the carrier waits an answer for either is refused at once (deferDelivery:
+  // ESME_RX_T_APPN, the carrier keeps it) or is held (sent to a receiver, or queued for room at
+  // one) and then answered exactly once (finishDelivery). What a customer holds is bounded per
+  // carrier bind (upstreams[].customer_delivery_share) while the bind carries deliveries of
+  // other customers too, so a customer that cannot take its messages never fills the window the
+  // carrier shares between them; a bind serving one customer lets it use the whole window.
   void deliver(uint32_t customer, codec::Bytes pdu, Delivery d, SessionRef preferred = {});
   bool sendToSession(DownstreamSession& s, codec::Bytes pdu, Delivery d);
   void ackUpstream(BindRef from, codec::CommandId command, uint32_t seq, uint32_t status);
+  void deferDelivery(const Delivery& d, metrics::DeferReason reason);
+  void finishDelivery(const Delivery& d, uint32_t status);
+  // A receiver of `customer` with room and reading, or nullptr; `why` says why there is none.
+  DownstreamSession* pickReceiver(CustomerState& cs, metrics::DeferReason& why);
   void drainPendingDeliveries(uint32_t customer);
+  // Answers every queued delivery of the customer ESME_RX_T_APPN (no receiver can take them).
+  void failPendingDeliveries(uint32_t customer, metrics::DeferReason reason);
   void releaseHeldReceipts(uint32_t upstream, std::string_view key);
-  // A receipt no mapping will match: answered ESME_ROK, counted, logged at most once a second.
+  // A receipt no mapping will match: answered routing.receipt_unmatched_status (ESME_ROK by
+  // default), counted by reason, logged at most once a second.
   void receiptUnmatched(uint32_t upstream, std::string_view id, BindRef from,
-                        uint32_t upstream_seq);
+                        codec::CommandId command, uint32_t upstream_seq,
+                        metrics::UnmatchedReason reason);
   bool normaliseUpstreamId(uint32_t upstream, std::string_view id, bool from_receipt,
                            codec::MessageIdKey& key) const;
   uint64_t concatKey(const DownstreamSession& s, const codec::Pdu& pdu) const;
@@ -261,6 +281,14 @@ class Gateway {
   routing::ConcatStickiness sticky_;
   store::MappingStore mappings_;
   IdMinter minter_;
+  // Deliveries held per carrier connection (bindKey), and until when it counts as shared by
+  // several customers (the share applies then).
+  struct BindDeliveries {
+    uint32_t held = 0;
+    uint32_t last_customer = 0xFFFFFFFFu;
+    uint64_t shared_until_ms = 0;
+  };
+  FlatMap64<BindDeliveries> bind_deliveries_{16};
   std::vector<uint32_t> group_queued_;                           // by config group id
   std::vector<routing::MemberStatus> member_status_;             // per upstream, refreshed per pick
   std::unordered_map<uint64_t, std::vector<HeldReceipt>> held_;  // by hash(upstream, id key)

@@ -42,6 +42,11 @@ GatewayMetrics::Customer& GatewayMetrics::customer(uint32_t rt, std::string_view
     for (size_t i = 0; i < c->deliveries.size(); ++i) {
       c->deliveries[i] = &r_.counter(CF::Deliveries, {n, mf::kDeliveryResultLabels[i]});
     }
+    for (size_t i = 0; i < c->deferred.size(); ++i) {
+      c->deferred[i] = &r_.counter(CF::DeliveriesDeferred, {n, mf::kDeferReasonLabels[i]});
+    }
+    c->not_reading = &r_.counter(CF::SessionsNotReading, {n});
+    c->held = &r_.gauge(GF::DeliveriesHeld, {n});
     c->decode_errors = &r_.counter(CF::DecodeErrors, {"customer", n, ""});
     c->latency = &r_.histogram(HF::SubmitLatency, {n});
     c->pending = &r_.gauge(GF::DeliveriesPending, {n});
@@ -75,6 +80,9 @@ GatewayMetrics::Upstream& GatewayMetrics::upstream(uint32_t rt, std::string_view
     }
     u->queue_depth = &r_.gauge(GF::QueueDepth, {n});
     u->receipts_held = &r_.gauge(GF::ReceiptsHeld, {n});
+    for (size_t i = 0; i < u->unmatched.size(); ++i) {
+      u->unmatched[i] = &r_.counter(CF::ReceiptsUnmatched, {n, mf::kUnmatchedReasonLabels[i]});
+    }
     u->inflight = &r_.gauge(GF::Inflight, {"upstream", "", n});
     u->inflight_limit = &r_.gauge(GF::InflightLimit, {"upstream", "", n});
     upstreams_[rt] = std::move(u);

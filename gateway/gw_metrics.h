@@ -30,6 +30,9 @@ class GatewayMetrics {
     metrics::ChildMemo<uint64_t> responses;  // by (command id << 32 | status)
     std::array<Counter*, 10> refusals{};     // by metrics::RefusalReason
     std::array<Counter*, 5> deliveries{};    // by metrics::DeliveryResult
+    std::array<Counter*, 7> deferred{};      // by metrics::DeferReason
+    Counter* not_reading = nullptr;
+    Gauge* held = nullptr;
     Counter* decode_errors = nullptr;
     Histogram* latency = nullptr;
     Gauge* pending = nullptr;
@@ -54,6 +57,7 @@ class GatewayMetrics {
     std::array<Gauge*, 5> binds{};  // by metrics::UpstreamBindState
     Gauge* queue_depth = nullptr;
     Gauge* receipts_held = nullptr;
+    std::array<Counter*, 3> unmatched{};  // by metrics::UnmatchedReason
     Gauge* inflight = nullptr;
     Gauge* inflight_limit = nullptr;
   };

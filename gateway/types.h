@@ -67,6 +67,7 @@ struct Delivery {
   uint64_t deadline_ms = 0;
   BindRef from;  // where to send the deliver_sm_resp
   uint32_t upstream_seq = 0;
+  uint32_t customer = 0;  // runtime id: whose share of the carrier's window it holds
   codec::CommandId command = codec::CommandId::deliver_sm;
   bool receipt = false;
   uint8_t version_needed = 0x33;  // codec::tlvVersionNeeded: older sessions get it re-encoded

@@ -142,6 +142,17 @@ inline constexpr Buckets kLatencyBuckets =
           "deliver_sm to customers (receipts and MO): result=sent|acked|failed|deferred|queued.") \
   GAUGE(DeliveriesPending, "smppgw_deliveries_pending", labels("customer"),                       \
         "deliver_sm waiting (unacknowledged to the carrier) for a receiver of the customer.")     \
+  GAUGE(DeliveriesHeld, "smppgw_deliveries_held", labels("customer"),                             \
+        "deliver_sm of the customer unanswered to the carrier (sent to a receiver, or waiting).") \
+  COUNTER(DeliveriesDeferred, "smppgw_deliveries_deferred_total", labels("customer", "reason"),   \
+          "Carrier deliveries answered ESME_RX_T_APPN (the carrier retries) by reason: "          \
+          "no_receiver|not_reading|share_full|queue_full|timeout|session_closed|shutting_down.")  \
+  COUNTER(SessionsNotReading, "smppgw_sessions_not_reading_total", labels("customer"),            \
+          "Customer sessions closed because their unread output passed "                         \
+          "limits.max_session_output.")                                                           \
+  COUNTER(ReceiptsUnmatched, "smppgw_receipts_unmatched_total", labels("upstream", "reason"),     \
+          "Receipts no mapping matched, answered routing.receipt_unmatched_status: "              \
+          "reason=no_id|not_in_flight|held_expired.")                                             \
   COUNTER(MoMessages, "smppgw_mo_messages_total", labels("upstream", "customer", "result"),       \
           "Mobile-originated messages from carriers: result=routed|unroutable.")                  \
   /* ---- message id store ---- */                                                                \
@@ -305,6 +316,23 @@ enum class DeliveryResult : uint8_t { Sent, Acked, Failed, Deferred, Queued };
 inline constexpr std::array<std::string_view, 5> kDeliveryResultLabels = {"sent", "acked", "failed",
                                                                           "deferred", "queued"};
 
+enum class DeferReason : uint8_t {
+  NoReceiver,
+  NotReading,
+  ShareFull,
+  QueueFull,
+  Timeout,
+  SessionClosed,
+  ShuttingDown
+};
+inline constexpr std::array<std::string_view, 7> kDeferReasonLabels = {
+    "no_receiver", "not_reading",    "share_full",   "queue_full",
+    "timeout",     "session_closed", "shutting_down"};
+
+enum class UnmatchedReason : uint8_t { NoId, NotInFlight, HeldExpired };
+inline constexpr std::array<std::string_view, 3> kUnmatchedReasonLabels = {"no_id", "not_in_flight",
+                                                                           "held_expired"};
+
 enum class MoResult : uint8_t { Routed, Unroutable };
 inline constexpr std::array<std::string_view, 2> kMoResultLabels = {"routed", "unroutable"};
 
@@ -331,6 +359,12 @@ constexpr std::string_view label(ReceiptResult v) {
 }
 constexpr std::string_view label(DeliveryResult v) {
   return kDeliveryResultLabels[static_cast<size_t>(v)];
+}
+constexpr std::string_view label(DeferReason v) {
+  return kDeferReasonLabels[static_cast<size_t>(v)];
+}
+constexpr std::string_view label(UnmatchedReason v) {
+  return kUnmatchedReasonLabels[static_cast<size_t>(v)];
 }
 constexpr std::string_view label(MoResult v) {
   return kMoResultLabels[static_cast<size_t>(v)];

@@ -20,7 +20,7 @@ Connection::Ptr Connection::create(Loop& loop, ConnectionHandler* handler, uint3
 }
 
 Connection::Connection(Key, Loop& loop, ConnectionHandler* handler, uint32_t max_pdu)
-    : loop_(loop), handler_(handler), max_pdu_(max_pdu) {
+    : loop_(loop), handler_(handler), max_pdu_(max_pdu), max_output_(kMaxPendingOutput) {
   uv_tcp_init(loop.raw(), &tcp_);
   tcp_.data = this;
   write_req_.data = this;
@@ -192,6 +192,12 @@ void Connection::flushScheduled() {
     // Closed after scheduling: the object waits for its close callback; nothing to write.
     return;
   }
+  // Checked here, not only when a write completes: a peer that stops reading never completes
+  // the write in progress, and everything queued behind it would grow without bound.
+  if (pendingOutput() > max_output_) {
+    fail(UV_ENOBUFS);
+    return;
+  }
   flushNow();
 }
 
@@ -224,7 +230,7 @@ void Connection::flushNow() {
   std::swap(out_, write_buf_);
   out_.clear();
   write_buf_.consume(written);
-  if (write_buf_.size() > kMaxPendingOutput) {
+  if (write_buf_.size() > max_output_) {
     fail(UV_ENOBUFS);
     return;
   }
@@ -255,7 +261,7 @@ void Connection::onWrite(uv_write_t* req, int status) {
     return;
   }
   if (!c->out_.empty()) {
-    if (c->out_.size() > kMaxPendingOutput) {
+    if (c->out_.size() > c->max_output_) {
       c->fail(UV_ENOBUFS);
       return;
     }

@@ -64,6 +64,9 @@ class Connection {
   void send();
   // Bytes queued and not yet accepted by the kernel.
   size_t pendingOutput() const { return out_.size() + (writing_ ? write_buf_.size() : 0); }
+  // Beyond this much unread output the peer is taken as not reading: the connection fails with
+  // UV_ENOBUFS (its handler's onClosed) instead of buffering without bound.
+  void setOutputLimit(size_t bytes) { max_output_ = bytes; }
 
   void pauseReading();
   void resumeReading();
@@ -101,6 +104,7 @@ class Connection {
   Loop& loop_;
   ConnectionHandler* handler_;
   uint32_t max_pdu_;
+  size_t max_output_;
   uv_tcp_t tcp_;
   uv_write_t write_req_;
   uv_connect_t connect_req_;

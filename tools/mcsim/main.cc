@@ -139,6 +139,12 @@ int main(int argc, char** argv) {
   p.durationMs("deliver-timeout", "DURATION",
                "an unanswered deliver_sm counts as failed and is retried (default 30s)",
                cfg.deliver_timeout_ms);
+  p.durationMs("retry-temporary", "DURATION",
+               "a deliver_sm answered ESME_RX_T_APPN is sent again this much later (default 1s;\n"
+               "0: never, it counts as failed)",
+               cfg.retry_temporary_ms);
+  p.u32("max-attempts", "N", "sends of one deliver_sm at most, the first included (default 10)",
+        cfg.max_attempts, 1, 1000);
   p.section("Responses");
   p.option("latency", "SPEC",
            "response delay: 0 (default), 5ms, fixed:5ms or lognormal:MEDIAN:P99 (e.g. "

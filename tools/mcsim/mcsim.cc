@@ -230,6 +230,10 @@ bool McSim::start() {
   started_ns_ = net::Loop::hrtimeNs();
   housekeeping_ = std::make_unique<net::Timer>(loop_, [this] { onHousekeeping(); });
   housekeeping_->start(1000, 1000);
+  if (cfg_.retry_temporary_ms > 0) {
+    retry_timer_ = std::make_unique<net::Timer>(loop_, [this] { onRetryTick(); });
+    retry_timer_->start(50, 50);
+  }
   if (cfg_.mo_rate > 0) {
     mo_timer_ = std::make_unique<net::Timer>(loop_, [this] { onMoTick(); });
     mo_last_ms_ = loop_.nowMs();
@@ -961,6 +965,14 @@ void McSim::handleDeliverResp(Session& s, uint32_t seq, uint32_t st) {
     return;
   }
   const Delivery::Kind kind = slot->payload.kind;
+  if (st == status::ESME_RX_T_APPN && kind != Delivery::Kind::Unbind &&
+      cfg_.retry_temporary_ms > 0 && slot->payload.attempts + 1 < cfg_.max_attempts) {
+    // Temporary: the ESME cannot take it now; send it again later.
+    Delivery d = slot->payload;
+    ++d.attempts;
+    ++(kind == Delivery::Kind::Mo ? mo_retried_ : receipts_retried_);
+    retries_.push_back({loop_.nowMs() + cfg_.retry_temporary_ms, s.account, d});
+  }
   s.inflight.release(slot);
   if (kind == Delivery::Kind::Unbind) {
     closeSession(s);  // a generic_nack to our unbind: the session is over anyway
@@ -1263,6 +1275,15 @@ void McSim::onMoTick() {
   }
 }
 
+void McSim::onRetryTick() {
+  const uint64_t now = loop_.nowMs();
+  while (!retries_.empty() && retries_.front().due_ms <= now) {
+    Retry r = std::move(retries_.front());
+    retries_.pop_front();
+    deliver(std::move(r.d), r.account, nullptr);
+  }
+}
+
 void McSim::onHousekeeping() {
   const uint64_t now = net::Loop::hrtimeNs();
   const uint64_t timeout_ns = cfg_.deliver_timeout_ms * 1000000ull;
@@ -1427,11 +1448,8 @@ std::string McSim::summaryJson() const {
                    {"dropped", receipts_dropped_},
                    {"cancelled", receipts_cancelled_},
                    {"queued", queued_}};
-  j["mo"] = {{"generated", mo_generated_},
-             {"sent", mo_sent_},
-             {"acked", mo_acked_},
-             {"failed", mo_failed_},
-             {"dropped", mo_dropped_}};
+  j["mo"] = {{"generated", mo_generated_}, {"sent", mo_sent_},       {"acked", mo_acked_},
+             {"failed", mo_failed_},       {"retried", mo_retried_}, {"dropped", mo_dropped_}};
   ordered_json ops = ordered_json::array();
   for (const Operation& o : operations_) {
     ops.push_back({{"command", commandKey(o.command_id)},

@@ -78,9 +78,13 @@ struct Config {
 
   uint32_t window = 64;                 // outstanding deliver_sm per session
   uint64_t deliver_timeout_ms = 30000;  // unanswered deliver_sm: counted failed, retried
-  uint64_t max_queued = 1000000;        // deliveries waiting for a window or a receiver
-  uint64_t remember = 1u << 18;         // message ids kept for query/cancel/replace
-  uint64_t unbind_timeout_ms = 1000;    // at shutdown, wait this long for unbind_resp
+  // A deliver_sm answered ESME_RX_T_APPN (temporary) is sent again this much later, as MCs do;
+  // 0: never (counted failed, dropped).
+  uint64_t retry_temporary_ms = 1000;
+  uint32_t max_attempts = 10;         // sends of one deliver_sm, first included
+  uint64_t max_queued = 1000000;      // deliveries waiting for a window or a receiver
+  uint64_t remember = 1u << 18;       // message ids kept for query/cancel/replace
+  uint64_t unbind_timeout_ms = 1000;  // at shutdown, wait this long for unbind_resp
   uint64_t seed = 1;
 };
 
@@ -255,6 +259,7 @@ class McSim {
   void armTimer();
   void onMoTick();
   void onHousekeeping();
+  void onRetryTick();
   void finishShutdown();
   void maybeFinish();
   void sendUnbind(Session& s);
@@ -317,6 +322,13 @@ class McSim {
   uint8_t mo_data_coding_ = 0;
 
   std::unique_ptr<net::Timer> housekeeping_;
+  std::unique_ptr<net::Timer> retry_timer_;
+  struct Retry {
+    uint64_t due_ms;
+    Account* account;
+    Delivery d;
+  };
+  std::deque<Retry> retries_;  // deliveries answered temporary-error, oldest first
   std::unique_ptr<net::Timer> duration_timer_;
   std::unique_ptr<net::Timer> unbind_timer_;
   bool shutting_down_ = false;
@@ -342,6 +354,7 @@ class McSim {
   uint64_t receipts_sent_ = 0, receipts_acked_ = 0, receipts_failed_ = 0;
   uint64_t receipts_dropped_ = 0, receipts_cancelled_ = 0, receipts_retried_ = 0;
   uint64_t mo_generated_ = 0, mo_sent_ = 0, mo_acked_ = 0, mo_failed_ = 0, mo_dropped_ = 0;
+  uint64_t mo_retried_ = 0;
   uint64_t responses_dropped_ = 0;  // delayed responses whose session had gone
   uint64_t framing_errors_ = 0;
 };
