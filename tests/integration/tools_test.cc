@@ -614,3 +614,22 @@ TEST_CASE("SIGTERM: in-flight deliver_sm are answered before mcsim unbinds") {
   CHECK(s["mo"]["acked"] == 1);
   CHECK(s["mo"]["failed"] == 0);
 }
+
+TEST_CASE("deliver_sm still unanswered when a session closes are counted unanswered_at_close") {
+  McsimProc mc({"--mo-rate", "100", "--mo-count", "3"});
+  EsmeClient c;
+  connectAndBind(c, mc.port(), CommandId::bind_receiver);
+  std::vector<ReceivedPtr> mos;
+  for (int i = 0; i < 3; ++i) {
+    mos.push_back(c.readUntil(CommandId::deliver_sm, kPduTimeoutMs));
+    REQUIRE(mos.back() != nullptr);
+  }
+  REQUIRE(c.respond(*mos[0]));  // one answered; two left unanswered as the session goes
+  c.close();
+  const json s = mc.stop();
+  CHECK(s["mo"]["sent"] == 3);
+  CHECK(s["mo"]["acked"] == 1);
+  CHECK(s["mo"]["failed"] == 2);
+  CHECK(s["mo"]["unanswered_at_close"] == 2);
+  CHECK(s["receipts"]["unanswered_at_close"] == 0);
+}

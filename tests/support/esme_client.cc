@@ -64,6 +64,14 @@ bool EsmeClient::connect(const std::string& host, uint16_t port, int timeout_ms)
   }
   int one = 1;
   ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (rcvbuf_ > 0 && ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf_, sizeof rcvbuf_) != 0) {
+    close();
+    return false;
+  }
+  if (maxseg_ > 0 && ::setsockopt(fd_, IPPROTO_TCP, TCP_MAXSEG, &maxseg_, sizeof maxseg_) != 0) {
+    close();
+    return false;
+  }
   if (::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
     if (errno != EINPROGRESS) {
       close();

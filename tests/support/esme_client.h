@@ -35,6 +35,13 @@ class EsmeClient {
   EsmeClient& operator=(const EsmeClient&) = delete;
 
   bool connect(const std::string& host, uint16_t port, int timeout_ms = 2000);
+  // SO_RCVBUF for the next connect() (0: the kernel's default), set before connecting so the
+  // advertised window follows it: a peer that never reads then stalls its sender within a few KiB.
+  void setReceiveBuffer(int bytes) { rcvbuf_ = bytes; }
+  // TCP_MAXSEG for the next connect() (0: default): the MSS this side announces. A small one also
+  // keeps the peer's send buffer small (loopback autotunes it from the MSS to megabytes), so what
+  // such a peer cannot send piles up in its own output rather than in the kernel.
+  void setMaxSegment(int bytes) { maxseg_ = bytes; }
   // Takes over a connected socket (e.g. one a test accepted while playing the MC).
   void adopt(int fd);
   void close();
@@ -67,6 +74,8 @@ class EsmeClient {
   ReceivedPtr takeFrame();
 
   int fd_ = -1;
+  int rcvbuf_ = 0;
+  int maxseg_ = 0;
   bool eof_ = false;
   uint32_t seq_ = 1;
   std::vector<uint8_t> rx_;

@@ -52,6 +52,20 @@ std::string readFile(const std::string& path) {
   return ss.str();
 }
 
+std::optional<uint64_t> residentBytes(pid_t pid) {
+  const std::string status = readFile("/proc/" + std::to_string(pid) + "/status");
+  const size_t pos = status.find("\nVmRSS:");
+  if (pos == std::string::npos) {
+    return std::nullopt;
+  }
+  char* end = nullptr;
+  const unsigned long long kib = std::strtoull(status.c_str() + pos + 7, &end, 10);
+  if (end == status.c_str() + pos + 7) {
+    return std::nullopt;
+  }
+  return static_cast<uint64_t>(kib) * 1024;
+}
+
 ChildProcess::~ChildProcess() {
   if (pid_ > 0 && !reaped_) {
     ::kill(pid_, SIGKILL);

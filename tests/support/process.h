@@ -70,4 +70,8 @@ class ChildProcess {
 // Reads a whole file ("" if missing).
 std::string readFile(const std::string& path);
 
+// The resident set size of a running process (VmRSS in /proc/PID/status), in bytes; nullopt if
+// the process or the line is not there.
+std::optional<uint64_t> residentBytes(pid_t pid);
+
 }  // namespace smppgw::testsupport

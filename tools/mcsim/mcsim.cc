@@ -456,6 +456,9 @@ void McSim::requeue(Session& s) {
   std::vector<Delivery> moved;
   s.inflight.forEach([&](auto& slot) {
     if (slot.payload.kind != Delivery::Kind::Unbind) {
+      // Sent and never answered: the peer left (or was left) holding it.
+      ++(slot.payload.kind == Delivery::Kind::Mo ? mo_unanswered_at_close_
+                                                 : receipts_unanswered_at_close_);
       moved.push_back(slot.payload);
     }
     s.inflight.release(&slot);
@@ -1447,9 +1450,15 @@ std::string McSim::summaryJson() const {
                    {"retried", receipts_retried_},
                    {"dropped", receipts_dropped_},
                    {"cancelled", receipts_cancelled_},
+                   {"unanswered_at_close", receipts_unanswered_at_close_},
                    {"queued", queued_}};
-  j["mo"] = {{"generated", mo_generated_}, {"sent", mo_sent_},       {"acked", mo_acked_},
-             {"failed", mo_failed_},       {"retried", mo_retried_}, {"dropped", mo_dropped_}};
+  j["mo"] = {{"generated", mo_generated_},
+             {"sent", mo_sent_},
+             {"acked", mo_acked_},
+             {"failed", mo_failed_},
+             {"retried", mo_retried_},
+             {"dropped", mo_dropped_},
+             {"unanswered_at_close", mo_unanswered_at_close_}};
   ordered_json ops = ordered_json::array();
   for (const Operation& o : operations_) {
     ops.push_back({{"command", commandKey(o.command_id)},

@@ -355,6 +355,8 @@ class McSim {
   uint64_t receipts_dropped_ = 0, receipts_cancelled_ = 0, receipts_retried_ = 0;
   uint64_t mo_generated_ = 0, mo_sent_ = 0, mo_acked_ = 0, mo_failed_ = 0, mo_dropped_ = 0;
   uint64_t mo_retried_ = 0;
+  // deliver_sm sent on a session that closed before answering them (also counted failed/retried).
+  uint64_t receipts_unanswered_at_close_ = 0, mo_unanswered_at_close_ = 0;
   uint64_t responses_dropped_ = 0;  // delayed responses whose session had gone
   uint64_t framing_errors_ = 0;
 };
