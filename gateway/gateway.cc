@@ -57,6 +57,8 @@ store::MappingInput mappingFor(const UpInFlight& info, uint64_t gateway_id, uint
 }
 
 constexpr uint64_t kTickMs = 100;
+// A customer that answered a delivery this recently keeps up (it may borrow unused room).
+constexpr uint64_t kKeepingUpMs = 1000;
 
 uint64_t ms(config::Duration d) {
   return static_cast<uint64_t>(d.count());
@@ -196,6 +198,7 @@ struct Gateway::CustomerState {
   uint32_t binds = 0;
   std::deque<PendingDelivery> pending;  // held, waiting for room at a receiver
   uint32_t held = 0;                    // deliveries unanswered to a carrier (sent or pending)
+  uint64_t last_answer_ms = 0;          // its last answer to a delivery (0: none yet)
   FlatMap64<uint32_t> held_by_bind{4};  // the same by carrier connection (bindKey)
   std::string verified;  // sha256(pepper || password) of the last password that verified
 };
@@ -1430,22 +1433,19 @@ void Gateway::deliver(uint32_t customer, codec::Bytes pdu, Delivery d, SessionRe
   d.customer = customer;
   const uint64_t bk = bindKey(d.from);
   uint32_t* on_bind = cs.held_by_bind.find(bk);
-  BindDeliveries* bd = bind_deliveries_.find(bk);
-  if (bd == nullptr) {
-    bd = &bind_deliveries_.put(bk, BindDeliveries{});
-  }
-  if (bd->last_customer != customer) {
-    if (bd->last_customer != 0xFFFFFFFFu) {
-      bd->shared_until_ms = now() + ms(cfg().timers.delivery_response);
-    }
-    bd->last_customer = customer;
-  }
+  uint32_t* bind_total = bind_held_.find(bk);
   const Upstream* u = upstream(d.from.upstream);
-  const bool shared = bd->held > (on_bind != nullptr ? *on_bind : 0) || now() < bd->shared_until_ms;
-  if (shared && on_bind != nullptr && u != nullptr &&
-      *on_bind >= u->cfg().customer_delivery_share) {
-    deferDelivery(d, metrics::DeferReason::ShareFull);
-    return;
+  if (on_bind != nullptr && u != nullptr && *on_bind >= u->cfg().customer_delivery_share) {
+    // Over its share. A customer alone on the bind that keeps answering may borrow the room
+    // nobody else uses (a burst of receipts does not bounce); one that has not answered for a
+    // second, or that shares the bind, may not: that is how a receiver that stopped reading
+    // looks in its first seconds, before timers.delivery_response says so.
+    const bool alone = bind_total != nullptr && *bind_total == *on_bind;
+    const bool keeping_up = cs.last_answer_ms != 0 && now() - cs.last_answer_ms < kKeepingUpMs;
+    if (!alone || !keeping_up) {
+      deferDelivery(d, metrics::DeferReason::ShareFull);
+      return;
+    }
   }
   DownstreamSession* target = nullptr;
   metrics::DeferReason why = metrics::DeferReason::NoReceiver;
@@ -1473,11 +1473,15 @@ void Gateway::deliver(uint32_t customer, codec::Bytes pdu, Delivery d, SessionRe
     }
   }
   ++cs.held;
-  ++bd->held;
   if (on_bind != nullptr) {
     ++*on_bind;
   } else {
     cs.held_by_bind.put(bk, 1);
+  }
+  if (bind_total != nullptr) {
+    ++*bind_total;
+  } else {
+    bind_held_.put(bk, 1);
   }
   if (target != nullptr) {
     sendToSession(*target, pdu, d);
@@ -1511,8 +1515,10 @@ void Gateway::finishDelivery(const Delivery& d, uint32_t status) {
       cs.held_by_bind.erase(bk);
     }
   }
-  if (BindDeliveries* bd = bind_deliveries_.find(bk); bd != nullptr && bd->held > 0) {
-    --bd->held;
+  if (uint32_t* n = bind_held_.find(bk)) {
+    if (--*n == 0) {
+      bind_held_.erase(bk);
+    }
   }
   ackUpstream(d.from, d.command, d.upstream_seq, status);
 }
@@ -1585,6 +1591,7 @@ void Gateway::onDeliveryAnswered(DownstreamSession& s, Delivery d, uint32_t stat
     ++stats_.deliveries_failed;
     deliveryMetric(s.customer(), metrics::DeliveryResult::Failed);
   }
+  customers_[s.customer()].last_answer_ms = now();
   // The customer's answer is the MC's answer: a temporary error makes the MC retry.
   finishDelivery(d, status);
   if (!customers_[s.customer()].pending.empty()) {
@@ -1841,16 +1848,6 @@ void Gateway::tick() {
   if (t >= next_housekeeping_ms_) {
     next_housekeeping_ms_ = t + 1000;
     mappings_.expire(t);
-    // Carrier connections with nothing held and no recent sharing (old generations among them).
-    std::vector<uint64_t> idle;
-    bind_deliveries_.forEach([&](uint64_t k, BindDeliveries& b) {
-      if (b.held == 0 && b.shared_until_ms <= t) {
-        idle.push_back(k);
-      }
-    });
-    for (uint64_t k : idle) {
-      bind_deliveries_.erase(k);
-    }
     sticky_.expire(routing::ConcatStickiness::TimePoint(std::chrono::milliseconds(t)));
   }
   if (shutting_down_) {

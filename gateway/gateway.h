@@ -233,9 +233,8 @@ class Gateway {
   // Every delivery the carrier waits an answer for either is refused at once (deferDelivery:
   // ESME_RX_T_APPN, the carrier keeps it) or is held (sent to a receiver, or queued for room at
   // one) and then answered exactly once (finishDelivery). What a customer holds is bounded per
-  // carrier bind (upstreams[].customer_delivery_share) while the bind carries deliveries of
-  // other customers too, so a customer that cannot take its messages never fills the window the
-  // carrier shares between them; a bind serving one customer lets it use the whole window.
+  // carrier bind (upstreams[].customer_delivery_share), so a customer that cannot take its
+  // messages never fills the window the carrier shares between all customers.
   void deliver(uint32_t customer, codec::Bytes pdu, Delivery d, SessionRef preferred = {});
   bool sendToSession(DownstreamSession& s, codec::Bytes pdu, Delivery d);
   void ackUpstream(BindRef from, codec::CommandId command, uint32_t seq, uint32_t status);
@@ -281,15 +280,8 @@ class Gateway {
   routing::ConcatStickiness sticky_;
   store::MappingStore mappings_;
   IdMinter minter_;
-  // Deliveries held per carrier connection (bindKey), and until when it counts as shared by
-  // several customers (the share applies then).
-  struct BindDeliveries {
-    uint32_t held = 0;
-    uint32_t last_customer = 0xFFFFFFFFu;
-    uint64_t shared_until_ms = 0;
-  };
-  FlatMap64<BindDeliveries> bind_deliveries_{16};
-  std::vector<uint32_t> group_queued_;                           // by config group id
+  FlatMap64<uint32_t> bind_held_{16};   // deliveries held per carrier connection (bindKey)
+  std::vector<uint32_t> group_queued_;  // by config group id
   std::vector<routing::MemberStatus> member_status_;             // per upstream, refreshed per pick
   std::unordered_map<uint64_t, std::vector<HeldReceipt>> held_;  // by hash(upstream, id key)
   std::deque<std::pair<uint64_t, uint64_t>> held_order_;         // (until_ms, hash)

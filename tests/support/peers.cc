@@ -152,6 +152,8 @@ json baseGatewayConfig(const std::vector<std::pair<std::string, uint16_t>>& upst
                    {"password", "pw"},
                    {"binds", 1},
                    {"window", 50},
+                   // One customer: it may hold the whole carrier window of deliveries.
+                   {"customer_delivery_share", 1000},
                    {"request_timeout", "2s"},
                    {"connect_timeout", "1s"},
                    {"reconnect", {{"initial", "100ms"}, {"max", "500ms"}}}});

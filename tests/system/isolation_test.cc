@@ -122,6 +122,8 @@ json isolationConfig(uint16_t mc_port, const std::vector<std::pair<std::string, 
   // The default request timeout (the base config's 3 s would let a held delivery go after 3 s and
   // hide a carrier window held for that long).
   cfg["timers"]["response"] = "30s";
+  // The default share (half the upstream window of 50): several customers share this bind.
+  cfg["upstreams"][0].erase("customer_delivery_share");
   for (const auto& [id, window] : customers) {
     cfg["customers"].push_back(customerEntry(id, window));
   }
@@ -408,6 +410,11 @@ TEST_CASE("a customer with no receiver bound does not hold up another customer's
       [](double v) { return v > 0; }, 2s);
   MESSAGE("deliveries deferred for B (no_receiver): ", deferred);
   CHECK(deferred > 0);
+  // A is alone on the bind (B holds nothing) and keeps answering: its bursts borrow the room.
+  MESSAGE("acme deferred (share_full): ",
+          metricSum(smppgw::test::httpGet("127.0.0.1", mport, "/metrics").body,
+                    "smppgw_deliveries_deferred_total",
+                    {R"(customer="acme")", R"(reason="share_full")"}));
   auto summary = mc.stop();
   MESSAGE("mcsim mo: ", summary["mo"].dump());
   CHECK(summary["mo"]["failed"].get<uint64_t>() > 0);
