@@ -192,6 +192,11 @@ void UpstreamBind::onPdu(net::Connection&, codec::Bytes raw) {
       return;
     case CommandId::deliver_sm:
     case CommandId::data_sm:
+      if (state_ == State::Unbinding && receive_) {
+        // Crossed our unbind: the MC keeps it and retries (on another bind, or after restart).
+        respond(id, pdu_.sequence_number, gwstatus::kDeliveryLater);
+        return;
+      }
       if (state_ != State::Bound || !receive_) {
         respond(id, pdu_.sequence_number, st::ESME_RINVBNDSTS);
         return;

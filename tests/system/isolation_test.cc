@@ -357,8 +357,9 @@ TEST_CASE("orphan receipts after kill -9 and restart are answered at once; new r
 TEST_CASE("a receiver that never reads does not hold up another customer's receipts") {
   // MO for B (destinations 5550xxx) at 300/s and A's receipts share one carrier bind whose
   // deliver_sm window is 64.
-  McsimProc mc({"--receipt-delay-ms", "20", "--window", "64", "--mo-rate", "300", "--mo-to",
-                "5550000-5550999"});
+  // A delivery bounced with ESME_RX_T_APPN comes back 200 ms later (carriers differ).
+  McsimProc mc({"--retry-temporary", "200ms", "--receipt-delay-ms", "20", "--window", "64",
+                "--mo-rate", "300", "--mo-to", "5550000-5550999"});
   GatewayProc gw(isolationConfig(mc.port(), {{"B", 50}}, {{"5550", "B"}}));
   const uint16_t mport = gw.metricsPort();
   const auto rss_before = smppgw::testsupport::residentBytes(gw.proc().pid());
@@ -391,8 +392,9 @@ TEST_CASE("a receiver that never reads does not hold up another customer's recei
 }
 
 TEST_CASE("a customer with no receiver bound does not hold up another customer's receipts") {
-  McsimProc mc({"--receipt-delay-ms", "20", "--window", "64", "--mo-rate", "300", "--mo-to",
-                "5550000-5550999"});
+  // A delivery bounced with ESME_RX_T_APPN comes back 200 ms later (carriers differ).
+  McsimProc mc({"--retry-temporary", "200ms", "--receipt-delay-ms", "20", "--window", "64",
+                "--mo-rate", "300", "--mo-to", "5550000-5550999"});
   GatewayProc gw(isolationConfig(mc.port(), {{"B", 50}}, {{"5550", "B"}}));
   const uint16_t mport = gw.metricsPort();
   // B never binds; a whole carrier window of its MO has arrived before A starts.
@@ -424,8 +426,9 @@ TEST_CASE(
     "two healthy customers get all their receipts beside one that does not read and one "
     "that is absent") {
   // MO to 5550xxx goes to B1 (bound, never reads), to 5551xxx to B2 (never binds).
-  McsimProc mc({"--receipt-delay-ms", "20", "--window", "64", "--mo-rate", "300", "--mo-to",
-                "5550000-5551999"});
+  // A delivery bounced with ESME_RX_T_APPN comes back 200 ms later (carriers differ).
+  McsimProc mc({"--retry-temporary", "200ms", "--receipt-delay-ms", "20", "--window", "64",
+                "--mo-rate", "300", "--mo-to", "5550000-5551999"});
   GatewayProc gw(isolationConfig(mc.port(), {{"A1", 50}, {"A2", 50}, {"B1", 50}, {"B2", 50}},
                                  {{"5550", "B1"}, {"5551", "B2"}}));
   const uint16_t mport = gw.metricsPort();

@@ -230,10 +230,8 @@ bool McSim::start() {
   started_ns_ = net::Loop::hrtimeNs();
   housekeeping_ = std::make_unique<net::Timer>(loop_, [this] { onHousekeeping(); });
   housekeeping_->start(1000, 1000);
-  if (cfg_.retry_temporary_ms > 0) {
-    retry_timer_ = std::make_unique<net::Timer>(loop_, [this] { onRetryTick(); });
-    retry_timer_->start(50, 50);
-  }
+  retry_timer_ = std::make_unique<net::Timer>(loop_, [this] { onRetryTick(); });
+  retry_timer_->start(50, 50);
   if (cfg_.mo_rate > 0) {
     mo_timer_ = std::make_unique<net::Timer>(loop_, [this] { onMoTick(); });
     mo_last_ms_ = loop_.nowMs();
@@ -990,13 +988,28 @@ void McSim::handleDeliverResp(Session& s, uint32_t seq, uint32_t st) {
     sendUnbind(s);
     return;
   }
+  if (s.state == Session::State::PeerUnbound && s.inflight.size() == 0) {
+    closeSession(s);
+    return;
+  }
   pump(s);
 }
 
 void McSim::handleUnbind(Session& s, const codec::Pdu& pdu) {
   sendHeaderOnly(s, CommandId::unbind_resp, 0, pdu.sequence_number);
   log("unbind from '%s'", s.account != nullptr ? s.account->system_id.c_str() : "(unbound)");
-  closeSession(s);
+  if (s.inflight.size() == 0) {
+    closeSession(s);
+    return;
+  }
+  // deliver_sm we sent before reading the unbind are answered after it: wait for those answers
+  // (the peer closes after our unbind_resp), at most unbind_timeout.
+  s.state = Session::State::PeerUnbound;
+  std::erase(all_receivers_, s.index);
+  if (s.account != nullptr) {
+    std::erase(s.account->receivers, s.index);
+  }
+  lingering_.push_back({s.index, s.serial, loop_.nowMs() + cfg_.unbind_timeout_ms});
 }
 
 void McSim::handleQuery(Session& s, const codec::Pdu& pdu) {
@@ -1280,6 +1293,17 @@ void McSim::onMoTick() {
 
 void McSim::onRetryTick() {
   const uint64_t now = loop_.nowMs();
+  std::erase_if(lingering_, [&](const Lingering& l) {
+    if (l.until_ms > now) {
+      return false;
+    }
+    if (l.index < sessions_.size() && sessions_[l.index] &&
+        sessions_[l.index]->serial == l.serial &&
+        sessions_[l.index]->state == Session::State::PeerUnbound) {
+      closeSession(*sessions_[l.index]);
+    }
+    return true;
+  });
   while (!retries_.empty() && retries_.front().due_ms <= now) {
     Retry r = std::move(retries_.front());
     retries_.pop_front();

@@ -149,7 +149,18 @@ struct Account {
 class Session : public net::ConnectionHandler {
  public:
   // Draining: shutting down, waiting for in-flight deliver_sm responses before the unbind.
-  enum class State : uint8_t { Open, BoundTx, BoundRx, BoundTrx, Draining, Unbinding, Closed };
+  // PeerUnbound: the peer's unbind is answered; its answers to our deliver_sm still in flight
+  // are awaited (they may cross the unbind) before the connection closes.
+  enum class State : uint8_t {
+    Open,
+    BoundTx,
+    BoundRx,
+    BoundTrx,
+    Draining,
+    Unbinding,
+    PeerUnbound,
+    Closed
+  };
 
   Session(McSim& sim, uint32_t index, uint64_t serial, uint32_t window);
   void onPdu(net::Connection& c, codec::Bytes pdu) override;
@@ -355,6 +366,12 @@ class McSim {
   uint64_t receipts_dropped_ = 0, receipts_cancelled_ = 0, receipts_retried_ = 0;
   uint64_t mo_generated_ = 0, mo_sent_ = 0, mo_acked_ = 0, mo_failed_ = 0, mo_dropped_ = 0;
   uint64_t mo_retried_ = 0;
+  struct Lingering {
+    uint32_t index;
+    uint64_t serial;
+    uint64_t until_ms;
+  };
+  std::vector<Lingering> lingering_;  // PeerUnbound sessions, closed at until_ms at the latest
   // deliver_sm sent on a session that closed before answering them (also counted failed/retried).
   uint64_t receipts_unanswered_at_close_ = 0, mo_unanswered_at_close_ = 0;
   uint64_t responses_dropped_ = 0;  // delayed responses whose session had gone
