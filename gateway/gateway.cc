@@ -199,6 +199,7 @@ struct Gateway::CustomerState {
   std::deque<PendingDelivery> pending;  // held, waiting for room at a receiver
   uint32_t held = 0;                    // deliveries unanswered to a carrier (sent or pending)
   uint64_t last_answer_ms = 0;          // its last answer to a delivery (0: none yet)
+  uint64_t held_since_ms = 0;           // when `held` last became non-zero
   FlatMap64<uint32_t> held_by_bind{4};  // the same by carrier connection (bindKey)
   std::string verified;  // sha256(pepper || password) of the last password that verified
 };
@@ -1436,13 +1437,12 @@ void Gateway::deliver(uint32_t customer, codec::Bytes pdu, Delivery d, SessionRe
   uint32_t* bind_total = bind_held_.find(bk);
   const Upstream* u = upstream(d.from.upstream);
   if (on_bind != nullptr && u != nullptr && *on_bind >= u->cfg().customer_delivery_share) {
-    // Over its share. A customer alone on the bind that keeps answering may borrow the room
-    // nobody else uses (a burst of receipts does not bounce); one that has not answered for a
-    // second, or that shares the bind, may not: that is how a receiver that stopped reading
-    // looks in its first seconds, before timers.delivery_response says so.
+    // Over its share. A customer alone on the bind that keeps up may borrow the room nobody
+    // else uses (a burst of receipts does not bounce); one that shares the bind, or holds
+    // deliveries and has answered none for a second, may not: that is how a receiver that
+    // stopped reading looks before timers.delivery_response says so.
     const bool alone = bind_total != nullptr && *bind_total == *on_bind;
-    const bool keeping_up = cs.last_answer_ms != 0 && now() - cs.last_answer_ms < kKeepingUpMs;
-    if (!alone || !keeping_up) {
+    if (!alone || !keepingUp(cs)) {
       deferDelivery(d, metrics::DeferReason::ShareFull);
       return;
     }
@@ -1472,7 +1472,9 @@ void Gateway::deliver(uint32_t customer, codec::Bytes pdu, Delivery d, SessionRe
       return;
     }
   }
-  ++cs.held;
+  if (cs.held++ == 0) {
+    cs.held_since_ms = now();
+  }
   if (on_bind != nullptr) {
     ++*on_bind;
   } else {
@@ -1493,6 +1495,12 @@ void Gateway::deliver(uint32_t customer, codec::Bytes pdu, Delivery d, SessionRe
   p.pdu.append(pdu);
   p.d = d;
   p.queued_ms = now();
+}
+
+bool Gateway::keepingUp(const CustomerState& cs) const {
+  // Since it began holding deliveries it has answered one, or it began less than a second ago.
+  return cs.held == 0 || cs.last_answer_ms >= cs.held_since_ms ||
+         now() - cs.held_since_ms < kKeepingUpMs;
 }
 
 void Gateway::deferDelivery(const Delivery& d, metrics::DeferReason reason) {
@@ -1807,6 +1815,10 @@ void Gateway::tick() {
       PendingDelivery p = std::move(cs.pending.front());
       cs.pending.pop_front();
       onDeliveryFailed(p.d, metrics::DeferReason::Timeout);
+    }
+    // A customer that stopped keeping up gives back what it borrowed and has not been sent yet.
+    if (!cs.pending.empty() && !keepingUp(cs)) {
+      failPendingDeliveries(static_cast<uint32_t>(i), metrics::DeferReason::ShareFull);
     }
   }
   // Held receipts whose submit_sm_resp never came: unmatched (acknowledged, counted, logged).

@@ -239,6 +239,7 @@ class Gateway {
   bool sendToSession(DownstreamSession& s, codec::Bytes pdu, Delivery d);
   void ackUpstream(BindRef from, codec::CommandId command, uint32_t seq, uint32_t status);
   void deferDelivery(const Delivery& d, metrics::DeferReason reason);
+  bool keepingUp(const CustomerState& cs) const;
   void finishDelivery(const Delivery& d, uint32_t status);
   // A receiver of `customer` with room and reading, or nullptr; `why` says why there is none.
   DownstreamSession* pickReceiver(CustomerState& cs, metrics::DeferReason& why);
