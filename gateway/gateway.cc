@@ -1486,7 +1486,9 @@ void Gateway::deliver(uint32_t customer, codec::Bytes pdu, Delivery d, SessionRe
     bind_held_.put(bk, 1);
   }
   if (target != nullptr) {
-    sendToSession(*target, pdu, d);
+    if (!sendToSession(*target, pdu, d)) {
+      finishDelivery(d, gwstatus::kDeliveryLater);  // could not be re-encoded for its version
+    }
     return;
   }
   ++stats_.deliveries_queued;

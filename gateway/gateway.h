@@ -46,7 +46,7 @@ namespace smppgw {
 
 struct SubmitFields;  // a submission's routing fields (gateway.cc)
 
-// Statuses the gateway itself answers with (docs/errors.md lists them for customers).
+// Statuses the gateway itself answers with (docs/architecture.md lists them).
 namespace gwstatus {
 constexpr uint32_t kNoUpstream = 0x00000058;       // ESME_RTHROTTLED: no carrier bound; retry
 constexpr uint32_t kQueueFull = 0x00000014;        // ESME_RMSGQFUL
