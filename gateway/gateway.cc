@@ -57,8 +57,6 @@ store::MappingInput mappingFor(const UpInFlight& info, uint64_t gateway_id, uint
 }
 
 constexpr uint64_t kTickMs = 100;
-// A customer that answered a delivery this recently keeps up (it may borrow unused room).
-constexpr uint64_t kKeepingUpMs = 1000;
 
 uint64_t ms(config::Duration d) {
   return static_cast<uint64_t>(d.count());
@@ -180,12 +178,6 @@ std::string randomBytes(size_t n) {
 
 }  // namespace
 
-struct Gateway::PendingDelivery {
-  codec::Buffer pdu;  // as it goes to a v5.0 session; re-encoded for older ones if d says so
-  Delivery d;
-  uint64_t queued_ms = 0;
-};
-
 // Runtime state of a customer, kept across reloads (indexed by a runtime id that never changes;
 // config indices do). cfg is its index in the current config, kNoId once it was removed.
 struct Gateway::CustomerState {
@@ -193,14 +185,7 @@ struct Gateway::CustomerState {
   uint32_t cfg = config::kNoId;
   GatewayMetrics::Customer* m = nullptr;
   TokenBucket rate;
-  std::vector<SessionRef> receivers;  // bound RX/TRX sessions, for round-robin delivery
-  uint32_t rr = 0;
   uint32_t binds = 0;
-  std::deque<PendingDelivery> pending;  // held, waiting for room at a receiver
-  uint32_t held = 0;                    // deliveries unanswered to a carrier (sent or pending)
-  uint64_t last_answer_ms = 0;          // its last answer to a delivery (0: none yet)
-  uint64_t held_since_ms = 0;           // when `held` last became non-zero
-  FlatMap64<uint32_t> held_by_bind{4};  // the same by carrier connection (bindKey)
   std::string verified;  // sha256(pepper || password) of the last password that verified
 };
 
@@ -297,12 +282,6 @@ GatewayMetrics::Customer* Gateway::customerMetrics(uint32_t rcid) {
 void Gateway::refuseMetric(uint32_t rcid, metrics::RefusalReason reason) {
   if (auto* m = customerMetrics(rcid)) {
     m->refusals[static_cast<size_t>(reason)]->inc();
-  }
-}
-
-void Gateway::deliveryMetric(uint32_t rcid, metrics::DeliveryResult result) {
-  if (auto* m = customerMetrics(rcid)) {
-    m->deliveries[static_cast<size_t>(result)]->inc();
   }
 }
 
@@ -408,10 +387,8 @@ DownstreamSession* Gateway::session(SessionRef r) {
 }
 
 void Gateway::onSessionBound(DownstreamSession& s) {
-  CustomerState& cs = customers_[s.customer()];
   if (s.canReceive()) {
-    cs.receivers.push_back(s.ref());
-    drainPendingDeliveries(s.customer());
+    deliveries_.receiverBound(s.customer(), s.ref());
   }
 }
 
@@ -422,10 +399,7 @@ void Gateway::onSessionClosed(DownstreamSession& s) {
     if (cs.binds > 0) {
       --cs.binds;  // customer() is set only once a bind succeeded
     }
-    std::erase_if(cs.receivers, [&](const SessionRef& r) { return r.index == ref.index; });
-    if (!cs.pending.empty()) {
-      drainPendingDeliveries(s.customer());  // to another receiver, or back to the carrier
-    }
+    deliveries_.receiverClosed(s.customer(), ref);
   }
   if (listener_connections_.size() > s.listener() && listener_connections_[s.listener()] > 0) {
     --listener_connections_[s.listener()];
@@ -1202,7 +1176,8 @@ void Gateway::onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu, codec::B
   dl.command = pdu.command_id;
   dl.receipt = false;
   dl.version_needed = codec::tlvVersionNeeded(pdu.tlvs);
-  deliver(customer_rt_[d.customer], raw, dl);  // as received: the session sets its own sequence
+  deliveries_.deliver(customer_rt_[d.customer], raw,
+                      dl);  // as received: the session sets its own sequence
 }
 
 void Gateway::processReceipt(const codec::Pdu& pdu, codec::Bytes raw, std::string_view id,
@@ -1396,192 +1371,7 @@ void Gateway::deliverReceipt(const store::MappingView& m, const codec::Pdu& pdu,
   // becomes one write per submitting session, not one per receiver (and customers that match
   // receipts per connection see them where they expect).
   const SessionRef origin{static_cast<uint32_t>(m.origin >> 32), static_cast<uint32_t>(m.origin)};
-  deliver(m.customer, receipt_scratch_.view(), d, origin);
-}
-
-namespace {
-// One carrier connection (its window dies with it, so the generation is part of the key).
-uint64_t bindKey(BindRef b) {
-  return (uint64_t{b.upstream & 0xFFFFu} << 48) | (uint64_t{b.bind & 0xFFFFu} << 32) | b.generation;
-}
-}  // namespace
-
-DownstreamSession* Gateway::pickReceiver(CustomerState& cs, metrics::DeferReason& why) {
-  why = metrics::DeferReason::NoReceiver;
-  const size_t n = cs.receivers.size();
-  for (size_t k = 0; k < n; ++k) {
-    DownstreamSession* s = session(cs.receivers[(cs.rr + k) % n]);
-    if (s == nullptr || !s->acceptsDeliveries()) {
-      continue;
-    }
-    if (s->notReading()) {
-      if (why == metrics::DeferReason::NoReceiver) {
-        why = metrics::DeferReason::NotReading;
-      }
-      continue;
-    }
-    if (s->deliveryRoom()) {
-      cs.rr = static_cast<uint32_t>((cs.rr + k + 1) % n);
-      return s;
-    }
-    why = metrics::DeferReason::QueueFull;  // a reading receiver, only busy: worth a wait
-  }
-  return nullptr;
-}
-
-void Gateway::deliver(uint32_t customer, codec::Bytes pdu, Delivery d, SessionRef preferred) {
-  CustomerState& cs = customers_[customer];
-  d.customer = customer;
-  const uint64_t bk = bindKey(d.from);
-  uint32_t* on_bind = cs.held_by_bind.find(bk);
-  uint32_t* bind_total = bind_held_.find(bk);
-  const Upstream* u = upstream(d.from.upstream);
-  if (on_bind != nullptr && u != nullptr && *on_bind >= u->cfg().customer_delivery_share) {
-    // Over its share. A customer alone on the bind that keeps up may borrow the room nobody
-    // else uses (a burst of receipts does not bounce); one that shares the bind, or holds
-    // deliveries and has answered none for a second, may not: that is how a receiver that
-    // stopped reading looks before timers.delivery_response says so.
-    const bool alone = bind_total != nullptr && *bind_total == *on_bind;
-    if (!alone || !keepingUp(cs)) {
-      deferDelivery(d, metrics::DeferReason::ShareFull);
-      return;
-    }
-  }
-  DownstreamSession* target = nullptr;
-  metrics::DeferReason why = metrics::DeferReason::NoReceiver;
-  if (cs.pending.empty()) {
-    if (preferred.valid()) {
-      DownstreamSession* s = session(preferred);
-      if (s != nullptr && s->customer() == customer && s->acceptsDeliveries() && !s->notReading() &&
-          s->deliveryRoom()) {
-        target = s;
-      }
-    }
-    if (target == nullptr) {
-      target = pickReceiver(cs, why);
-    }
-  } else {
-    why = metrics::DeferReason::QueueFull;  // others wait already: behind them
-  }
-  if (target == nullptr) {
-    // Waiting makes sense only for a receiver that reads and is busy; with none (not bound, or
-    // not reading) the carrier keeps the message and retries.
-    if (why != metrics::DeferReason::QueueFull ||
-        cs.pending.size() >= cfg().limits.max_pending_deliveries_per_customer) {
-      deferDelivery(d, why);
-      return;
-    }
-  }
-  if (cs.held++ == 0) {
-    cs.held_since_ms = now();
-  }
-  if (on_bind != nullptr) {
-    ++*on_bind;
-  } else {
-    cs.held_by_bind.put(bk, 1);
-  }
-  if (bind_total != nullptr) {
-    ++*bind_total;
-  } else {
-    bind_held_.put(bk, 1);
-  }
-  if (target != nullptr) {
-    if (!sendToSession(*target, pdu, d)) {
-      finishDelivery(d, gwstatus::kDeliveryLater);  // could not be re-encoded for its version
-    }
-    return;
-  }
-  ++stats_.deliveries_queued;
-  deliveryMetric(customer, metrics::DeliveryResult::Queued);
-  PendingDelivery& p = cs.pending.emplace_back();
-  p.pdu.append(pdu);
-  p.d = d;
-  p.queued_ms = now();
-}
-
-bool Gateway::keepingUp(const CustomerState& cs) const {
-  // Since it began holding deliveries it has answered one, or it began less than a second ago.
-  return cs.held == 0 || cs.last_answer_ms >= cs.held_since_ms ||
-         now() - cs.held_since_ms < kKeepingUpMs;
-}
-
-void Gateway::deferDelivery(const Delivery& d, metrics::DeferReason reason) {
-  ++stats_.deliveries_deferred;
-  deliveryMetric(d.customer, metrics::DeliveryResult::Deferred);
-  if (auto* m = customerMetrics(d.customer)) {
-    m->deferred[static_cast<size_t>(reason)]->inc();
-  }
-  ackUpstream(d.from, d.command, d.upstream_seq, gwstatus::kDeliveryLater);
-}
-
-void Gateway::finishDelivery(const Delivery& d, uint32_t status) {
-  CustomerState& cs = customers_[d.customer];
-  if (cs.held > 0) {
-    --cs.held;
-  }
-  const uint64_t bk = bindKey(d.from);
-  if (uint32_t* n = cs.held_by_bind.find(bk)) {
-    if (--*n == 0) {
-      cs.held_by_bind.erase(bk);
-    }
-  }
-  if (uint32_t* n = bind_held_.find(bk)) {
-    if (--*n == 0) {
-      bind_held_.erase(bk);
-    }
-  }
-  ackUpstream(d.from, d.command, d.upstream_seq, status);
-}
-
-bool Gateway::sendToSession(DownstreamSession& s, codec::Bytes pdu, Delivery d) {
-  ++stats_.deliveries_sent;
-  deliveryMetric(s.customer(), metrics::DeliveryResult::Sent);
-  if (s.version() >= d.version_needed) {
-    s.sendDelivery(pdu, d);
-    return true;
-  }
-  // Older peers get no v5.0 TLVs (3.3: no TLVs at all): re-encode for them.
-  codec::Pdu p;
-  if (codec::decode(pdu, p)) {
-    return false;
-  }
-  scratch_.clear();
-  codec::encode(p, scratch_, {s.version()});
-  s.sendDelivery(scratch_.view(), d);
-  return true;
-}
-
-void Gateway::drainPendingDeliveries(uint32_t customer) {
-  CustomerState& cs = customers_[customer];
-  while (!cs.pending.empty()) {
-    metrics::DeferReason why;
-    DownstreamSession* target = pickReceiver(cs, why);
-    if (target == nullptr) {
-      if (why != metrics::DeferReason::QueueFull) {
-        failPendingDeliveries(customer, why);  // no reading receiver left to wait for
-      }
-      return;
-    }
-    PendingDelivery p = std::move(cs.pending.front());
-    cs.pending.pop_front();
-    if (!sendToSession(*target, p.pdu.view(), p.d)) {
-      finishDelivery(p.d, gwstatus::kDeliveryLater);
-    }
-  }
-}
-
-void Gateway::failPendingDeliveries(uint32_t customer, metrics::DeferReason reason) {
-  CustomerState& cs = customers_[customer];
-  while (!cs.pending.empty()) {
-    PendingDelivery p = std::move(cs.pending.front());
-    cs.pending.pop_front();
-    ++stats_.deliveries_deferred;
-    deliveryMetric(customer, metrics::DeliveryResult::Deferred);
-    if (auto* m = customerMetrics(customer)) {
-      m->deferred[static_cast<size_t>(reason)]->inc();
-    }
-    finishDelivery(p.d, gwstatus::kDeliveryLater);
-  }
+  deliveries_.deliver(m.customer, receipt_scratch_.view(), d, origin);
 }
 
 void Gateway::ackUpstream(BindRef from, CommandId command, uint32_t seq, uint32_t status) {
@@ -1594,40 +1384,23 @@ void Gateway::ackUpstream(BindRef from, CommandId command, uint32_t seq, uint32_
 }
 
 void Gateway::onDeliveryAnswered(DownstreamSession& s, Delivery d, uint32_t status) {
-  if (status == st::ESME_ROK) {
-    ++stats_.deliveries_acked;
-    deliveryMetric(s.customer(), metrics::DeliveryResult::Acked);
-  } else {
-    ++stats_.deliveries_failed;
-    deliveryMetric(s.customer(), metrics::DeliveryResult::Failed);
-  }
-  customers_[s.customer()].last_answer_ms = now();
-  // The customer's answer is the MC's answer: a temporary error makes the MC retry.
-  finishDelivery(d, status);
-  if (!customers_[s.customer()].pending.empty()) {
-    drainPendingDeliveries(s.customer());
-  }
+  deliveries_.answered(s.customer(), d, status);
 }
 
 void Gateway::onDeliveryFailed(Delivery d, metrics::DeferReason reason) {
-  ++stats_.deliveries_deferred;
-  deliveryMetric(d.customer, metrics::DeliveryResult::Deferred);
-  if (auto* m = customerMetrics(d.customer)) {
-    m->deferred[static_cast<size_t>(reason)]->inc();
-  }
-  finishDelivery(d, gwstatus::kDeliveryLater);
+  deliveries_.failed(d, reason);
 }
 
 void Gateway::onReceiverNotReading(DownstreamSession& s) {
-  if (!customers_[s.customer()].pending.empty()) {
-    drainPendingDeliveries(s.customer());  // fails them if no reading receiver is left
-  }
+  deliveries_.readingChanged(s.customer());
 }
 
 void Gateway::onReceiverReadingAgain(DownstreamSession& s) {
-  if (!customers_[s.customer()].pending.empty()) {
-    drainPendingDeliveries(s.customer());
-  }
+  deliveries_.readingChanged(s.customer());
+}
+
+uint32_t Gateway::deliveryShare(uint32_t upstream) const {
+  return upstream < upstreams_.size() ? upstreams_[upstream]->cfg().customer_delivery_share : 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1770,8 +1543,8 @@ bool Gateway::applyReload(std::shared_ptr<const config::Config> next,
   }
   for (CustomerState& cs : customers_) {
     if (cs.cfg == config::kNoId) {
-      failPendingDeliveries(static_cast<uint32_t>(&cs - customers_.data()),
-                            metrics::DeferReason::NoReceiver);
+      deliveries_.returnWaiting(static_cast<uint32_t>(&cs - customers_.data()),
+                                metrics::DeferReason::NoReceiver);
     }
   }
   for (auto& u : upstreams_) {
@@ -1809,20 +1582,7 @@ void Gateway::tick() {
   for (auto& u : upstreams_) {
     u->tick(t);
   }
-  // Deliveries that waited too long for room at a receiver go back to the MC (it retries).
-  const uint64_t hold = ms(cfg().timers.delivery_response);
-  for (size_t i = 0; i < customers_.size(); ++i) {
-    CustomerState& cs = customers_[i];
-    while (!cs.pending.empty() && t - cs.pending.front().queued_ms >= hold) {
-      PendingDelivery p = std::move(cs.pending.front());
-      cs.pending.pop_front();
-      onDeliveryFailed(p.d, metrics::DeferReason::Timeout);
-    }
-    // A customer that stopped keeping up gives back what it borrowed and has not been sent yet.
-    if (!cs.pending.empty() && !keepingUp(cs)) {
-      failPendingDeliveries(static_cast<uint32_t>(i), metrics::DeferReason::ShareFull);
-    }
-  }
+  deliveries_.tick(t);
   // Held receipts whose submit_sm_resp never came: unmatched (acknowledged, counted, logged).
   while (!held_order_.empty() && held_order_.front().first <= t) {
     uint64_t hk = held_order_.front().second;
@@ -1932,8 +1692,8 @@ void Gateway::publishGauges() {
   }
   for (size_t i = 0; i < customers_.size(); ++i) {
     if (GatewayMetrics::Customer* m = customers_[i].m) {
-      m->pending->set(static_cast<int64_t>(customers_[i].pending.size()));
-      m->held->set(customers_[i].held);
+      m->pending->set(static_cast<int64_t>(deliveries_.waiting(static_cast<uint32_t>(i))));
+      m->held->set(deliveries_.held(static_cast<uint32_t>(i)));
       m->inflight->set(outstanding[i]);
       m->inflight_limit->set(limit[i]);
     }
@@ -2015,9 +1775,7 @@ void Gateway::shutdown(std::function<void()> done) {
   }
   // Deliveries waiting for room go back to the carrier now, while its binds are up; those
   // already sent are answered as the customers answer them, before any carrier bind unbinds.
-  for (size_t i = 0; i < customers_.size(); ++i) {
-    failPendingDeliveries(static_cast<uint32_t>(i), metrics::DeferReason::ShuttingDown);
-  }
+  deliveries_.returnWaiting(DeliveryQueues::kAll, metrics::DeferReason::ShuttingDown);
   for (auto& s : sessions_) {
     if (s != nullptr && !s->closed()) {
       s->unbind("shutdown");

@@ -28,6 +28,7 @@
 #include "codec/pdu.h"
 #include "codec/receipt.h"
 #include "config/model.h"
+#include "gateway/deliveries.h"
 #include "gateway/downstream.h"
 #include "gateway/flat_map.h"
 #include "gateway/gw_metrics.h"
@@ -82,18 +83,13 @@ struct GatewayStats {
   uint64_t receipts_suppressed = 0;  // the customer did not ask for them
   uint64_t mo_routed = 0;
   uint64_t mo_unroutable = 0;
-  uint64_t deliveries_sent = 0;
-  uint64_t deliveries_acked = 0;
-  uint64_t deliveries_failed = 0;
-  uint64_t deliveries_queued = 0;
-  uint64_t deliveries_deferred = 0;  // answered ESME_RX_T_APPN to the MC (will be retried)
   uint64_t decode_errors = 0;
   uint64_t reloads_ok = 0;
   uint64_t reloads_failed = 0;
   uint64_t reloads_unchanged = 0;
 };
 
-class Gateway {
+class Gateway final : private DeliveryHost {
  public:
   Gateway(net::Loop& loop, std::shared_ptr<const config::Config> config,
           routing::RoutingTablePtr table, metrics::Registry& registry);
@@ -127,8 +123,8 @@ class Gateway {
   uint16_t listenerPort(size_t index) const;
 
   net::Loop& loop() { return loop_; }
-  uint64_t now() const { return loop_.nowMs(); }
-  const config::Config& cfg() const { return *config_; }
+  uint64_t now() const override { return loop_.nowMs(); }
+  const config::Config& cfg() const override { return *config_; }
   const routing::RoutingTable& table() const { return *table_; }
   GatewayStats& stats() { return stats_; }
   store::MappingStore& mappings() { return mappings_; }
@@ -139,7 +135,7 @@ class Gateway {
   const std::vector<std::unique_ptr<Upstream>>& upstreams() const { return upstreams_; }
   bool shuttingDown() const { return shutting_down_; }
   GatewayMetrics& metrics() { return metrics_; }
-  GatewayMetrics::Customer* customerMetrics(uint32_t runtime_id);
+  GatewayMetrics::Customer* customerMetrics(uint32_t runtime_id) override;
 
   // ---- Called by DownstreamSession ----
   void authenticate(DownstreamSession& s, codec::CommandId bind, uint32_t seq,
@@ -154,7 +150,7 @@ class Gateway {
   void onReceiverReadingAgain(DownstreamSession& s);
   void onSessionBound(DownstreamSession& s);
   void onSessionClosed(DownstreamSession& s);
-  DownstreamSession* session(SessionRef r);
+  DownstreamSession* session(SessionRef r) override;
 
   // ---- Called by Upstream / UpstreamBind ----
   void onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const codec::Pdu& resp,
@@ -176,7 +172,6 @@ class Gateway {
 
  private:
   struct HeldReceipt;
-  struct PendingDelivery;
   struct CustomerState;
   struct AuthJob;
   struct ReloadJob;
@@ -229,23 +224,13 @@ class Gateway {
                       BindRef from, uint32_t upstream_seq);
   // pdu: the deliver_sm/data_sm as a v5.0 session gets it (copied only if it has to wait).
   // preferred: the session to try first (the one that submitted the message).
-  //
-  // Every delivery the carrier waits an answer for either is refused at once (deferDelivery:
-  // ESME_RX_T_APPN, the carrier keeps it) or is held (sent to a receiver, or queued for room at
-  // one) and then answered exactly once (finishDelivery). What a customer holds is bounded per
-  // carrier bind (upstreams[].customer_delivery_share), so a customer that cannot take its
-  // messages never fills the window the carrier shares between all customers.
-  void deliver(uint32_t customer, codec::Bytes pdu, Delivery d, SessionRef preferred = {});
-  bool sendToSession(DownstreamSession& s, codec::Bytes pdu, Delivery d);
   void ackUpstream(BindRef from, codec::CommandId command, uint32_t seq, uint32_t status);
-  void deferDelivery(const Delivery& d, metrics::DeferReason reason);
-  bool keepingUp(const CustomerState& cs) const;
-  void finishDelivery(const Delivery& d, uint32_t status);
-  // A receiver of `customer` with room and reading, or nullptr; `why` says why there is none.
-  DownstreamSession* pickReceiver(CustomerState& cs, metrics::DeferReason& why);
-  void drainPendingDeliveries(uint32_t customer);
-  // Answers every queued delivery of the customer ESME_RX_T_APPN (no receiver can take them).
-  void failPendingDeliveries(uint32_t customer, metrics::DeferReason reason);
+  // DeliveryHost
+  void answerCarrier(BindRef from, codec::CommandId command, uint32_t seq,
+                     uint32_t status) override {
+    ackUpstream(from, command, seq, status);
+  }
+  uint32_t deliveryShare(uint32_t upstream) const override;
   void releaseHeldReceipts(uint32_t upstream, std::string_view key);
   // A receipt no mapping will match: answered routing.receipt_unmatched_status (ESME_ROK by
   // default), counted by reason, logged at most once a second.
@@ -258,7 +243,6 @@ class Gateway {
   void maybeFinishShutdown();
   void publishGauges();
   void refuseMetric(uint32_t customer, metrics::RefusalReason reason);
-  void deliveryMetric(uint32_t customer, metrics::DeliveryResult result);
 
   net::Loop& loop_;
   std::shared_ptr<const config::Config> config_;
@@ -281,8 +265,8 @@ class Gateway {
   routing::ConcatStickiness sticky_;
   store::MappingStore mappings_;
   IdMinter minter_;
-  FlatMap64<uint32_t> bind_held_{16};   // deliveries held per carrier connection (bindKey)
-  std::vector<uint32_t> group_queued_;  // by config group id
+  DeliveryQueues deliveries_{*this};
+  std::vector<uint32_t> group_queued_;                           // by config group id
   std::vector<routing::MemberStatus> member_status_;             // per upstream, refreshed per pick
   std::unordered_map<uint64_t, std::vector<HeldReceipt>> held_;  // by hash(upstream, id key)
   std::deque<std::pair<uint64_t, uint64_t>> held_order_;         // (until_ms, hash)
