@@ -189,16 +189,6 @@ struct Gateway::CustomerState {
   std::string verified;  // sha256(pepper || password) of the last password that verified
 };
 
-struct Gateway::HeldReceipt {
-  uint32_t upstream = 0;
-  CommandId command = CommandId::deliver_sm;  // or data_sm
-  std::string key;
-  codec::Buffer pdu;  // the MC's deliver_sm, as received
-  BindRef from;
-  uint32_t upstream_seq = 0;
-  uint64_t until_ms = 0;
-};
-
 // A bind waiting for its password check on the thread pool.
 struct Gateway::AuthJob {
   uv_work_t req;
@@ -221,7 +211,7 @@ Gateway::Gateway(net::Loop& loop, std::shared_ptr<const config::Config> config,
       table_(std::move(table)),
       selector_(*config_),
       sticky_(config_->routing.concat_max_entries, config_->routing.concat_ttl),
-      mappings_(ms(config_->store.mapping_ttl), config_->store.max_mappings),
+      ids_(*this, ms(config_->store.mapping_ttl), config_->store.max_mappings),
       minter_(config_->gateway.instance_id),
       metrics_(registry),
       rng_(std::random_device{}()),
@@ -843,12 +833,8 @@ void Gateway::onMultiPartResponse(UpstreamBind& b, const UpInFlight& info, const
     // the customer has its submit_multi_resp).
     const uint32_t up_id = b.upstreamId();
     codec::MessageIdKey key;
-    normaliseUpstreamId(up_id, *mid, false, key);
-    const store::MappingView stored =
-        mappings_.put(mappingFor(info, info.gateway_id, up_id, *mid, key.view(), now()));
-    if (!held_.empty()) {
-      releaseHeldReceipts(stored.upstream, stored.upstream_key);
-    }
+    ids_.normalise(up_id, *mid, false, key);
+    ids_.release(ids_.record(mappingFor(info, info.gateway_id, up_id, *mid, key.view(), now())));
   }
   multiPartDone(info.gateway_id, info.multi_dest, st::ESME_ROK);
 }
@@ -906,23 +892,24 @@ void Gateway::multiPartDone(uint64_t multi, uint8_t dest, uint32_t status) {
   for (HeldReceipt& h : done.receipts) {
     codec::Pdu p;
     store::MappingView m;
-    if (!codec::decode(h.pdu.view(), p) && mappings_.byUpstream(h.upstream, h.key, m)) {
+    if (!codec::decode(h.pdu.view(), p) && ids_.mappings().byUpstream(h.upstream, h.key, m)) {
       deliverReceipt(m, p, h.pdu.view(), h.from, h.upstream_seq);
-    } else {
-      ++stats_.receipts_unmatched;  // its mapping was evicted meanwhile
-      ackUpstream(h.from, CommandId::deliver_sm, h.upstream_seq, st::ESME_ROK);
+    } else {  // its mapping was evicted meanwhile
+      ids_.unmatched(h.upstream, h.key, h.from, h.command, h.upstream_seq,
+                     metrics::UnmatchedReason::HeldExpired);
     }
   }
 }
 
-bool Gateway::holdForMulti(const store::MappingView& m, codec::Bytes raw, BindRef from,
-                           uint32_t upstream_seq) {
+bool Gateway::holdForMulti(const store::MappingView& m, CommandId command, codec::Bytes raw,
+                           BindRef from, uint32_t upstream_seq) {
   auto it = multis_.find(m.gateway_id);
   if (it == multis_.end()) {
     return false;
   }
   HeldReceipt h;
   h.upstream = m.upstream;
+  h.command = command;
   h.key = std::string(m.upstream_key);
   h.pdu.append(raw);
   h.from = from;
@@ -953,7 +940,7 @@ void Gateway::onById(DownstreamSession& s, const codec::Pdu& pdu) {
   auto gid = parseMessageId(*mid, cust.message_id_format);
   store::MappingView m;
   // Another customer's message is as unknown as a message that never existed.
-  if (!gid || !mappings_.byGatewayId(*gid, m) || m.customer != s.customer()) {
+  if (!gid || !ids_.mappings().byGatewayId(*gid, m) || m.customer != s.customer()) {
     refuse(st::ESME_RINVMSGID);
     return;
   }
@@ -1003,13 +990,11 @@ void Gateway::onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const 
       ++stats_.submits_ok;
       const uint32_t up_id = b.upstreamId();
       codec::MessageIdKey key;
-      normaliseUpstreamId(up_id, *mid, false, key);
-      const store::MappingView stored = mappings_.put(
+      ids_.normalise(up_id, *mid, false, key);
+      const store::MappingView stored = ids_.record(
           mappingFor(info, minter_.next(wallClockMs()), up_id, *mid, key.view(), now()));
       new_id = formatMessageId(stored.gateway_id, id_format, id_length, idbuf);
-      if (!held_.empty()) {
-        release = stored;
-      }
+      release = stored;
     } else {
       ++stats_.submits_failed;  // new_id stays empty: a failed submission has no id
     }
@@ -1023,7 +1008,7 @@ void Gateway::onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const 
       b.metrics()->orphans->inc();
     }
     if (release) {
-      releaseHeldReceipts(release->upstream, release->upstream_key);
+      ids_.release(*release);
     }
     return;
   }
@@ -1047,7 +1032,7 @@ void Gateway::onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const 
   }
   s->send();
   if (release) {
-    releaseHeldReceipts(release->upstream, release->upstream_key);
+    ids_.release(*release);  // after the response: the customer sees the id before its receipt
   }
   if (auto* m = customerMetrics(info.customer)) {
     metrics_.customerResponse(*m, resp_id, resp.command_status);
@@ -1084,19 +1069,6 @@ void Gateway::onUpstreamReady(Upstream& u) {
 
 // ---------------------------------------------------------------------------------------------
 // Deliveries (carrier -> customer): receipts and MO
-
-bool Gateway::normaliseUpstreamId(uint32_t upstream, std::string_view id, bool from_receipt,
-                                  codec::MessageIdKey& key) const {
-  const config::MessageIdNormalisation& n = upstreams_[upstream]->cfg().message_id;
-  config::IdBase base = from_receipt ? n.receipt : n.response;
-  codec::IdKeyOptions o;
-  o.treat_as = base == config::IdBase::Hex       ? codec::IdFormat::Hex
-               : base == config::IdBase::Decimal ? codec::IdFormat::Decimal
-                                                 : codec::IdFormat::Text;
-  o.strip_leading_zeros = n.strip_leading_zeros;
-  o.case_insensitive = n.letter_case != config::IdCase::Preserve;
-  return codec::normalizeMessageId(id, o, key);
-}
 
 void Gateway::onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu, codec::Bytes raw) {
   const uint32_t up_id = b.upstreamId();
@@ -1142,12 +1114,7 @@ void Gateway::onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu, codec::B
     if (id.empty()) {
       id = codec::receiptId(codec::asString(text)).value_or(std::string_view());
     }
-    if (id.empty()) {
-      receiptUnmatched(up_id, "", from, pdu.command_id, pdu.sequence_number,
-                       metrics::UnmatchedReason::NoId);
-      return;
-    }
-    processReceipt(pdu, raw, id, pdu.sequence_number, from);
+    ids_.receipt(pdu, raw, id, from);
     return;
   }
   // MO message.
@@ -1180,89 +1147,24 @@ void Gateway::onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu, codec::B
                       dl);  // as received: the session sets its own sequence
 }
 
-void Gateway::processReceipt(const codec::Pdu& pdu, codec::Bytes raw, std::string_view id,
-                             uint32_t upstream_seq, BindRef from) {
-  codec::MessageIdKey key;
-  normaliseUpstreamId(from.upstream, id, true, key);
-  if (store::MappingView m; mappings_.byUpstream(from.upstream, key.view(), m)) {
-    if (multis_.empty() || !holdForMulti(m, raw, from, upstream_seq)) {
-      deliverReceipt(m, pdu, raw, from, upstream_seq);
-    }
-    return;
-  }
-  // Receipts can overtake their submit_sm_resp: hold it (unacknowledged, so the MC keeps it)
-  // until the response arrives or the request would have timed out anyway. With nothing in
-  // flight to that carrier nothing can match it (e.g. sent before a restart): answer it now, so
-  // orphans never fill the carrier's window of unanswered deliveries.
-  if (upstreams_[from.upstream]->outstanding() == 0) {
-    receiptUnmatched(from.upstream, key.view(), from, pdu.command_id, upstream_seq,
-                     metrics::UnmatchedReason::NotInFlight);
-    return;
-  }
-  ++stats_.receipts_held;
-  metrics_.receipts(from.upstream, 0xFFFFFF, "held").inc();
-  HeldReceipt h;
-  h.upstream = from.upstream;
-  h.command = pdu.command_id;
-  h.key = std::string(key.view());
-  h.pdu.append(raw);
-  h.from = from;
-  h.upstream_seq = upstream_seq;
-  h.until_ms = now() + ms(upstreams_[from.upstream]->cfg().request_timeout) + 1000;
-  uint64_t hk = hash64(h.key, from.upstream);
-  held_[hk].push_back(std::move(h));
-  held_order_.emplace_back(held_[hk].back().until_ms, hk);
-}
-
-void Gateway::receiptUnmatched(uint32_t upstream, std::string_view id, BindRef from,
-                               CommandId command, uint32_t upstream_seq,
-                               metrics::UnmatchedReason reason) {
-  ++stats_.receipts_unmatched;
-  metrics_.receipts(upstream, 0xFFFFFF, "unmatched").inc();
-  if (const GatewayMetrics::Upstream* m = upstreams_[upstream]->metrics()) {
-    m->unmatched[static_cast<size_t>(reason)]->inc();
-  }
-  const uint32_t status = cfg().routing.receipt_unmatched_status;
-  ackUpstream(from, command, upstream_seq, status);
-  // One line a second at most, with the count since the last: a carrier replaying thousands of
-  // receipts after a restart must not flood the log.
-  ++unmatched_unlogged_;
-  if (now() >= unmatched_log_ms_) {
-    log::warn("receipts_unmatched", "upstream", upstreams_[upstream]->name(), "count",
-              unmatched_unlogged_, "reason", metrics::label(reason), "last_id", id, "answered",
-              statusLabel(status));
-    unmatched_unlogged_ = 0;
-    unmatched_log_ms_ = now() + 1000;
+void Gateway::receiptMatched(const store::MappingView& m, const codec::Pdu& pdu, codec::Bytes raw,
+                             BindRef from, uint32_t upstream_seq) {
+  if (multis_.empty() || !holdForMulti(m, pdu.command_id, raw, from, upstream_seq)) {
+    deliverReceipt(m, pdu, raw, from, upstream_seq);
   }
 }
 
-void Gateway::releaseHeldReceipts(uint32_t upstream, std::string_view key) {
-  auto it = held_.find(hash64(key, upstream));
-  if (it == held_.end()) {
-    return;
-  }
-  std::vector<HeldReceipt> matched;
-  std::erase_if(it->second, [&](HeldReceipt& h) {
-    if (h.upstream == upstream && h.key == key) {
-      matched.push_back(std::move(h));
-      return true;
-    }
-    return false;
-  });
-  if (it->second.empty()) {
-    held_.erase(it);
-  }
-  for (HeldReceipt& h : matched) {
-    codec::Pdu p;
-    if (codec::decode(h.pdu.view(), p)) {
-      continue;
-    }
-    if (store::MappingView m; mappings_.byUpstream(upstream, key, m)) {
-      if (multis_.empty() || !holdForMulti(m, h.pdu.view(), h.from, h.upstream_seq)) {
-        deliverReceipt(m, p, h.pdu.view(), h.from, h.upstream_seq);
-      }
-    }
-  }
+const config::Upstream* Gateway::upstreamCfg(uint32_t upstream) const {
+  return upstream < upstreams_.size() ? &upstreams_[upstream]->cfg() : nullptr;
+}
+
+std::string_view Gateway::upstreamName(uint32_t upstream) const {
+  return upstream < upstreams_.size() ? std::string_view(upstreams_[upstream]->name())
+                                      : std::string_view();
+}
+
+size_t Gateway::upstreamOutstanding(uint32_t upstream) const {
+  return upstream < upstreams_.size() ? upstreams_[upstream]->outstanding() : 0;
 }
 
 void Gateway::deliverReceipt(const store::MappingView& m, const codec::Pdu& pdu, codec::Bytes raw,
@@ -1523,7 +1425,7 @@ bool Gateway::applyReload(std::shared_ptr<const config::Config> next,
   config_ = std::move(next);
   table_ = std::move(table);
   selector_ = routing::GroupSelector(*config_);
-  mappings_.setLimits(ms(config_->store.mapping_ttl), config_->store.max_mappings);
+  ids_.setLimits(ms(config_->store.mapping_ttl), config_->store.max_mappings);
   sticky_.setLimits(config_->routing.concat_max_entries, config_->routing.concat_ttl);
   bindConfig();
   // Customers removed or disabled: their sessions unbind; their waiting deliveries go back to
@@ -1583,45 +1485,11 @@ void Gateway::tick() {
     u->tick(t);
   }
   deliveries_.tick(t);
-  // Held receipts whose submit_sm_resp never came: unmatched (acknowledged, counted, logged).
-  while (!held_order_.empty() && held_order_.front().first <= t) {
-    uint64_t hk = held_order_.front().second;
-    held_order_.pop_front();
-    auto it = held_.find(hk);
-    if (it == held_.end()) {
-      continue;
-    }
-    std::erase_if(it->second, [&](HeldReceipt& h) {
-      if (h.until_ms > t) {
-        return false;
-      }
-      metrics_.receipts(h.upstream, 0xFFFFFF, "expired").inc();
-      receiptUnmatched(h.upstream, h.key, h.from, h.command, h.upstream_seq,
-                       metrics::UnmatchedReason::HeldExpired);
-      return true;
-    });
-    if (it->second.empty()) {
-      held_.erase(it);
-    }
-  }
-  // Held receipts of a carrier with nothing in flight any more: every request they could have
-  // belonged to has been answered or failed, so none of them will ever match.
-  for (auto it = held_.begin(); it != held_.end();) {
-    std::erase_if(it->second, [&](HeldReceipt& h) {
-      if (upstreams_[h.upstream]->outstanding() != 0) {
-        return false;
-      }
-      metrics_.receipts(h.upstream, 0xFFFFFF, "expired").inc();
-      receiptUnmatched(h.upstream, h.key, h.from, h.command, h.upstream_seq,
-                       metrics::UnmatchedReason::HeldExpired);
-      return true;
-    });
-    it = it->second.empty() ? held_.erase(it) : std::next(it);
-  }
+  ids_.tick(t);
   publishGauges();
   if (t >= next_housekeeping_ms_) {
     next_housekeeping_ms_ = t + 1000;
-    mappings_.expire(t);
+    ids_.expireMappings(t);
     sticky_.expire(routing::ConcatStickiness::TimePoint(std::chrono::milliseconds(t)));
   }
   if (shutting_down_) {
@@ -1642,9 +1510,9 @@ void Gateway::publishGauges() {
   reg.counter(CF::LoopReceivedBytes).add(ls.bytes_in - published_loop_.bytes_in);
   reg.counter(CF::LoopSentBytes).add(ls.bytes_out - published_loop_.bytes_out);
   published_loop_ = ls;
-  reg.gauge(GF::StoreMappings).set(static_cast<int64_t>(mappings_.size()));
-  reg.gauge(GF::StoreMappingBytes).set(static_cast<int64_t>(mappings_.bytes()));
-  const store::MappingStats& ms = mappings_.stats();
+  reg.gauge(GF::StoreMappings).set(static_cast<int64_t>(ids_.mappings().size()));
+  reg.gauge(GF::StoreMappingBytes).set(static_cast<int64_t>(ids_.mappings().bytes()));
+  const store::MappingStats& ms = ids_.mappings().stats();
   reg.counter(CF::StoreMappingsRemoved, {"expired"}).add(ms.expired - published_store_.expired);
   reg.counter(CF::StoreMappingsRemoved, {"evicted"}).add(ms.evicted - published_store_.evicted);
   published_store_ = ms;
@@ -1699,13 +1567,7 @@ void Gateway::publishGauges() {
     }
   }
   std::vector<int64_t> held(upstreams_.size(), 0);
-  for (const auto& [hk, list] : held_) {
-    for (const HeldReceipt& h : list) {
-      if (h.upstream < held.size()) {
-        ++held[h.upstream];
-      }
-    }
-  }
+  ids_.countHeld(held);
   for (auto& u : upstreams_) {
     if (GatewayMetrics::Upstream* m = u->metrics()) {
       std::array<int64_t, 5> states{};

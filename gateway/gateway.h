@@ -32,6 +32,7 @@
 #include "gateway/downstream.h"
 #include "gateway/flat_map.h"
 #include "gateway/gw_metrics.h"
+#include "gateway/id_mapper.h"
 #include "gateway/message_id.h"
 #include "gateway/net/connection.h"
 #include "gateway/net/loop.h"
@@ -78,8 +79,6 @@ struct GatewayStats {
   uint64_t refused_queue_full = 0;
   uint64_t orphan_responses = 0;  // the customer session had gone
   uint64_t receipts_matched = 0;
-  uint64_t receipts_held = 0;  // arrived before their submit_sm_resp
-  uint64_t receipts_unmatched = 0;
   uint64_t receipts_suppressed = 0;  // the customer did not ask for them
   uint64_t mo_routed = 0;
   uint64_t mo_unroutable = 0;
@@ -89,7 +88,7 @@ struct GatewayStats {
   uint64_t reloads_unchanged = 0;
 };
 
-class Gateway final : private DeliveryHost {
+class Gateway final : private DeliveryHost, private IdMapperHost {
  public:
   Gateway(net::Loop& loop, std::shared_ptr<const config::Config> config,
           routing::RoutingTablePtr table, metrics::Registry& registry);
@@ -127,14 +126,14 @@ class Gateway final : private DeliveryHost {
   const config::Config& cfg() const override { return *config_; }
   const routing::RoutingTable& table() const { return *table_; }
   GatewayStats& stats() { return stats_; }
-  store::MappingStore& mappings() { return mappings_; }
+  store::MappingStore& mappings() { return ids_.mappings(); }
   std::mt19937& rng() { return rng_; }
   Upstream* upstream(uint32_t id) {
     return id < upstreams_.size() ? upstreams_[id].get() : nullptr;
   }
   const std::vector<std::unique_ptr<Upstream>>& upstreams() const { return upstreams_; }
   bool shuttingDown() const { return shutting_down_; }
-  GatewayMetrics& metrics() { return metrics_; }
+  GatewayMetrics& metrics() override { return metrics_; }
   GatewayMetrics::Customer* customerMetrics(uint32_t runtime_id) override;
 
   // ---- Called by DownstreamSession ----
@@ -171,7 +170,6 @@ class Gateway final : private DeliveryHost {
   }
 
  private:
-  struct HeldReceipt;
   struct CustomerState;
   struct AuthJob;
   struct ReloadJob;
@@ -209,8 +207,8 @@ class Gateway final : private DeliveryHost {
   // One part is over (status 0: accepted); the last one answers the customer.
   void multiPartDone(uint64_t multi, uint8_t dest, uint32_t status);
   // A matched receipt of a submit_multi whose response is not written yet: kept until it is.
-  bool holdForMulti(const store::MappingView& m, codec::Bytes raw, BindRef from,
-                    uint32_t upstream_seq);
+  bool holdForMulti(const store::MappingView& m, codec::CommandId command, codec::Bytes raw,
+                    BindRef from, uint32_t upstream_seq);
   const config::Customer* customerCfg(uint32_t runtime_id) const;
   void accept(size_t listener_index, uv_stream_t* server);
   void tick();
@@ -218,8 +216,6 @@ class Gateway final : private DeliveryHost {
                   bool password_ok, const std::string& password);
   uint32_t checkBindPolicy(const DownstreamSession& s, codec::CommandId bind,
                            config::CustomerId id) const;
-  void processReceipt(const codec::Pdu& pdu, codec::Bytes raw, std::string_view upstream_id,
-                      uint32_t upstream_seq, BindRef from);
   void deliverReceipt(const store::MappingView& m, const codec::Pdu& pdu, codec::Bytes raw,
                       BindRef from, uint32_t upstream_seq);
   // pdu: the deliver_sm/data_sm as a v5.0 session gets it (copied only if it has to wait).
@@ -231,14 +227,12 @@ class Gateway final : private DeliveryHost {
     ackUpstream(from, command, seq, status);
   }
   uint32_t deliveryShare(uint32_t upstream) const override;
-  void releaseHeldReceipts(uint32_t upstream, std::string_view key);
-  // A receipt no mapping will match: answered routing.receipt_unmatched_status (ESME_ROK by
-  // default), counted by reason, logged at most once a second.
-  void receiptUnmatched(uint32_t upstream, std::string_view id, BindRef from,
-                        codec::CommandId command, uint32_t upstream_seq,
-                        metrics::UnmatchedReason reason);
-  bool normaliseUpstreamId(uint32_t upstream, std::string_view id, bool from_receipt,
-                           codec::MessageIdKey& key) const;
+  // IdMapperHost
+  const config::Upstream* upstreamCfg(uint32_t upstream) const override;
+  std::string_view upstreamName(uint32_t upstream) const override;
+  size_t upstreamOutstanding(uint32_t upstream) const override;
+  void receiptMatched(const store::MappingView& m, const codec::Pdu& pdu, codec::Bytes raw,
+                      BindRef from, uint32_t upstream_seq) override;
   uint64_t concatKey(const DownstreamSession& s, const codec::Pdu& pdu) const;
   void maybeFinishShutdown();
   void publishGauges();
@@ -263,15 +257,11 @@ class Gateway final : private DeliveryHost {
   std::vector<CustomerState> customers_;
   routing::GroupSelector selector_;
   routing::ConcatStickiness sticky_;
-  store::MappingStore mappings_;
+  IdMapper ids_;
   IdMinter minter_;
   DeliveryQueues deliveries_{*this};
-  std::vector<uint32_t> group_queued_;                           // by config group id
-  std::vector<routing::MemberStatus> member_status_;             // per upstream, refreshed per pick
-  std::unordered_map<uint64_t, std::vector<HeldReceipt>> held_;  // by hash(upstream, id key)
-  std::deque<std::pair<uint64_t, uint64_t>> held_order_;         // (until_ms, hash)
-  uint64_t unmatched_unlogged_ = 0;                   // unmatched receipts since the last log line
-  uint64_t unmatched_log_ms_ = 0;                     // no unmatched-receipt line before this time
+  std::vector<uint32_t> group_queued_;                // by config group id
+  std::vector<routing::MemberStatus> member_status_;  // per upstream, refreshed per pick
   std::unordered_map<uint64_t, MultiSubmit> multis_;  // by gateway id
   uint64_t next_housekeeping_ms_ = 0;
   std::unique_ptr<net::Timer> tick_timer_;

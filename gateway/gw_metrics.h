@@ -68,6 +68,10 @@ class GatewayMetrics {
   // Resolves on first use (runtime ids are stable, so this happens once per customer/upstream).
   Customer& customer(uint32_t runtime_id, std::string_view system_id);
   Upstream& upstream(uint32_t runtime_id, std::string_view name);
+  // The upstream's children if resolved already, else nullptr.
+  Upstream* upstreamIf(uint32_t runtime_id) {
+    return runtime_id < upstreams_.size() ? upstreams_[runtime_id].get() : nullptr;
+  }
 
   void customerPdu(Customer& c, bool in, codec::CommandId id);
   void customerResponse(Customer& c, codec::CommandId id, uint32_t status);
