@@ -13,6 +13,7 @@
 #include "config/keys.h"
 #include "config/password.h"
 #include "gateway/log.h"
+#include "gateway/receipt_rewrite.h"
 #include "routing/concat.h"
 
 namespace smppgw {
@@ -1176,46 +1177,7 @@ void Gateway::deliverReceipt(const store::MappingView& m, const codec::Pdu& pdu,
     return;
   }
   const config::Customer& cust = *custp;
-  const uint8_t esm = pdu.tryAs<codec::SmBody>()       ? pdu.as<codec::SmBody>().esm_class
-                      : pdu.tryAs<codec::DataSmBody>() ? pdu.as<codec::DataSmBody>().esm_class
-                                                       : 0;
-  // Did the customer ask for this receipt? (registered_delivery, reference §6.2). `always` asked
-  // the carrier for every receipt, but the customer gets only those it asked for itself.
-  bool wanted = true;
-  if (cust.receipts == config::ReceiptPolicy::Never) {
-    wanted = false;
-  } else {
-    if ((esm & 0x3C) == 0x20) {
-      wanted = (m.registered_delivery & 0x10) != 0;
-    } else {
-      // Only "on failure" (2) and "on success" (3) need the outcome: parse the text only then.
-      auto delivered = [&] {
-        uint32_t state = pdu.tlvs.integer(codec::tag::message_state).value_or(0);
-        codec::Receipt r;
-        if (state == 0) {
-          if (const auto* sm = pdu.tryAs<codec::SmBody>();
-              sm && codec::parseReceipt(sm->short_message, r)) {
-            auto ms_state = codec::messageStateFromStat(r.stat);
-            return ms_state && *ms_state == codec::MessageState::Delivered;
-          }
-        }
-        return state == 2;
-      };
-      switch (m.registered_delivery & 0x03) {
-        case 0:
-          wanted = false;
-          break;
-        case 2:
-          wanted = !delivered();
-          break;
-        case 3:
-          wanted = delivered();
-          break;
-        default:
-          break;
-      }
-    }
-  }
+  const bool wanted = receiptWanted(cust.receipts, m.registered_delivery, pdu);
   if (!wanted) {
     ++stats_.receipts_suppressed;
     metrics_.receipts(from.upstream, m.customer, "suppressed").inc();
@@ -1227,42 +1189,8 @@ void Gateway::deliverReceipt(const store::MappingView& m, const codec::Pdu& pdu,
   char idbuf[72];
   std::string_view gid =
       formatMessageId(m.gateway_id, cust.message_id_format, cust.message_id_length, idbuf);
-  // The MC's deliver_sm with the customer's view spliced in (not re-encoded): our id in the
-  // receipt text and TLV, and the customer's own numbers (the receipt goes to the sender it used).
-  codec::Splicer sp(raw);
-  auto addresses = [&](const auto& body) {
-    sp.text(body.source_addr, m.destination_addr);
-    sp.text(body.destination_addr, m.source_addr);
-  };
-  if (const auto* sm = pdu.tryAs<codec::SmBody>()) {
-    addresses(*sm);
-    // Only the id inside the text changes (and sm_length with it).
-    if (auto id = codec::receiptId(codec::asString(sm->short_message))) {
-      const size_t len = sm->short_message.size() - id->size() + gid.size();
-      if (len <= 254) {
-        sp.u8(sm->short_message.data() - 1, static_cast<uint8_t>(len));
-        sp.text(*id, gid);
-      }
-    }
-  } else if (const auto* ds = pdu.tryAs<codec::DataSmBody>()) {
-    addresses(*ds);
-  }
-  // TLVs: receipted_message_id carries our id; a text in message_payload is rewritten too.
-  // formatMessageId leaves a NUL after the id: the TLV's C-Octet String is there already.
-  const codec::Bytes id_tlv(reinterpret_cast<const uint8_t*>(gid.data()), gid.size() + 1);
-  for (const codec::Tlv& t : pdu.tlvs) {
-    if (t.tag == codec::tag::receipted_message_id) {
-      sp.tlvValue(t, id_tlv);
-    } else if (t.tag == codec::tag::message_payload) {
-      const auto id = codec::receiptId(codec::asString(t.value()));
-      if (id && t.length - id->size() + gid.size() <= 0xFFFF) {
-        sp.u16(t.ptr - 2, static_cast<uint16_t>(t.length - id->size() + gid.size()));
-        sp.text(*id, gid);
-      }
-    }
-  }
   receipt_scratch_.clear();
-  sp.write(receipt_scratch_, 0);  // the session sets its own sequence number
+  rewriteReceipt(pdu, raw, m, gid, receipt_scratch_);  // gid is followed by a NUL
   Delivery d;
   d.from = from;
   d.upstream_seq = upstream_seq;
