@@ -33,7 +33,6 @@ void DownstreamSession::onPdu(net::Connection&, codec::Bytes raw) {
     gw_.onReceiverReadingAgain(*this);
   }
   if (auto err = codec::decode(raw, pdu_)) {
-    ++gw_.stats().decode_errors;
     if (m_ != nullptr) {
       m_->decode_errors->inc();
     }
@@ -47,7 +46,6 @@ void DownstreamSession::onPdu(net::Connection&, codec::Bytes raw) {
 }
 
 void DownstreamSession::onFramingError(net::Connection&, const codec::DecodeError& e) {
-  ++gw_.stats().decode_errors;
   answerDecodeError(e);
 }
 
@@ -186,7 +184,6 @@ void DownstreamSession::handle(const codec::Pdu& pdu, codec::Bytes raw) {
       return;
   }
   if (outstanding_ >= window_) {
-    ++gw_.stats().refused_window;
     if (m_ != nullptr) {
       m_->refusals[static_cast<size_t>(metrics::RefusalReason::Window)]->inc();
     }

@@ -343,7 +343,6 @@ void Gateway::accept(size_t listener_index, uv_stream_t* server) {
   const config::Listener& l = cfg().listeners[listener_index];
   if (shutting_down_ || open_sessions_ >= cfg().limits.max_connections ||
       listener_connections_[listener_index] >= l.max_connections) {
-    ++stats_.sessions_refused;
     metrics_.connection(l.name, false).inc();
     log::warn("connection_refused", "listener", l.name, "peer", conn->peerAddress(), "reason",
               shutting_down_ ? "shutting down" : "max_connections");
@@ -364,7 +363,6 @@ void Gateway::accept(size_t listener_index, uv_stream_t* server) {
       *this, ref, static_cast<config::ListenerId>(listener_index), std::move(conn), now());
   ++open_sessions_;
   ++listener_connections_[listener_index];
-  ++stats_.sessions_accepted;
   metrics_.connection(l.name, true).inc();
   log::debug("connection_accepted", "listener", l.name, "peer", sessions_[ref.index]->peer());
 }
@@ -414,18 +412,15 @@ void Gateway::authenticate(DownstreamSession& s, CommandId bind, uint32_t seq,
                            const codec::BindBody& body) {
   auto it = customer_by_system_id_.find(std::string(body.system_id));
   if (it == customer_by_system_id_.end()) {
-    ++stats_.binds_failed;
     s.bindFailed(bind, seq, st::ESME_RINVSYSID);
     return;
   }
   const uint32_t id = it->second;  // runtime id
   if (customerCfg(id) == nullptr) {
-    ++stats_.binds_failed;
     s.bindFailed(bind, seq, st::ESME_RINVSYSID);  // removed by a reload
     return;
   }
   if (uint32_t status = checkBindPolicy(s, bind, id); status != st::ESME_ROK) {
-    ++stats_.binds_failed;
     s.bindFailed(bind, seq, status);
     return;
   }
@@ -466,7 +461,6 @@ void Gateway::authenticate(DownstreamSession& s, CommandId bind, uint32_t seq,
         j->gw->finishBind(j->ref, j->bind, j->seq, j->customer, j->ok, j->password);
       });
   if (rc != 0) {
-    ++stats_.binds_failed;
     s.bindFailed(bind, seq, st::ESME_RSYSERR);
     return;
   }
@@ -518,20 +512,17 @@ void Gateway::finishBind(SessionRef ref, CommandId bind, uint32_t seq, config::C
     return;  // the connection went away while the password was checked
   }
   if (!password_ok) {
-    ++stats_.binds_failed;
     s->bindFailed(bind, seq, st::ESME_RINVPASWD);
     return;
   }
   // The limits may have been reached while the check ran.
   if (uint32_t status = checkBindPolicy(*s, bind, id); status != st::ESME_ROK) {
-    ++stats_.binds_failed;
     s->bindFailed(bind, seq, status);
     return;
   }
   CustomerState& cs = customers_[id];
   cs.verified = config::sha256Hex(pepper_ + password);
   ++cs.binds;
-  ++stats_.binds_ok;
   const config::Customer& c = *customerCfg(id);
   s->bindSucceeded(bind, seq, id, c.window, c.window);
 }
@@ -540,36 +531,32 @@ void Gateway::finishBind(SessionRef ref, CommandId bind, uint32_t seq, config::C
 // Submissions (customer -> carrier)
 
 void Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes raw) {
-  ++stats_.submits;
   const uint64_t t = now();
   const uint32_t cid = s.customer();
   const config::Customer* custp = customerCfg(cid);
   if (custp == nullptr) {
-    ++stats_.submits_failed;
     s.respondStatus(pdu.command_id, pdu.sequence_number, gwstatus::kShuttingDown);
     s.requestAnswered();
     return;
   }
   const config::Customer& cust = *custp;
   using R = metrics::RefusalReason;
-  auto refuse = [&](uint32_t status, uint64_t& counter, R reason) {
-    ++counter;
-    ++stats_.submits_failed;
+  auto refuse = [&](uint32_t status, R reason) {
     refuseMetric(cid, reason);
     s.respondStatus(pdu.command_id, pdu.sequence_number, status);
     s.requestAnswered();
   };
   if (shutting_down_) {
-    refuse(gwstatus::kShuttingDown, stats_.refused_no_upstream, R::Shutdown);
+    refuse(gwstatus::kShuttingDown, R::Shutdown);
     return;
   }
   if (!customers_[cid].rate.tryTake(t)) {
-    refuse(gwstatus::kRateLimited, stats_.refused_rate, R::Rate);
+    refuse(gwstatus::kRateLimited, R::Rate);
     return;
   }
   SubmitFields f = submitFields(pdu);
   if (!cust.sourceAllowed(f.source)) {
-    refuse(st::ESME_RINVSRCADR, stats_.refused_sender, R::Policy);
+    refuse(st::ESME_RINVSRCADR, R::Policy);
     return;
   }
   if (pdu.command_id == CommandId::submit_multi) {
@@ -584,14 +571,12 @@ void Gateway::routeSubmission(DownstreamSession& s, const config::Customer& cust
                               uint64_t t, uint64_t multi, uint8_t multi_dest) {
   const uint32_t cid = s.customer();
   using R = metrics::RefusalReason;
-  auto refuse = [&](uint32_t status, uint64_t& counter, R reason) {
-    ++counter;
+  auto refuse = [&](uint32_t status, R reason) {
     refuseMetric(cid, reason);
     if (multi != 0) {
       multiPartDone(multi, multi_dest, status);  // the submit_multi_resp lists it
       return;
     }
-    ++stats_.submits_failed;
     s.respondStatus(pdu.command_id, pdu.sequence_number, status);
     s.requestAnswered();
   };
@@ -609,8 +594,7 @@ void Gateway::routeSubmission(DownstreamSession& s, const config::Customer& cust
   key.esm_class = f.esm_class;
   routing::MtDecision d = table_->route(key);
   if (!d.routed()) {
-    refuse(d.status != 0 ? d.status : cfg().routing.unroutable_status, stats_.refused_route,
-           R::NoRoute);
+    refuse(d.status != 0 ? d.status : cfg().routing.unroutable_status, R::NoRoute);
     return;
   }
 
@@ -680,9 +664,9 @@ void Gateway::routeSubmission(DownstreamSession& s, const config::Customer& cust
   }
   if (!chosen) {
     if (any_bound) {
-      refuse(gwstatus::kQueueFull, stats_.refused_queue_full, R::QueueFull);
+      refuse(gwstatus::kQueueFull, R::QueueFull);
     } else {
-      refuse(gwstatus::kNoUpstream, stats_.refused_no_upstream, R::NoUpstream);
+      refuse(gwstatus::kNoUpstream, R::NoUpstream);
     }
     return;
   }
@@ -753,7 +737,7 @@ void Gateway::routeSubmission(DownstreamSession& s, const config::Customer& cust
     out = scratch_.view();
   }
   if (!up.submit(out, info, t)) {
-    refuse(gwstatus::kQueueFull, stats_.refused_queue_full, R::QueueFull);
+    refuse(gwstatus::kQueueFull, R::QueueFull);
   }
 }
 
@@ -869,18 +853,14 @@ void Gateway::multiPartDone(uint64_t multi, uint8_t dest, uint32_t status) {
   const config::Customer* custp = customerCfg(done.customer);
   char idbuf[72];
   if (done.accepted > 0) {
-    ++stats_.submits_ok;
     body.message_id = formatMessageId(
         multi, custp != nullptr ? custp->message_id_format : config::MessageIdFormat::Hex,
         custp != nullptr ? custp->message_id_length : 16, idbuf);
   } else {
-    ++stats_.submits_failed;
     resp.command_status = common != 0 ? common : st::ESME_RSUBMITFAIL;
   }
-  DownstreamSession* s = session(done.origin);
-  if (s == nullptr) {
-    ++stats_.orphan_responses;
-  } else {
+  // The customer's session may have gone: then only the receipts below remain to handle.
+  if (DownstreamSession* s = session(done.origin)) {
     codec::encode(resp, s->out(), {s->version()});
     s->send();
     if (auto* m = customerMetrics(done.customer)) {
@@ -988,7 +968,6 @@ void Gateway::onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const 
 
   if (isSubmission(info.command)) {
     if (resp.command_status == st::ESME_ROK && mid != nullptr && !mid->empty()) {
-      ++stats_.submits_ok;
       const uint32_t up_id = b.upstreamId();
       codec::MessageIdKey key;
       ids_.normalise(up_id, *mid, false, key);
@@ -996,15 +975,12 @@ void Gateway::onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const 
           mappingFor(info, minter_.next(wallClockMs()), up_id, *mid, key.view(), now()));
       new_id = formatMessageId(stored.gateway_id, id_format, id_length, idbuf);
       release = stored;
-    } else {
-      ++stats_.submits_failed;  // new_id stays empty: a failed submission has no id
-    }
+    }  // else: a failed submission has no id (new_id stays empty)
   } else if (mid != nullptr) {
     // query_sm_resp and friends: give the customer its own id back.
     new_id = formatMessageId(info.gateway_id, id_format, id_length, idbuf);
   }
   if (s == nullptr) {
-    ++stats_.orphan_responses;
     if (b.metrics() != nullptr) {
       b.metrics()->orphans->inc();
     }
@@ -1049,12 +1025,8 @@ void Gateway::onUpstreamFailed(const UpInFlight& info, uint32_t status) {
     multiPartDone(info.gateway_id, info.multi_dest, status);  // timeout, bind lost, queue expired
     return;
   }
-  if (isSubmission(info.command)) {
-    ++stats_.submits_failed;
-  }
   DownstreamSession* s = session(info.origin);
   if (s == nullptr) {
-    ++stats_.orphan_responses;
     return;
   }
   s->respondStatus(info.command, info.origin_seq, status);
@@ -1129,14 +1101,12 @@ void Gateway::onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu, codec::B
   key.destination_npi = dst_npi;
   routing::MoDecision d = table_->routeMo(key);
   if (!d.routed()) {
-    ++stats_.mo_unroutable;
     metrics_.mo(up_id, 0xFFFFFF, "unroutable").inc();
     log::warn("mo_unroutable", "upstream", b.describe(), "rule", d.rule_name);
     b.respond(pdu.command_id, pdu.sequence_number,
               d.status != 0 ? d.status : cfg().routing.mo_unroutable_status);
     return;
   }
-  ++stats_.mo_routed;
   metrics_.mo(up_id, customer_rt_[d.customer], "routed").inc();
   Delivery dl;
   dl.from = from;
@@ -1172,19 +1142,16 @@ void Gateway::deliverReceipt(const store::MappingView& m, const codec::Pdu& pdu,
                              BindRef from, uint32_t upstream_seq) {
   const config::Customer* custp = customerCfg(m.customer);
   if (custp == nullptr) {
-    ++stats_.receipts_suppressed;  // the customer was removed by a reload
     ackUpstream(from, pdu.command_id, upstream_seq, st::ESME_ROK);
     return;
   }
   const config::Customer& cust = *custp;
   const bool wanted = receiptWanted(cust.receipts, m.registered_delivery, pdu);
   if (!wanted) {
-    ++stats_.receipts_suppressed;
     metrics_.receipts(from.upstream, m.customer, "suppressed").inc();
     ackUpstream(from, pdu.command_id, upstream_seq, st::ESME_ROK);
     return;
   }
-  ++stats_.receipts_matched;
   metrics_.receipts(from.upstream, m.customer, "matched").inc();
   char idbuf[72];
   std::string_view gid =
@@ -1289,7 +1256,6 @@ void Gateway::requestReload(std::string path) {
           for (const auto& e : errors) {
             log::error("reload_error", "file", j->path, "problem", config::toString(e));
           }
-          ++gw->stats_.reloads_failed;
           gw->metrics_.registry().counter(metrics::CounterFamily::ConfigReloads, {"failure"}).inc();
           log::error("reload_failed", "file", j->path, "errors", errors.size(), "action",
                      "keeping the running configuration");
@@ -1299,7 +1265,6 @@ void Gateway::requestReload(std::string path) {
       });
   if (rc != 0) {
     reload_running_ = false;
-    ++stats_.reloads_failed;
     log::error("reload_failed", "reason", uv_strerror(rc));
     return;
   }
@@ -1310,7 +1275,6 @@ bool Gateway::applyReload(std::shared_ptr<const config::Config> next,
                           routing::RoutingTablePtr table) {
   const config::Config& old = *config_;
   if (next->content_hash == old.content_hash) {
-    ++stats_.reloads_unchanged;
     metrics_.registry().counter(metrics::CounterFamily::ConfigReloads, {"unchanged"}).inc();
     log::info("reload_unchanged", "hash", next->content_hash);
     return true;
@@ -1324,7 +1288,6 @@ bool Gateway::applyReload(std::shared_ptr<const config::Config> next,
     refused += path;
   }
   if (!refused.empty()) {
-    ++stats_.reloads_failed;
     metrics_.registry().counter(metrics::CounterFamily::ConfigReloads, {"failure"}).inc();
     log::error("reload_refused", "reason", "restart-only keys changed", "keys", refused, "action",
                "restart to apply; keeping the running configuration");
@@ -1332,7 +1295,6 @@ bool Gateway::applyReload(std::shared_ptr<const config::Config> next,
   }
   // log.file is opened before anything changes: a path that cannot be opened refuses the reload.
   if (std::string error; !log::configure(next->log, next->gateway.name, &error)) {
-    ++stats_.reloads_failed;
     metrics_.registry().counter(metrics::CounterFamily::ConfigReloads, {"failure"}).inc();
     log::error("reload_refused", "reason", error, "action", "keeping the running configuration");
     return false;
@@ -1384,7 +1346,6 @@ bool Gateway::applyReload(std::shared_ptr<const config::Config> next,
       u->start(now());
     }
   }
-  ++stats_.reloads_ok;
   auto& reg = metrics_.registry();
   reg.counter(metrics::CounterFamily::ConfigReloads, {"success"}).inc();
   reg.setInfo(metrics::InfoFamily::ConfigInfo, {config_->content_hash});

@@ -63,31 +63,6 @@ constexpr uint32_t kShuttingDown = 0x00000058;     // ESME_RTHROTTLED
 constexpr uint32_t kDeliveryLater = 0x00000064;
 }  // namespace gwstatus
 
-struct GatewayStats {
-  uint64_t sessions_accepted = 0;
-  uint64_t sessions_refused = 0;  // over max_connections
-  uint64_t binds_ok = 0;
-  uint64_t binds_failed = 0;
-  uint64_t submits = 0;
-  uint64_t submits_ok = 0;
-  uint64_t submits_failed = 0;
-  uint64_t refused_window = 0;
-  uint64_t refused_rate = 0;
-  uint64_t refused_route = 0;
-  uint64_t refused_sender = 0;
-  uint64_t refused_no_upstream = 0;
-  uint64_t refused_queue_full = 0;
-  uint64_t orphan_responses = 0;  // the customer session had gone
-  uint64_t receipts_matched = 0;
-  uint64_t receipts_suppressed = 0;  // the customer did not ask for them
-  uint64_t mo_routed = 0;
-  uint64_t mo_unroutable = 0;
-  uint64_t decode_errors = 0;
-  uint64_t reloads_ok = 0;
-  uint64_t reloads_failed = 0;
-  uint64_t reloads_unchanged = 0;
-};
-
 class Gateway final : private DeliveryHost, private IdMapperHost {
  public:
   Gateway(net::Loop& loop, std::shared_ptr<const config::Config> config,
@@ -125,7 +100,6 @@ class Gateway final : private DeliveryHost, private IdMapperHost {
   uint64_t now() const override { return loop_.nowMs(); }
   const config::Config& cfg() const override { return *config_; }
   const routing::RoutingTable& table() const { return *table_; }
-  GatewayStats& stats() { return stats_; }
   store::MappingStore& mappings() { return ids_.mappings(); }
   std::mt19937& rng() { return rng_; }
   Upstream* upstream(uint32_t id) {
@@ -265,7 +239,6 @@ class Gateway final : private DeliveryHost, private IdMapperHost {
   std::unordered_map<uint64_t, MultiSubmit> multis_;  // by gateway id
   uint64_t next_housekeeping_ms_ = 0;
   std::unique_ptr<net::Timer> tick_timer_;
-  GatewayStats stats_;
   GatewayMetrics metrics_;
   std::function<void(bool, const std::string&)> readiness_;
   net::LoopStats published_loop_;  // loop counters already added to the metrics

@@ -152,7 +152,6 @@ void UpstreamBind::sendRequest(codec::Bytes pdu, const UpInFlight& info) {
   UpInFlight& stored = inflight_.insert(seq, info);
   stored.deadline_ms = now + ms(up_.cfg().request_timeout);
   stored.sent_ns = gw_.loop().cachedNs();
-  ++up_.stats().submitted;
 }
 
 void UpstreamBind::respond(CommandId request, uint32_t seq, uint32_t status) {
@@ -201,7 +200,6 @@ void UpstreamBind::onPdu(net::Connection&, codec::Bytes raw) {
         respond(id, pdu_.sequence_number, st::ESME_RINVBNDSTS);
         return;
       }
-      ++up_.stats().deliveries;
       if (auto* m = up_.metrics()) {
         gw_.metrics().upstreamPdu(*m, true, id);
       }
@@ -224,7 +222,6 @@ void UpstreamBind::handleResponse(const codec::Pdu& pdu, codec::Bytes raw) {
   if (state_ == State::Binding && pdu.sequence_number == bind_seq_ &&
       codec::isBind(codec::requestFor(id))) {
     if (pdu.command_status != st::ESME_ROK) {
-      ++up_.stats().bind_failures;
       if (auto* m = up_.metrics()) {
         m->bind_failed->inc();
       }
@@ -245,7 +242,6 @@ void UpstreamBind::handleResponse(const codec::Pdu& pdu, codec::Bytes raw) {
     if (const auto* b = pdu.tryAs<codec::BindRespBody>()) {
       peer_system_id_ = std::string(b->system_id);
     }
-    ++up_.stats().binds_established;
     if (auto* m = up_.metrics()) {
       m->bind_ok->inc();
     }
@@ -265,7 +261,6 @@ void UpstreamBind::handleResponse(const codec::Pdu& pdu, codec::Bytes raw) {
   }
   UpInFlight info;
   if (!inflight_.take(pdu.sequence_number, info)) {
-    ++up_.stats().late_responses;
     if (auto* m = up_.metrics()) {
       m->late->inc();
     }
@@ -273,7 +268,6 @@ void UpstreamBind::handleResponse(const codec::Pdu& pdu, codec::Bytes raw) {
                pdu.sequence_number);
     return;
   }
-  ++up_.stats().responses;
   if (auto* m = up_.metrics()) {
     gw_.metrics().upstreamResponse(*m, id, pdu.command_status);
     if (info.kind == UpInFlight::Kind::Forward) {
@@ -305,7 +299,6 @@ void UpstreamBind::lost(const char* reason, int status) {
   if (was_bound && (stopped_ || status == 0)) {
     log::info("upstream_closed", "upstream", describe(), "reason", reason);
   } else if (was_bound) {
-    ++up_.stats().connection_losses;
     if (auto* m = up_.metrics()) {
       m->losses->inc();
     }
@@ -321,7 +314,6 @@ void UpstreamBind::lost(const char* reason, int status) {
   // Everything in flight on this bind fails back at once with a defined status.
   inflight_.drain([&](uint32_t, UpInFlight&& info) {
     if (info.kind == UpInFlight::Kind::Forward) {
-      ++up_.stats().failed_on_close;
       if (auto* m = up_.metrics()) {
         m->lost->inc();
       }
@@ -370,7 +362,6 @@ void UpstreamBind::tick(uint64_t now) {
   }
   inflight_.expire(now, [&](uint32_t seq, UpInFlight&& info) {
     if (info.kind == UpInFlight::Kind::Forward) {
-      ++up_.stats().timeouts;
       if (auto* m = up_.metrics()) {
         m->timeouts->inc();
       }
@@ -569,7 +560,6 @@ bool Upstream::submit(codec::Bytes pdu, const UpInFlight& info, uint64_t now_ms)
     }
   }
   if (gw_.groupQueueFull(info.group)) {
-    ++stats_.queue_full;
     return false;
   }
   QueuedRequest q;
@@ -578,7 +568,6 @@ bool Upstream::submit(codec::Bytes pdu, const UpInFlight& info, uint64_t now_ms)
   q.queued_ms = now_ms;
   queue_.push_back(std::move(q));
   gw_.groupQueueChanged(info.group, +1);
-  ++stats_.queued;
   drain(now_ms);  // keeps FIFO order; moves at once if a bind has room
   return true;
 }
@@ -606,14 +595,12 @@ void Upstream::tick(uint64_t now_ms) {
   // Requests that waited a whole response timeout for a bind are refused (retry later).
   const uint64_t max_wait = ms(gw_.cfg().timers.response);
   while (!queue_.empty() && now_ms - queue_.front().queued_ms >= max_wait) {
-    ++stats_.queue_expired;
     gw_.onUpstreamFailed(queue_.front().info, gwstatus::kQueueExpired);
     popQueued();
   }
   if (!available()) {
     // No bind to drain to: nothing queued should wait for one that may never come back.
     while (!queue_.empty() && now_ms - queue_.front().queued_ms >= ms(cfg_->connect_timeout)) {
-      ++stats_.queue_expired;
       gw_.onUpstreamFailed(queue_.front().info, gwstatus::kNoUpstream);
       popQueued();
     }

@@ -112,21 +112,6 @@ struct QueuedRequest {
   uint64_t queued_ms = 0;
 };
 
-struct UpstreamStats {
-  uint64_t submitted = 0;
-  uint64_t responses = 0;
-  uint64_t timeouts = 0;
-  uint64_t failed_on_close = 0;
-  uint64_t queued = 0;
-  uint64_t queue_full = 0;
-  uint64_t queue_expired = 0;
-  uint64_t late_responses = 0;
-  uint64_t binds_established = 0;
-  uint64_t bind_failures = 0;
-  uint64_t connection_losses = 0;
-  uint64_t deliveries = 0;
-};
-
 class Upstream {
  public:
   Upstream(Gateway& gw, config::UpstreamId id, const config::Upstream& cfg);
@@ -169,7 +154,6 @@ class Upstream {
     return index < binds_.size() ? binds_[index].get() : nullptr;
   }
   const std::vector<std::unique_ptr<UpstreamBind>>& binds() const { return binds_; }
-  UpstreamStats& stats() { return stats_; }
   TokenBucket& totalTps() { return total_tps_; }
   std::mt19937& rng();
 
@@ -187,7 +171,6 @@ class Upstream {
   std::deque<QueuedRequest> queue_;
   TokenBucket total_tps_;
   uint32_t rr_ = 0;
-  UpstreamStats stats_;
 };
 
 }  // namespace smppgw
