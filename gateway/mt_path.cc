@@ -1,0 +1,372 @@
+// The MT path (customer -> carrier): admission, routing, rewrite, hand-off to an upstream, and the
+// relay of the carrier's response with the gateway's id.
+
+#include "gateway/gateway.h"
+
+#include <algorithm>
+
+#include "codec/encode.h"
+#include "codec/splice.h"
+#include "codec/udh.h"
+#include "gateway/gateway_internal.h"
+#include "gateway/log.h"
+#include "routing/concat.h"
+
+namespace smppgw {
+
+// ---------------------------------------------------------------------------------------------
+// Submissions (customer -> carrier)
+
+void Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes raw) {
+  const uint64_t t = now();
+  const uint32_t cid = s.customer();
+  const config::Customer* custp = customerCfg(cid);
+  if (custp == nullptr) {
+    s.respondStatus(pdu.command_id, pdu.sequence_number, gwstatus::kShuttingDown);
+    s.requestAnswered();
+    return;
+  }
+  const config::Customer& cust = *custp;
+  using R = metrics::RefusalReason;
+  auto refuse = [&](uint32_t status, R reason) {
+    refuseMetric(cid, reason);
+    s.respondStatus(pdu.command_id, pdu.sequence_number, status);
+    s.requestAnswered();
+  };
+  if (shutting_down_) {
+    refuse(gwstatus::kShuttingDown, R::Shutdown);
+    return;
+  }
+  if (!customers_[cid].rate.tryTake(t)) {
+    refuse(gwstatus::kRateLimited, R::Rate);
+    return;
+  }
+  SubmitFields f = submitFields(pdu);
+  if (!cust.sourceAllowed(f.source)) {
+    refuse(st::ESME_RINVSRCADR, R::Policy);
+    return;
+  }
+  if (pdu.command_id == CommandId::submit_multi) {
+    onSubmitMulti(s, cust, pdu, t);
+    return;
+  }
+  routeSubmission(s, cust, pdu, raw, f, t, 0, 0);
+}
+
+void Gateway::routeSubmission(DownstreamSession& s, const config::Customer& cust,
+                              const codec::Pdu& pdu, codec::Bytes raw, const SubmitFields& f,
+                              uint64_t t, uint64_t multi, uint8_t multi_dest) {
+  const uint32_t cid = s.customer();
+  using R = metrics::RefusalReason;
+  auto refuse = [&](uint32_t status, R reason) {
+    refuseMetric(cid, reason);
+    if (multi != 0) {
+      multiPartDone(multi, multi_dest, status);  // the submit_multi_resp lists it
+      return;
+    }
+    s.respondStatus(pdu.command_id, pdu.sequence_number, status);
+    s.requestAnswered();
+  };
+  routing::MtKey key;
+  key.customer = customers_[cid].cfg;
+  key.listener = s.listener();
+  key.source_addr = f.source;
+  key.source_ton = f.source_ton;
+  key.source_npi = f.source_npi;
+  key.destination_addr = f.destination;
+  key.destination_ton = f.dest_ton;
+  key.destination_npi = f.dest_npi;
+  key.service_type = f.service_type;
+  key.data_coding = f.data_coding;
+  key.esm_class = f.esm_class;
+  routing::MtDecision d = table_->route(key);
+  if (!d.routed()) {
+    refuse(d.status != 0 ? d.status : cfg().routing.unroutable_status, R::NoRoute);
+    return;
+  }
+
+  UpInFlight info;
+  info.kind = UpInFlight::Kind::Forward;
+  info.command = pdu.command_id;
+  info.origin = s.ref();
+  info.origin_seq = pdu.sequence_number;
+  info.customer = cid;
+  info.started_ns = loop_.cachedNs();
+  info.registered_delivery = f.registered_delivery;
+  info.group = d.group;
+  info.origin_version = s.version();
+  info.source.assign(f.source);
+  info.destination.assign(f.destination);
+  if (multi != 0) {
+    info.multi = true;
+    info.multi_dest = multi_dest;
+    info.gateway_id = multi;
+  }
+
+  // Parts of one long message stick to the upstream of the first part seen.
+  std::optional<routing::ConcatKey> ckey;
+  uint8_t part = 0;
+  if ((f.esm_class & 0x40) != 0 && !f.short_message.empty()) {
+    if (auto ci = codec::concatInfo(f.short_message)) {
+      ckey = routing::ConcatKey::make(cid, d.destination.view(), ci->ref, ci->total);
+      part = ci->seq;
+    }
+  } else if (auto ref = pdu.tlvs.integer(codec::tag::sar_msg_ref_num)) {
+    auto total = pdu.tlvs.integer(codec::tag::sar_total_segments);
+    auto seqn = pdu.tlvs.integer(codec::tag::sar_segment_seqnum);
+    if (total && seqn) {
+      ckey = routing::ConcatKey::make(cid, d.destination.view(), static_cast<uint16_t>(*ref),
+                                      static_cast<uint8_t>(*total));
+      part = static_cast<uint8_t>(*seqn);
+    }
+  }
+
+  // Member states for the selector, indexed by config upstream id.
+  member_status_.resize(upstream_rt_.size());
+  bool any_bound = false;
+  for (size_t i = 0; i < upstream_rt_.size(); ++i) {
+    Upstream& u = *upstreams_[upstream_rt_[i]];
+    bool bound = u.available();
+    any_bound = any_bound || bound;
+    member_status_[i].available = bound && (!groupQueueFull(d.group) || u.canSendNow(t));
+    member_status_[i].outstanding = static_cast<uint32_t>(u.outstanding());
+  }
+  // `chosen` is a runtime upstream id (stickiness remembers runtime ids: stable over reloads).
+  std::optional<uint32_t> chosen;
+  const auto tp = routing::ConcatStickiness::TimePoint(std::chrono::milliseconds(t));
+  if (ckey) {
+    if (auto prev = sticky_.find(*ckey, part, tp);
+        prev && *prev < upstreams_.size() && upstreams_[*prev]->available() &&
+        (!groupQueueFull(d.group) || upstreams_[*prev]->canSendNow(t))) {
+      chosen = prev;
+    }
+  }
+  if (!chosen) {
+    if (auto pick = selector_.pick(d.group, member_status_)) {
+      chosen = upstream_rt_[*pick];
+      if (ckey) {
+        sticky_.remember(*ckey, part, *chosen, tp);
+      }
+    }
+  }
+  if (!chosen) {
+    if (any_bound) {
+      refuse(gwstatus::kQueueFull, R::QueueFull);
+    } else {
+      refuse(gwstatus::kNoUpstream, R::NoUpstream);
+    }
+    return;
+  }
+  Upstream& up = *upstreams_[*chosen];
+
+  // Forward the bytes received, re-encoding only when this upstream needs something changed.
+  codec::Bytes out = raw;
+  const config::AddressRewrite& rw = up.cfg().rewrite;
+  const bool rewrite = rw.source_ton || rw.source_npi || rw.destination_ton || rw.destination_npi ||
+                       !rw.source_override.empty() ||
+                       rw.destination_format != config::DestinationFormat::AsIs;
+  const uint8_t carrier_rd = carrierRegisteredDelivery(cust.receipts, f.registered_delivery);
+  const bool rd_change = carrier_rd != f.registered_delivery;
+  if (rewrite || rd_change || codec::tlvVersionNeeded(pdu.tlvs) > up.cfg().interface_version) {
+    codec::Pdu copy = pdu;
+    if (rd_change) {
+      if (auto* b = copy.tryAs<codec::SmBody>()) {
+        b->registered_delivery = carrier_rd;
+      } else if (auto* b2 = copy.tryAs<codec::DataSmBody>()) {
+        b2->registered_delivery = carrier_rd;  // (submit_multi arrives here as submit_sm parts)
+      }
+    }
+    if (rewrite) {
+      std::string_view src_override = rw.source_override;
+      text_scratch_.clear();
+      if (rw.destination_format != config::DestinationFormat::AsIs) {
+        if (rw.destination_format == config::DestinationFormat::PlusInternational) {
+          text_scratch_.push_back('+');  // (operator= trips a GCC 12 -Wrestrict false positive)
+        }
+        text_scratch_ += d.destination.view();
+      }
+      auto apply = [&](auto& b) {
+        if (!src_override.empty()) {
+          b.source_addr = src_override;
+        }
+        if (rw.source_ton) {
+          b.source_addr_ton = *rw.source_ton;
+        }
+        if (rw.source_npi) {
+          b.source_addr_npi = *rw.source_npi;
+        }
+        if constexpr (requires { b.destination_addr; }) {
+          if (rw.destination_format != config::DestinationFormat::AsIs) {
+            b.destination_addr = text_scratch_;
+            b.dest_addr_ton = 1;
+            b.dest_addr_npi = 1;
+          }
+          if (rw.destination_ton) {
+            b.dest_addr_ton = *rw.destination_ton;
+          }
+          if (rw.destination_npi) {
+            b.dest_addr_npi = *rw.destination_npi;
+          }
+        }
+      };
+      if (auto* b = copy.tryAs<codec::SmBody>()) {
+        apply(*b);
+      } else if (auto* b2 = copy.tryAs<codec::DataSmBody>()) {
+        apply(*b2);
+      } else if (auto* b3 = copy.tryAs<codec::SubmitMultiBody>()) {
+        apply(*b3);
+      } else if (auto* b4 = copy.tryAs<codec::BroadcastSmBody>()) {
+        apply(*b4);
+      }
+    }
+    scratch_.clear();
+    codec::encode(copy, scratch_, {up.cfg().interface_version});
+    out = scratch_.view();
+  }
+  if (!up.submit(out, info, t)) {
+    refuse(gwstatus::kQueueFull, R::QueueFull);
+  }
+}
+
+void Gateway::onById(DownstreamSession& s, const codec::Pdu& pdu) {
+  const config::Customer* custp = customerCfg(s.customer());
+  if (custp == nullptr) {
+    s.respondStatus(pdu.command_id, pdu.sequence_number, gwstatus::kShuttingDown);
+    s.requestAnswered();
+    return;
+  }
+  const config::Customer& cust = *custp;
+  codec::Pdu copy = pdu;
+  std::string_view* mid = requestMessageId(copy);
+  auto refuse = [&](uint32_t status) {
+    s.respondStatus(pdu.command_id, pdu.sequence_number, status);
+    s.requestAnswered();
+  };
+  if (mid == nullptr || mid->empty()) {
+    // cancel_sm by source/destination only would have to reach every carrier: not offered.
+    refuse(pdu.command_id == CommandId::cancel_sm ? st::ESME_RCANCELFAIL : st::ESME_RINVMSGID);
+    return;
+  }
+  auto gid = parseMessageId(*mid, cust.message_id_format);
+  store::MappingView m;
+  // Another customer's message is as unknown as a message that never existed.
+  if (!gid || !ids_.mappings().byGatewayId(*gid, m) || m.customer != s.customer()) {
+    refuse(st::ESME_RINVMSGID);
+    return;
+  }
+  Upstream* up = upstream(m.upstream);
+  if (up == nullptr || !up->available()) {
+    refuse(gwstatus::kNoUpstream);
+    return;
+  }
+  *mid = m.upstream_id;
+  scratch_.clear();
+  codec::encode(copy, scratch_, {up->cfg().interface_version});
+  UpInFlight info;
+  info.kind = UpInFlight::Kind::Forward;
+  info.command = pdu.command_id;
+  info.origin = s.ref();
+  info.origin_seq = pdu.sequence_number;
+  info.customer = s.customer();
+  info.gateway_id = *gid;
+  info.started_ns = loop_.cachedNs();
+  info.origin_version = s.version();
+  if (!up->submit(scratch_.view(), info, now())) {
+    refuse(gwstatus::kQueueFull);
+  }
+}
+
+void Gateway::onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const codec::Pdu& resp,
+                                 codec::Bytes raw) {
+  if (info.multi) {
+    onMultiPartResponse(b, info, resp);
+    return;
+  }
+  DownstreamSession* s = session(info.origin);
+  const CommandId resp_id = codec::responseFor(info.command);
+  const std::string_view* mid = responseMessageId(resp);
+  char idbuf[72];
+  std::string_view new_id;  // what the customer sees in message_id
+  // Receipts that overtook this response are released after it is written, so the customer
+  // learns the id before it sees a receipt for it.
+  std::optional<store::MappingView> release;
+  const config::Customer* custp = customerCfg(info.customer);
+  const config::MessageIdFormat id_format =
+      custp != nullptr ? custp->message_id_format : config::MessageIdFormat::Hex;
+  const uint32_t id_length = custp != nullptr ? custp->message_id_length : 16;
+
+  if (isSubmission(info.command)) {
+    if (resp.command_status == st::ESME_ROK && mid != nullptr && !mid->empty()) {
+      const uint32_t up_id = b.upstreamId();
+      codec::MessageIdKey key;
+      ids_.normalise(up_id, *mid, false, key);
+      const store::MappingView stored = ids_.record(
+          mappingFor(info, minter_.next(wallClockMs()), up_id, *mid, key.view(), now()));
+      new_id = formatMessageId(stored.gateway_id, id_format, id_length, idbuf);
+      release = stored;
+    }  // else: a failed submission has no id (new_id stays empty)
+  } else if (mid != nullptr) {
+    // query_sm_resp and friends: give the customer its own id back.
+    new_id = formatMessageId(info.gateway_id, id_format, id_length, idbuf);
+  }
+  if (s == nullptr) {
+    if (b.metrics() != nullptr) {
+      b.metrics()->orphans->inc();
+    }
+    if (release) {
+      ids_.release(*release);
+    }
+    return;
+  }
+  if (resp.command_id == resp_id && codec::tlvVersionNeeded(resp.tlvs) <= s->version()) {
+    // The carrier's response with our id and the customer's sequence number: spliced, not
+    // re-encoded (its TLVs pass through untouched).
+    codec::Splicer sp(raw);
+    if (mid != nullptr && !resp.body_omitted) {
+      sp.text(*mid, new_id);
+    }
+    sp.write(s->out(), info.origin_seq);
+  } else {
+    // A v3.3/v3.4 customer must not see TLVs of a later version: re-encode for it.
+    codec::Pdu out = resp;
+    out.command_id = resp_id;
+    out.sequence_number = info.origin_seq;
+    if (std::string_view* omid = responseMessageId(out)) {
+      *omid = new_id;
+    }
+    codec::encode(out, s->out(), {s->version()});
+  }
+  s->send();
+  if (release) {
+    ids_.release(*release);  // after the response: the customer sees the id before its receipt
+  }
+  if (auto* m = customerMetrics(info.customer)) {
+    metrics_.customerResponse(*m, resp_id, resp.command_status);
+    if (isSubmission(info.command)) {
+      m->latency->observeNs(loop_.cachedNs() - info.started_ns);
+    }
+  }
+  s->requestAnswered();
+}
+
+void Gateway::onUpstreamFailed(const UpInFlight& info, uint32_t status) {
+  if (info.multi) {
+    multiPartDone(info.gateway_id, info.multi_dest, status);  // timeout, bind lost, queue expired
+    return;
+  }
+  DownstreamSession* s = session(info.origin);
+  if (s == nullptr) {
+    return;
+  }
+  s->respondStatus(info.command, info.origin_seq, status);
+  if (status == gwstatus::kQueueExpired && isSubmission(info.command)) {
+    refuseMetric(info.customer, metrics::RefusalReason::QueueTimeout);
+  }
+  s->requestAnswered();
+}
+
+void Gateway::onUpstreamReady(Upstream& u) {
+  u.drain(now());
+}
+
+}  // namespace smppgw

@@ -1,0 +1,170 @@
+// Reload: a new configuration loaded on the thread pool, checked, and swapped in on the loop.
+
+#include "gateway/gateway.h"
+
+#include "config/keys.h"
+#include "gateway/gateway_internal.h"
+#include "gateway/log.h"
+
+namespace smppgw {
+
+// ---------------------------------------------------------------------------------------------
+// Reload
+
+struct Gateway::ReloadJob {
+  uv_work_t req;
+  Gateway* gw;
+  std::shared_ptr<bool> alive;  // false once the gateway is gone: the callback only frees
+  std::string path;
+  config::LoadResult loaded;
+  routing::CompileResult compiled;
+};
+
+void Gateway::requestReload(std::string path) {
+  if (reload_running_) {
+    log::warn("reload_ignored", "reason", "a reload is already running");
+    return;
+  }
+  if (path.empty()) {
+    log::warn("reload_ignored", "reason", "running the built-in demo configuration (no file)");
+    return;
+  }
+  reload_running_ = true;
+  auto job = std::make_unique<ReloadJob>();
+  job->gw = this;
+  job->alive = alive_;
+  job->path = std::move(path);
+  job->req.data = job.get();
+  int rc = uv_queue_work(
+      loop_.raw(), &job->req,
+      [](uv_work_t* req) {
+        // Parsing, validation and compilation can take a few hundred ms on a large file.
+        auto* j = static_cast<ReloadJob*>(req->data);
+        j->loaded = config::loadConfigFile(j->path);
+        if (j->loaded.ok()) {
+          j->compiled = routing::RoutingTable::compile(j->loaded.config);
+        }
+      },
+      [](uv_work_t* req, int status) {
+        std::unique_ptr<ReloadJob> j(static_cast<ReloadJob*>(req->data));
+        if (!*j->alive) {
+          return;  // the gateway was destroyed while the file was loading
+        }
+        Gateway* gw = j->gw;
+        gw->work_.erase(req);
+        gw->reload_running_ = false;
+        if (status == UV_ECANCELED) {
+          return;
+        }
+        for (const auto& w : j->loaded.warnings) {
+          log::warn("reload_warning", "file", j->path, "problem", config::toString(w));
+        }
+        if (!j->loaded.ok() || !j->compiled.ok()) {
+          const auto& errors = j->loaded.ok() ? j->compiled.errors : j->loaded.errors;
+          for (const auto& e : errors) {
+            log::error("reload_error", "file", j->path, "problem", config::toString(e));
+          }
+          gw->metrics_.registry().counter(metrics::CounterFamily::ConfigReloads, {"failure"}).inc();
+          log::error("reload_failed", "file", j->path, "errors", errors.size(), "action",
+                     "keeping the running configuration");
+          return;
+        }
+        gw->applyReload(j->loaded.config, j->compiled.table);
+      });
+  if (rc != 0) {
+    reload_running_ = false;
+    log::error("reload_failed", "reason", uv_strerror(rc));
+    return;
+  }
+  work_.insert(&job.release()->req);  // owned by the thread pool until the after-work callback
+}
+
+bool Gateway::applyReload(std::shared_ptr<const config::Config> next,
+                          routing::RoutingTablePtr table) {
+  const config::Config& old = *config_;
+  if (next->content_hash == old.content_hash) {
+    metrics_.registry().counter(metrics::CounterFamily::ConfigReloads, {"unchanged"}).inc();
+    log::info("reload_unchanged", "hash", next->content_hash);
+    return true;
+  }
+  // Keys the running process cannot change (config/keys_table.inc marks them: the sockets we
+  // listen on, the id space of minted ids, the metrics endpoint) refuse the whole reload, so the
+  // configuration in force is always exactly one file's.
+  std::string refused;
+  for (const auto& path : config::restartChanges(old.restart_values, next->restart_values)) {
+    refused += refused.empty() ? "" : ", ";
+    refused += path;
+  }
+  if (!refused.empty()) {
+    metrics_.registry().counter(metrics::CounterFamily::ConfigReloads, {"failure"}).inc();
+    log::error("reload_refused", "reason", "restart-only keys changed", "keys", refused, "action",
+               "restart to apply; keeping the running configuration");
+    return false;
+  }
+  // log.file is opened before anything changes: a path that cannot be opened refuses the reload.
+  if (std::string error; !log::configure(next->log, next->gateway.name, &error)) {
+    metrics_.registry().counter(metrics::CounterFamily::ConfigReloads, {"failure"}).inc();
+    log::error("reload_refused", "reason", error, "action", "keeping the running configuration");
+    return false;
+  }
+  auto previous = config_;  // keeps the old config alive while objects move over
+  {
+    std::vector<uint32_t> map(old.groups.size(), config::kNoId);
+    for (size_t g = 0; g < old.groups.size(); ++g) {
+      if (auto id = next->findGroup(old.groups[g].name)) {
+        map[g] = *id;
+      }
+    }
+    group_queued_.assign(next->groups.size(), 0);
+    for (auto& u : upstreams_) {
+      u->remapQueuedGroups(map, group_queued_);
+    }
+  }
+  config_ = std::move(next);
+  table_ = std::move(table);
+  selector_ = routing::GroupSelector(*config_);
+  ids_.setLimits(ms(config_->store.mapping_ttl), config_->store.max_mappings);
+  sticky_.setLimits(config_->routing.concat_max_entries, config_->routing.concat_ttl);
+  bindConfig();
+  // Customers removed or disabled: their sessions unbind; their waiting deliveries go back to
+  // the MC (it retries). Everyone else gets the new limits on the sessions they have.
+  for (auto& sp : sessions_) {
+    DownstreamSession* s = sp.get();
+    if (s == nullptr || s->closed() || s->customer() == config::kNoId) {
+      continue;
+    }
+    const config::Customer* c = customerCfg(s->customer());
+    if (c == nullptr || !c->enabled) {
+      s->unbind("customer removed or disabled by a reload");
+    } else {
+      s->setWindow(c->window);
+      s->setOutputLimit(config_->limits.max_session_output);
+    }
+  }
+  for (CustomerState& cs : customers_) {
+    if (cs.cfg == config::kNoId) {
+      deliveries_.returnWaiting(static_cast<uint32_t>(&cs - customers_.data()),
+                                metrics::DeferReason::NoReceiver);
+    }
+  }
+  for (auto& u : upstreams_) {
+    if (u->configIndex() == config::kNoId) {
+      u->stop(true);  // removed: finish what is in flight, unbind, do not reconnect
+    } else if (!u->available()) {
+      u->start(now());
+    }
+  }
+  auto& reg = metrics_.registry();
+  reg.counter(metrics::CounterFamily::ConfigReloads, {"success"}).inc();
+  reg.setInfo(metrics::InfoFamily::ConfigInfo, {config_->content_hash});
+  reg.setInfo(metrics::InfoFamily::InstanceInfo,
+              {config_->gateway.name, std::to_string(config_->gateway.instance_id)});
+  reg.gauge(metrics::GaugeFamily::ConfigLoadedTimestamp)
+      .set(static_cast<int64_t>(wallClockMs() / 1000));
+  log::info("reload_ok", "file", config_->origin, "hash", config_->content_hash, "customers",
+            config_->customers.size(), "upstreams", config_->upstreams.size(), "routes",
+            config_->routes.size());
+  return true;
+}
+
+}  // namespace smppgw
