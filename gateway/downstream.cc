@@ -1,5 +1,7 @@
 #include "gateway/downstream.h"
 
+#include <cassert>
+
 #include "codec/encode.h"
 #include "gateway/gateway.h"
 #include "gateway/log.h"
@@ -64,7 +66,7 @@ void DownstreamSession::onClosed(net::Connection&, int status) {
     log::info("session_closed", "peer", peer_, "system_id", system_id_, "reason",
               status == UV_EOF ? "peer closed" : uv_strerror(status));
   }
-  state_ = State::Closed;
+  transition(State::Closed);
   failDeliveries(metrics::DeferReason::SessionClosed);
   gw_.onSessionClosed(*this);
 }
@@ -126,7 +128,7 @@ void DownstreamSession::handle(const codec::Pdu& pdu, codec::Bytes raw) {
       // Answer once every request of theirs has been answered, so none is lost.
       peer_unbind_seq_ = pdu.sequence_number;
       if (state_ != State::Unbinding) {
-        state_ = State::Unbinding;
+        transition(State::Unbinding);
         unbind_started_ms_ = gw_.now();
       }
       maybeFinishUnbind();
@@ -211,7 +213,7 @@ void DownstreamSession::handleBind(const codec::Pdu& pdu) {
   bind_type_ = pdu.command_id == CommandId::bind_transmitter ? config::BindType::Transmitter
                : pdu.command_id == CommandId::bind_receiver  ? config::BindType::Receiver
                                                              : config::BindType::Transceiver;
-  state_ = State::Authenticating;
+  transition(State::Authenticating);
   // Nothing else is read until the bind is decided (the password check runs off the loop).
   conn_->pauseReading();
   gw_.authenticate(*this, pdu.command_id, pdu.sequence_number, body);
@@ -226,7 +228,7 @@ void DownstreamSession::bindSucceeded(CommandId bind, uint32_t seq, config::Cust
   m_ = gw_.customerMetrics(customer);
   window_ = window;
   delivery_window_ = delivery_window;
-  state_ = State::Bound;
+  transition(State::Bound);
   last_activity_ms_ = gw_.now();
   codec::Pdu resp(codec::responseFor(bind), seq, st::ESME_ROK);
   resp.as<codec::BindRespBody>().system_id = gw_.cfg().gateway.system_id;
@@ -245,7 +247,7 @@ void DownstreamSession::bindFailed(CommandId bind, uint32_t seq, uint32_t status
   if (state_ != State::Authenticating) {
     return;
   }
-  state_ = State::Open;
+  transition(State::Open);
   log::warn("bind_refused", "peer", peer_, "system_id", system_id_, "status",
             codec::statusName(status));
   system_id_.clear();
@@ -327,7 +329,7 @@ void DownstreamSession::unbind(const char* reason) {
     return;
   }
   log::info("session_unbinding", "peer", peer_, "system_id", system_id_, "reason", reason);
-  state_ = State::Unbinding;
+  transition(State::Unbinding);
   unbind_started_ms_ = gw_.now();
   // Reading goes on: responses still arrive, new requests are refused in this state.
   maybeFinishUnbind();
@@ -338,7 +340,7 @@ void DownstreamSession::close(const char* reason) {
     return;
   }
   log::info("session_closed", "peer", peer_, "system_id", system_id_, "reason", reason);
-  state_ = State::Closed;
+  transition(State::Closed);
   failDeliveries(metrics::DeferReason::SessionClosed);
   conn_->closeAfterFlush();
   gw_.onSessionClosed(*this);
@@ -396,6 +398,37 @@ void DownstreamSession::tick(uint64_t now) {
     codec::encodeHeaderOnly(out(), CommandId::enquire_link, 0, enquire_seq_);
     send();
   }
+}
+
+void DownstreamSession::transition(State to) {
+  using S = State;
+  bool ok = false;
+  switch (state_) {
+    case S::Open:
+      ok = to == S::Authenticating || to == S::Closed;
+      break;
+    case S::Authenticating:
+      ok = to == S::Bound || to == S::Open || to == S::Closed;  // Open: the bind failed
+      break;
+    case S::Bound:
+      ok = to == S::Unbinding || to == S::Closed;
+      break;
+    case S::Unbinding:
+      ok = to == S::Closed;
+      break;
+    case S::Closed:
+      break;
+  }
+  if (!ok) {
+    log::error("internal_error", "what", "customer_session_state", "from", static_cast<int>(state_),
+               "to", static_cast<int>(to), "peer", peer_);
+    gw_.metrics()
+        .registry()
+        .counter(metrics::CounterFamily::InternalErrors, {"customer_session_state"})
+        .inc();
+    assert(ok && "customer session: state change not allowed");
+  }
+  state_ = to;
 }
 
 }  // namespace smppgw

@@ -99,6 +99,9 @@ class DownstreamSession final : public net::ConnectionHandler {
   void answerDecodeError(const codec::DecodeError& e);
   void failDeliveries(metrics::DeferReason reason);
   void maybeFinishUnbind();
+  // The only way state_ changes: the allowed changes are checked (debug builds stop on any other;
+  // release builds log it, count it and take it).
+  void transition(State to);
 
   Gateway& gw_;
   GatewayMetrics::Customer* m_ = nullptr;  // set once bound

@@ -1,5 +1,7 @@
 #include "gateway/upstream.h"
 
+#include <cassert>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -53,7 +55,7 @@ void UpstreamBind::start(uint64_t now_ms) {
 }
 
 void UpstreamBind::connect() {
-  state_ = State::Resolving;
+  transition(State::Resolving);
   state_since_ms_ = gw_.now();
   sockaddr_storage addr{};
   const auto& c = up_.cfg();
@@ -96,7 +98,7 @@ void UpstreamBind::onResolved(uv_getaddrinfo_t* req, int status, addrinfo* res) 
 }
 
 void UpstreamBind::connectTo(const sockaddr* addr) {
-  state_ = State::Connecting;
+  transition(State::Connecting);
   state_since_ms_ = gw_.now();
   conn_ = net::Connection::create(gw_.loop(), this, gw_.cfg().limits.max_pdu_size);
   ++generation_;
@@ -115,7 +117,7 @@ void UpstreamBind::onConnected(net::Connection&, int status) {
 
 void UpstreamBind::sendBind() {
   const auto& c = up_.cfg();
-  state_ = State::Binding;
+  transition(State::Binding);
   state_since_ms_ = gw_.now();
   CommandId id = transmit_ && receive_ ? CommandId::bind_transceiver
                  : transmit_           ? CommandId::bind_transmitter
@@ -230,7 +232,7 @@ void UpstreamBind::handleResponse(const codec::Pdu& pdu, codec::Bytes raw) {
       lost("bind refused", UV_ECONNREFUSED);
       return;
     }
-    state_ = State::Bound;
+    transition(State::Bound);
     state_since_ms_ = gw_.now();
     failures_ = 0;
     peer_version_ = up_.cfg().interface_version;
@@ -308,7 +310,7 @@ void UpstreamBind::lost(const char* reason, int status) {
     log::warn("upstream_connect_failed", "upstream", describe(), "reason", reason, "error",
               status != 0 ? uv_strerror(status) : "");
   }
-  state_ = State::Idle;
+  transition(State::Idle);
   conn_.reset();
   enquire_seq_ = unbind_seq_ = bind_seq_ = 0;
   // Everything in flight on this bind fails back at once with a defined status.
@@ -398,7 +400,7 @@ void UpstreamBind::stop(bool graceful) {
     return;  // already waiting for unbind_resp
   }
   if (state_ == State::Bound && graceful) {
-    state_ = State::Unbinding;
+    transition(State::Unbinding);
     state_since_ms_ = gw_.now();
     unbind_seq_ = inflight_.nextSeq();
     codec::encodeHeaderOnly(conn_->out(), CommandId::unbind, 0, unbind_seq_);
@@ -622,6 +624,41 @@ void Upstream::stop(bool graceful) {
   for (auto& b : binds_) {
     b->stop(graceful);
   }
+}
+
+void UpstreamBind::transition(State to) {
+  using S = State;
+  bool ok = false;
+  switch (state_) {
+    case S::Idle:
+      ok = to == S::Resolving || to == S::Idle;  // Idle: lost() on a bind already down
+      break;
+    case S::Resolving:
+      ok = to == S::Connecting || to == S::Idle;
+      break;
+    case S::Connecting:
+      ok = to == S::Binding || to == S::Idle;
+      break;
+    case S::Binding:
+      ok = to == S::Bound || to == S::Idle;
+      break;
+    case S::Bound:
+      ok = to == S::Unbinding || to == S::Idle;
+      break;
+    case S::Unbinding:
+      ok = to == S::Idle;
+      break;
+  }
+  if (!ok) {
+    log::error("internal_error", "what", "upstream_bind_state", "from", static_cast<int>(state_),
+               "to", static_cast<int>(to), "upstream", describe());
+    gw_.metrics()
+        .registry()
+        .counter(metrics::CounterFamily::InternalErrors, {"upstream_bind_state"})
+        .inc();
+    assert(ok && "upstream bind: state change not allowed");
+  }
+  state_ = to;
 }
 
 }  // namespace smppgw

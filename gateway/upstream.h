@@ -68,6 +68,8 @@ class UpstreamBind final : public net::ConnectionHandler {
   std::string describe() const;
 
  private:
+  // The only way state_ changes (checked like DownstreamSession::transition).
+  void transition(State to);
   void connect();
   void connectTo(const sockaddr* addr);
   void sendBind();

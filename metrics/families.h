@@ -83,6 +83,9 @@ inline constexpr Buckets kLatencyBuckets =
           "side=upstream responses received from carriers.")                                     \
   COUNTER(DecodeErrors, "smppgw_decode_errors_total", labels("side", "customer", "upstream"),     \
           "PDUs that could not be decoded (answered generic_nack or the matching _resp).")        \
+  COUNTER(InternalErrors, "smppgw_internal_errors_total", labels("reason"),                       \
+          "Impossible states met (a bug; debug builds stop on them): reason=customer_session_state|" \
+          "upstream_bind_state. Should stay 0.")                                                   \
   /* ---- customer sessions ---- */                                                               \
   COUNTER(Connections, "smppgw_connections_total", labels("listener", "result"),                  \
           "TCP connections on a listener: result=accepted|refused (over max_connections).")       \
