@@ -25,11 +25,11 @@
 #include <unordered_set>
 #include <vector>
 
+#include "base/flat_map.h"
 #include "codec/pdu.h"
 #include "codec/receipt.h"
 #include "config/model.h"
 #include "gateway/downstream.h"
-#include "gateway/flat_map.h"
 #include "gateway/gw_metrics.h"
 #include "gateway/message_id.h"
 #include "gateway/token_bucket.h"
