@@ -15,10 +15,10 @@
 #include <deque>
 #include <vector>
 
+#include "base/flat_map.h"
 #include "codec/bytes.h"
 #include "codec/command.h"
 #include "config/model.h"
-#include "gateway/flat_map.h"
 #include "gateway/gw_metrics.h"
 #include "gateway/types.h"
 

@@ -15,8 +15,8 @@
 #include "config/model.h"
 #include "gateway/gw_metrics.h"
 #include "gateway/inflight.h"
-#include "gateway/net/connection.h"
 #include "gateway/types.h"
+#include "net/connection.h"
 
 namespace smppgw {
 

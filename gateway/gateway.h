@@ -25,20 +25,20 @@
 #include <unordered_set>
 #include <vector>
 
+#include "base/flat_map.h"
 #include "codec/pdu.h"
 #include "codec/receipt.h"
 #include "config/model.h"
 #include "gateway/deliveries.h"
 #include "gateway/downstream.h"
-#include "gateway/flat_map.h"
 #include "gateway/gw_metrics.h"
 #include "gateway/id_mapper.h"
 #include "gateway/message_id.h"
-#include "gateway/net/connection.h"
-#include "gateway/net/loop.h"
 #include "gateway/token_bucket.h"
 #include "gateway/types.h"
 #include "gateway/upstream.h"
+#include "net/connection.h"
+#include "net/loop.h"
 #include "routing/concat.h"
 #include "routing/group_selector.h"
 #include "routing/table.h"

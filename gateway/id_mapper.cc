@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
+#include "base/flat_map.h"
 #include "codec/decode.h"
-#include "gateway/flat_map.h"
 #include "gateway/log.h"
 
 namespace smppgw {

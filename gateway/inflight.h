@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <deque>
 
-#include "gateway/flat_map.h"
+#include "base/flat_map.h"
 
 namespace smppgw {
 

@@ -20,9 +20,9 @@
 #include "config/model.h"
 #include "gateway/gw_metrics.h"
 #include "gateway/inflight.h"
-#include "gateway/net/connection.h"
 #include "gateway/token_bucket.h"
 #include "gateway/types.h"
+#include "net/connection.h"
 
 namespace smppgw {
 

@@ -1,7 +1,7 @@
 #pragma once
 // 64-bit key -> 64-bit value hash index for millions of entries that never stops the loop to grow.
 //
-// Open addressing with linear probing, like gateway/flat_map.h, but a resize is incremental
+// Open addressing with linear probing, like base/flat_map.h, but a resize is incremental
 // (Redis's dict does the same): the new table (twice the size) is allocated zero-filled by
 // calloc, which the kernel backs lazily, and every later operation moves a few old slots into it.
 // A doubling of a 4M-entry table therefore costs no pause; one operation does at most

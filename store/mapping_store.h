@@ -19,7 +19,7 @@
 #include <memory>
 #include <string_view>
 
-#include "gateway/flat_map.h"
+#include "base/flat_map.h"
 #include "store/id_index.h"
 
 namespace smppgw::store {

@@ -9,7 +9,7 @@
 #include <set>
 #include <unordered_map>
 
-#include "gateway/flat_map.h"
+#include "base/flat_map.h"
 #include "gateway/inflight.h"
 #include "gateway/message_id.h"
 #include "gateway/token_bucket.h"

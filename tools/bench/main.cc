@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <string>
 
-#include "gateway/net/loop.h"
+#include "net/loop.h"
 #include "tools/bench/bench.h"
 #include "tools/common/options.h"
 

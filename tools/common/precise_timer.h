@@ -10,7 +10,7 @@
 #include <functional>
 #include <memory>
 
-#include "gateway/net/loop.h"
+#include "net/loop.h"
 
 namespace smppgw::tools {
 

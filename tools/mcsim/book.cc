@@ -6,7 +6,7 @@
 
 #include "codec/receipt.h"
 #include "codec/status.h"
-#include "gateway/net/loop.h"
+#include "net/loop.h"
 #include "tools/common/util.h"
 #include "tools/mcsim/session.h"
 #include "tools/mcsim/summary.h"

@@ -7,7 +7,7 @@
 
 #include "codec/receipt.h"
 #include "codec/status.h"
-#include "gateway/net/loop.h"
+#include "net/loop.h"
 #include "tools/common/options.h"
 #include "tools/mcsim/mcsim.h"
 

@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "codec/pdu.h"
-#include "gateway/net/connection.h"
-#include "gateway/net/loop.h"
+#include "net/connection.h"
+#include "net/loop.h"
 #include "tools/common/random.h"
 #include "tools/mcsim/book.h"
 #include "tools/mcsim/config.h"

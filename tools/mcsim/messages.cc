@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "codec/charset.h"
-#include "gateway/net/loop.h"
+#include "net/loop.h"
 #include "tools/mcsim/book.h"
 #include "tools/mcsim/delivery.h"
 #include "tools/mcsim/session.h"

@@ -5,7 +5,7 @@
 
 #include "codec/charset.h"
 #include "codec/gsm7.h"
-#include "gateway/net/loop.h"
+#include "net/loop.h"
 #include "tools/mcsim/delivery.h"
 #include "tools/mcsim/session.h"
 #include "tools/mcsim/summary.h"

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "gateway/net/loop.h"
+#include "net/loop.h"
 
 namespace smppgw::mcsim {
 

@@ -7,7 +7,7 @@
 #include "codec/command.h"
 #include "codec/encode.h"
 #include "codec/status.h"
-#include "gateway/net/loop.h"
+#include "net/loop.h"
 #include "tools/common/pdu_util.h"
 #include "tools/mcsim/book.h"
 #include "tools/mcsim/mcsim.h"

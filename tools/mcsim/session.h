@@ -11,7 +11,7 @@
 
 #include "codec/decode.h"
 #include "codec/pdu.h"
-#include "gateway/net/connection.h"
+#include "net/connection.h"
 #include "tools/common/inflight.h"
 #include "tools/mcsim/delivery.h"
 

@@ -6,7 +6,7 @@
 
 #include "codec/command.h"
 #include "codec/status.h"
-#include "gateway/net/loop.h"
+#include "net/loop.h"
 #include "tools/common/util.h"
 #include "tools/mcsim/book.h"
 

@@ -19,8 +19,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "gateway/net/connection.h"
-#include "gateway/net/loop.h"
+#include "net/connection.h"
+#include "net/loop.h"
 #include "tools/common/options.h"
 #include "tools/common/util.h"
 

@@ -12,7 +12,7 @@
 
 #include "codec/bytes.h"
 #include "codec/decode.h"
-#include "gateway/net/loop.h"
+#include "net/loop.h"
 
 namespace smppgw::net {
 

@@ -1,4 +1,4 @@
-#include "gateway/net/connection.h"
+#include "net/connection.h"
 
 #include <arpa/inet.h>
 

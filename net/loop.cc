@@ -1,9 +1,9 @@
-#include "gateway/net/loop.h"
+#include "net/loop.h"
 
 #include <cstdio>
 #include <cstdlib>
 
-#include "gateway/net/connection.h"
+#include "net/connection.h"
 
 namespace smppgw::net {
 
