@@ -227,21 +227,23 @@ void DeliveryQueues::finish(const Delivery& d, uint32_t status) {
   if (c.held > 0) {
     --c.held;
   }
+  // Counters at zero stay (no erase and re-insert per delivery on the receipt path); tick()
+  // drops those of connections that have gone.
   const uint64_t bk = bindKey(d.from);
-  if (uint32_t* n = c.held_by_bind.find(bk)) {
-    if (--*n == 0) {
-      c.held_by_bind.erase(bk);
-    }
+  if (uint32_t* n = c.held_by_bind.find(bk); n != nullptr && *n > 0) {
+    --*n;
   }
-  if (uint32_t* n = bind_held_.find(bk)) {
-    if (--*n == 0) {
-      bind_held_.erase(bk);
-    }
+  if (uint32_t* n = bind_held_.find(bk); n != nullptr && *n > 0) {
+    --*n;
   }
   host_.answerCarrier(d.from, d.command, d.upstream_seq, status);
 }
 
 void DeliveryQueues::tick(uint64_t now) {
+  if (now >= next_cleanup_ms_) {
+    next_cleanup_ms_ = now + 1000;
+    dropIdleCounters();
+  }
   const uint64_t hold = static_cast<uint64_t>(host_.cfg().timers.delivery_response.count());
   for (size_t i = 0; i < customers_.size(); ++i) {
     Customer& c = customers_[i];
@@ -255,6 +257,25 @@ void DeliveryQueues::tick(uint64_t now) {
     if (!c.pending.empty() && !keepingUp(c)) {
       returnWaiting(static_cast<uint32_t>(i), metrics::DeferReason::ShareFull);
     }
+  }
+}
+
+void DeliveryQueues::dropIdleCounters() {
+  std::vector<uint64_t> idle;
+  auto collect = [&](FlatMap64<uint32_t>& m) {
+    idle.clear();
+    m.forEach([&](uint64_t k, uint32_t& n) {
+      if (n == 0) {
+        idle.push_back(k);
+      }
+    });
+    for (uint64_t k : idle) {
+      m.erase(k);
+    }
+  };
+  collect(bind_held_);
+  for (Customer& c : customers_) {
+    collect(c.held_by_bind);
   }
 }
 

@@ -101,11 +101,14 @@ class DeliveryQueues {
   void finish(const Delivery& d, uint32_t status);
   void count(uint32_t customer, metrics::DeliveryResult result);
   void countDeferred(uint32_t customer, metrics::DeferReason reason);
+  // Counters of connections with nothing held (old generations among them), once a second.
+  void dropIdleCounters();
 
   DeliveryHost& host_;
   std::vector<Customer> customers_;    // by runtime customer id
   FlatMap64<uint32_t> bind_held_{16};  // held per carrier connection, all customers
   codec::Buffer scratch_;              // re-encoding for older sessions
+  uint64_t next_cleanup_ms_ = 0;
 };
 
 }  // namespace smppgw

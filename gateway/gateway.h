@@ -92,6 +92,11 @@ class Gateway final : private DeliveryHost, private IdMapperHost {
 
   // Password checks and reloads on the thread pool, not yet called back.
   size_t pendingWork() const { return work_.size(); }
+  // Customer connections open (any state).
+  size_t openSessions() const { return open_sessions_; }
+  // Runs the periodic checks (timeouts, expiries, gauges) now: tests on a manual clock advance it
+  // and call this; in production a 100 ms timer does.
+  void runTick() { tick(); }
 
   // The port a listener is bound to (tests listen on port 0).
   uint16_t listenerPort(size_t index) const;

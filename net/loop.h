@@ -36,8 +36,15 @@ class Loop {
   Loop& operator=(const Loop&) = delete;
 
   uv_loop_t* raw() { return &loop_; }
-  // Milliseconds of the loop's clock (cached per iteration; no syscall).
-  uint64_t nowMs() const { return uv_now(&loop_); }
+  // Milliseconds of the loop's clock (cached per iteration; no syscall). Every protocol timeout
+  // reads it. Tests may replace it with a manual clock that moves only when told, so a 30 s
+  // timeout is tested in microseconds (the libuv timers still fire on real time).
+  uint64_t nowMs() const { return manual_ ? manual_ms_ : uv_now(&loop_); }
+  void useManualClock(uint64_t start_ms) {
+    manual_ = true;
+    manual_ms_ = start_ms;
+  }
+  void advance(uint64_t ms) { manual_ms_ += ms; }
   // Monotonic nanoseconds (vDSO clock; for latency measurements).
   static uint64_t hrtimeNs() { return uv_hrtime(); }
   // hrtimeNs() as of the last read(2) or timer tick (refreshNs): one clock read per read, shared
@@ -78,6 +85,8 @@ class Loop {
   uint64_t work_start_ns_ = 0;  // 0: no work yet in this iteration
   std::function<void(uint64_t)> on_iteration_;
 
+  bool manual_ = false;
+  uint64_t manual_ms_ = 0;
   uv_loop_t loop_;
   uv_check_t check_;
   uv_prepare_t prepare_;
