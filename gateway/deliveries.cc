@@ -24,13 +24,6 @@ uint64_t bindKey(BindRef b) {
 
 }  // namespace
 
-DeliveryQueues::Customer& DeliveryQueues::at(uint32_t customer) {
-  if (customer >= customers_.size()) {
-    customers_.resize(customer + 1);
-  }
-  return customers_[customer];
-}
-
 void DeliveryQueues::receiverBound(uint32_t customer, SessionRef ref) {
   at(customer).receivers.push_back(ref);
   drain(customer);
@@ -276,12 +269,6 @@ void DeliveryQueues::dropIdleCounters() {
   collect(bind_held_);
   for (Customer& c : customers_) {
     collect(c.held_by_bind);
-  }
-}
-
-void DeliveryQueues::count(uint32_t customer, metrics::DeliveryResult result) {
-  if (auto* m = host_.customerMetrics(customer)) {
-    m->deliveries[static_cast<size_t>(result)]->inc();
   }
 }
 

@@ -91,7 +91,12 @@ class DeliveryQueues {
     FlatMap64<uint32_t> held_by_bind{4};  // `held` by carrier connection (bindKey)
   };
 
-  Customer& at(uint32_t customer);
+  Customer& at(uint32_t customer) {
+    if (customer >= customers_.size()) [[unlikely]] {
+      customers_.resize(customer + 1);
+    }
+    return customers_[customer];
+  }
   // A receiver of the customer with room and reading, or nullptr; `why` says why there is none.
   DownstreamSession* pick(Customer& c, metrics::DeferReason& why);
   bool keepingUp(const Customer& c) const;
@@ -99,7 +104,11 @@ class DeliveryQueues {
   void drain(uint32_t customer);
   void refuse(const Delivery& d, metrics::DeferReason reason);
   void finish(const Delivery& d, uint32_t status);
-  void count(uint32_t customer, metrics::DeliveryResult result);
+  void count(uint32_t customer, metrics::DeliveryResult result) {
+    if (auto* m = host_.customerMetrics(customer)) {
+      m->deliveries[static_cast<size_t>(result)]->inc();
+    }
+  }
   void countDeferred(uint32_t customer, metrics::DeferReason reason);
   // Counters of connections with nothing held (old generations among them), once a second.
   void dropIdleCounters();
