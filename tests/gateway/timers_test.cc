@@ -17,6 +17,10 @@
 #include "routing/table.h"
 #include "tests/support/esme_client.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 using namespace smppgw;
 using codec::CommandId;
 using testsupport::EsmeClient;
@@ -32,18 +36,22 @@ struct Harness {
   metrics::Registry registry;
   std::unique_ptr<Gateway> gw;
 
-  explicit Harness(const std::string& timers) {
+  // mc_port: where the carrier listens (1: nowhere); extra: more top-level keys (",\"k\": v").
+  explicit Harness(const std::string& timers, uint16_t mc_port = 1, const std::string& extra = "") {
     loop.useManualClock(kStart);
     const std::string text = R"({
       "gateway": {"allow_plain_passwords": true},
       "listeners": [{"name": "l", "address": "127.0.0.1", "port": 0}],
       "customers": [{"system_id": "acme", "password": "secret"}],
-      "upstreams": [{"name": "u", "host": "127.0.0.1", "port": 1, "system_id": "gw",
+      "upstreams": [{"name": "u", "host": "127.0.0.1", "port": )" +
+                             std::to_string(mc_port) + R"(,
+                     "system_id": "gw", "request_timeout": "30s",
                      "connect_timeout": "1s", "reconnect": {"initial": "10s", "max": "10s"}}],
       "groups": [{"name": "g", "members": [{"upstream": "u"}]}],
       "routes": [{"action": {"group": "g"}}],
       "metrics": {"enabled": false},
-      "timers": )" + timers + "}";
+      "timers": )" + timers + extra +
+                             "}";
     auto loaded = config::loadConfigText(text, "timers-test");
     REQUIRE_MESSAGE(loaded.ok(), (loaded.errors.empty() ? "" : config::toString(loaded.errors[0])));
     auto compiled = routing::RoutingTable::compile(loaded.config);
@@ -178,4 +186,134 @@ TEST_CASE("inactivity: a bound session with no traffic but keepalives is unbound
   got = c.readUntil(CommandId::unbind, 0);
   REQUIRE(got != nullptr);
   CHECK(got->id() == CommandId::unbind);
+}
+
+namespace {
+
+// A carrier played by the test: a listening socket on port 0; the gateway's bind is accepted
+// and answered from the test thread while the loop runs.
+struct ScriptedMc {
+  int listen_fd = -1;
+  uint16_t port = 0;
+  EsmeClient peer;  // the accepted connection, read and written like a client
+
+  ScriptedMc() {
+    listen_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(listen_fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(listen_fd, 4) == 0);
+    socklen_t len = sizeof a;
+    REQUIRE(::getsockname(listen_fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    port = ntohs(a.sin_port);
+  }
+  ~ScriptedMc() { ::close(listen_fd); }
+
+  // Accepts the gateway's connection and answers its bind.
+  void acceptBind(Harness& h) {
+    int fd = -1;
+    REQUIRE(h.runUntil([&] { return (fd = ::accept(listen_fd, nullptr, nullptr)) >= 0; }));
+    peer.adopt(fd);
+    ReceivedPtr bind;
+    REQUIRE(h.runUntil([&] { return (bind = peer.read(0)) != nullptr; }));
+    REQUIRE(bind->id() == CommandId::bind_transceiver);
+    codec::Pdu resp(CommandId::bind_transceiver_resp, bind->pdu.sequence_number);
+    resp.as<codec::BindRespBody>().system_id = "mc";
+    REQUIRE(peer.send(resp));
+    REQUIRE(
+        h.runUntil([&] { return h.gw->upstream(0) != nullptr && h.gw->upstream(0)->available(); }));
+  }
+};
+
+// A bound transceiver customer "acme" of the harness.
+void bindCustomer(Harness& h, EsmeClient& c) {
+  REQUIRE(c.connect("127.0.0.1", h.gw->listenerPort(0)));
+  codec::Pdu bind(CommandId::bind_transceiver, c.nextSeq());
+  auto& b = bind.as<codec::BindBody>();
+  b.system_id = "acme";
+  b.password = "secret";
+  b.interface_version = 0x34;
+  REQUIRE(c.send(bind));
+  ReceivedPtr got;
+  REQUIRE(h.runUntil([&] { return (got = c.read(0)) != nullptr; }));
+  REQUIRE(got->status() == 0);
+}
+
+void submit(EsmeClient& c, uint8_t registered_delivery = 0) {
+  codec::Pdu p(CommandId::submit_sm, c.nextSeq());
+  auto& b = p.as<codec::SmBody>();
+  b.source_addr = "12345";
+  b.destination_addr = "447700900123";
+  b.registered_delivery = registered_delivery;
+  static const std::string text = "hello";
+  b.short_message = codec::asBytes(text);
+  REQUIRE(c.send(p));
+}
+
+}  // namespace
+
+TEST_CASE(
+    "upstream request_timeout: a submit the carrier never answers fails at 30 s, not before") {
+  ScriptedMc mc;
+  Harness h(R"({"inactivity": "1h", "enquire_link": "1h"})", mc.port);
+  mc.acceptBind(h);
+  EsmeClient c;
+  bindCustomer(h, c);
+  submit(c);
+  ReceivedPtr fwd;
+  REQUIRE(h.runUntil([&] { return (fwd = mc.peer.read(0)) != nullptr; }));
+  REQUIRE(fwd->id() == CommandId::submit_sm);
+
+  h.advance(29'999);
+  h.iterate();
+  CHECK(c.read(0) == nullptr);
+  h.advance(1);
+  h.iterate();
+  ReceivedPtr resp = c.read(0);
+  REQUIRE(resp != nullptr);
+  CHECK(resp->id() == CommandId::submit_sm_resp);
+  CHECK(resp->status() == codec::status::ESME_RSYSERR);  // outcome unknown
+}
+
+TEST_CASE(
+    "a receipt held for a request in flight is answered unmatched when that request's deadline "
+    "passes") {
+  ScriptedMc mc;
+  Harness h(R"({"inactivity": "1h", "enquire_link": "1h"})", mc.port);
+  mc.acceptBind(h);
+  EsmeClient c;
+  bindCustomer(h, c);
+  submit(c, 1);
+  ReceivedPtr fwd;
+  REQUIRE(h.runUntil([&] { return (fwd = mc.peer.read(0)) != nullptr; }));
+  // A receipt for a carrier id no mapping has, while the submit is in flight: it could be that
+  // submit's (receipts overtake responses), so it is held, unanswered.
+  codec::Pdu r(CommandId::deliver_sm, 77);
+  auto& d = r.as<codec::SmBody>();
+  d.esm_class = 0x04;
+  d.source_addr = "447700900123";
+  d.destination_addr = "12345";
+  static const std::string text =
+      "id:FFEE sub:001 dlvrd:001 submit date:2612051200 done date:2612051201 stat:DELIVRD err:000 "
+      "text:";
+  d.short_message = codec::asBytes(text);
+  REQUIRE(mc.peer.send(r));
+  REQUIRE(h.runUntil([&] { return h.gw->upstream(0)->outstanding() == 1; }));
+  h.iterate();  // the receipt is read
+  h.iterate();
+  CHECK(mc.peer.read(0) == nullptr);  // held: not answered
+
+  // The submit's deadline (request_timeout 30 s) plus a second of grace.
+  h.advance(30'999);
+  h.iterate();
+  // The submit itself timed out at 30 s (answered ESME_RSYSERR); with nothing in flight any more
+  // the held receipt can match nothing and is answered at once.
+  ReceivedPtr ans = mc.peer.readUntil(CommandId::deliver_sm_resp, 0);
+  REQUIRE(ans != nullptr);
+  CHECK(ans->pdu.sequence_number == 77);
+  CHECK(ans->status() == 0);  // routing.receipt_unmatched_status: ESME_ROK
+  ReceivedPtr resp = c.read(0);
+  REQUIRE(resp != nullptr);
+  CHECK(resp->status() == codec::status::ESME_RSYSERR);
 }
