@@ -317,3 +317,58 @@ TEST_CASE(
   REQUIRE(resp != nullptr);
   CHECK(resp->status() == codec::status::ESME_RSYSERR);
 }
+
+TEST_CASE(
+    "delivery_response: an unanswered deliver_sm goes back to the carrier at 5 s; the silent "
+    "receiver gets no more until it sends a PDU") {
+  ScriptedMc mc;
+  Harness h(R"({"inactivity": "1h", "enquire_link": "1h", "delivery_response": "5s"})", mc.port,
+            R"(, "mo_routes": [{"name": "all", "action": {"customer": "acme"}}])");
+  mc.acceptBind(h);
+  EsmeClient c;
+  bindCustomer(h, c);
+  static const std::string text = "STOP";
+  auto mo = [&](uint32_t seq) {
+    codec::Pdu p(CommandId::deliver_sm, seq);
+    auto& d = p.as<codec::SmBody>();
+    d.source_addr = "447700900123";
+    d.destination_addr = "12345";
+    d.short_message = codec::asBytes(text);
+    REQUIRE(mc.peer.send(p));
+  };
+  mo(5);
+  ReceivedPtr got;
+  REQUIRE(h.runUntil([&] { return (got = c.read(0)) != nullptr; }));
+  REQUIRE(got->id() == CommandId::deliver_sm);  // read, never answered
+
+  h.advance(4'999);
+  h.iterate();
+  CHECK(mc.peer.read(0) == nullptr);
+  h.advance(1);
+  h.iterate();
+  ReceivedPtr ans = mc.peer.read(0);
+  REQUIRE(ans != nullptr);
+  CHECK(ans->id() == CommandId::deliver_sm_resp);
+  CHECK(ans->pdu.sequence_number == 5);
+  CHECK(ans->status() == codec::status::ESME_RX_T_APPN);
+
+  // Nothing read from the customer for 5 s: not reading. The next MO is answered at once.
+  mo(6);
+  REQUIRE(h.runUntil([&] { return (ans = mc.peer.read(0)) != nullptr; }));
+  CHECK(ans->pdu.sequence_number == 6);
+  CHECK(ans->status() == codec::status::ESME_RX_T_APPN);
+  CHECK(c.read(0) == nullptr);
+
+  // Any PDU from it shows it reads again: the next MO is delivered.
+  codec::Pdu el(CommandId::enquire_link, c.nextSeq());
+  REQUIRE(c.send(el));
+  REQUIRE(h.runUntil([&] { return (got = c.read(0)) != nullptr; }));
+  REQUIRE(got->id() == CommandId::enquire_link_resp);
+  mo(7);
+  REQUIRE(h.runUntil([&] { return (got = c.read(0)) != nullptr; }));
+  CHECK(got->id() == CommandId::deliver_sm);
+  REQUIRE(c.respond(*got));
+  REQUIRE(h.runUntil([&] { return (ans = mc.peer.read(0)) != nullptr; }));
+  CHECK(ans->pdu.sequence_number == 7);
+  CHECK(ans->status() == 0);
+}
