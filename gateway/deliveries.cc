@@ -10,10 +10,6 @@ namespace smppgw {
 
 namespace {
 
-// deliver_sm_resp to a carrier when the customer cannot take the message now: the carrier keeps
-// it and retries (ESME_RX_T_APPN), so nothing is lost.
-constexpr uint32_t kDeliveryLater = 0x00000064;
-
 // A customer that answered a delivery this recently keeps up (it may borrow unused room).
 constexpr uint64_t kKeepingUpMs = 1000;
 
@@ -124,7 +120,7 @@ void DeliveryQueues::deliver(uint32_t customer, codec::Bytes pdu, Delivery d,
   }
   if (target != nullptr) {
     if (!send(*target, pdu, d)) {
-      finish(d, kDeliveryLater);  // could not be re-encoded for its version
+      finish(d, gwstatus::kDeliveryLater);  // could not be re-encoded for its version
     }
     return;
   }
@@ -166,7 +162,7 @@ void DeliveryQueues::drain(uint32_t customer) {
     Waiting w = std::move(c.pending.front());
     c.pending.pop_front();
     if (!send(*target, w.pdu.view(), w.d)) {
-      finish(w.d, kDeliveryLater);
+      finish(w.d, gwstatus::kDeliveryLater);
     }
   }
 }
@@ -201,7 +197,7 @@ void DeliveryQueues::answered(uint32_t customer, const Delivery& d, uint32_t sta
 
 void DeliveryQueues::failed(const Delivery& d, metrics::DeferReason reason) {
   countDeferred(d.customer, reason);
-  finish(d, kDeliveryLater);
+  finish(d, gwstatus::kDeliveryLater);
 }
 
 void DeliveryQueues::readingChanged(uint32_t customer) {
@@ -212,7 +208,7 @@ void DeliveryQueues::readingChanged(uint32_t customer) {
 
 void DeliveryQueues::refuse(const Delivery& d, metrics::DeferReason reason) {
   countDeferred(d.customer, reason);
-  host_.answerCarrier(d.from, d.command, d.upstream_seq, kDeliveryLater);
+  host_.answerCarrier(d.from, d.command, d.upstream_seq, gwstatus::kDeliveryLater);
 }
 
 void DeliveryQueues::finish(const Delivery& d, uint32_t status) {

@@ -32,7 +32,7 @@ void DownstreamSession::onPdu(net::Connection&, codec::Bytes raw) {
   if (not_reading_) {
     not_reading_ = false;  // it reads again: deliveries may go to it
     log::info("receiver_reading_again", "peer", peer_, "system_id", system_id_);
-    gw_.onReceiverReadingAgain(*this);
+    gw_.onReceiverReadingChanged(*this);
   }
   if (auto err = codec::decode(raw, pdu_)) {
     if (m_ != nullptr) {
@@ -382,7 +382,7 @@ void DownstreamSession::tick(uint64_t now) {
     // Nothing read from it for as long as a delivery may wait: no new deliveries until it does.
     not_reading_ = true;
     log::warn("receiver_not_reading", "peer", peer_, "system_id", system_id_);
-    gw_.onReceiverNotReading(*this);
+    gw_.onReceiverReadingChanged(*this);
   }
   if (enquire_seq_ != 0 && now - enquire_sent_ms_ >= ms(t.response)) {
     close("enquire_link unanswered");

@@ -55,6 +55,8 @@ class DownstreamSession final : public net::ConnectionHandler {
   // A receiver that left a deliver_sm unanswered past timers.delivery_response: it gets no new
   // deliveries until it sends a PDU (any PDU shows it reads again).
   bool notReading() const { return not_reading_; }
+  // A new delivery can go to it now: bound receiver, reading, room in its delivery window.
+  bool canTakeDelivery() const { return acceptsDeliveries() && !not_reading_ && deliveryRoom(); }
   const std::string& peer() const { return peer_; }
   const sockaddr_storage& peerSockaddr() const { return conn_->peerSockaddr(); }
 

@@ -291,7 +291,6 @@ void Gateway::onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu, codec::B
   dl.from = from;
   dl.upstream_seq = pdu.sequence_number;
   dl.command = pdu.command_id;
-  dl.receipt = false;
   dl.version_needed = codec::tlvVersionNeeded(pdu.tlvs);
   deliveries_.deliver(customer_rt_[d.customer], raw,
                       dl);  // as received: the session sets its own sequence
@@ -341,7 +340,6 @@ void Gateway::deliverReceipt(const store::MappingView& m, const codec::Pdu& pdu,
   d.from = from;
   d.upstream_seq = upstream_seq;
   d.command = pdu.command_id;
-  d.receipt = true;
   d.version_needed = codec::tlvVersionNeeded(pdu.tlvs);
   // To the session that submitted the message if it can take it: a carrier read of receipts then
   // becomes one write per submitting session, not one per receiver (and customers that match
@@ -367,11 +365,7 @@ void Gateway::onDeliveryFailed(Delivery d, metrics::DeferReason reason) {
   deliveries_.failed(d, reason);
 }
 
-void Gateway::onReceiverNotReading(DownstreamSession& s) {
-  deliveries_.readingChanged(s.customer());
-}
-
-void Gateway::onReceiverReadingAgain(DownstreamSession& s) {
+void Gateway::onReceiverReadingChanged(DownstreamSession& s) {
   deliveries_.readingChanged(s.customer());
 }
 

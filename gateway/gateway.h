@@ -48,21 +48,6 @@ namespace smppgw {
 
 struct SubmitFields;  // a submission's routing fields (gateway.cc)
 
-// Statuses the gateway itself answers with (docs/architecture.md lists them).
-namespace gwstatus {
-constexpr uint32_t kNoUpstream = 0x00000058;       // ESME_RTHROTTLED: no carrier bound; retry
-constexpr uint32_t kQueueFull = 0x00000014;        // ESME_RMSGQFUL
-constexpr uint32_t kQueueExpired = 0x00000058;     // ESME_RTHROTTLED: waited too long for a bind
-constexpr uint32_t kWindowFull = 0x00000058;       // ESME_RTHROTTLED
-constexpr uint32_t kRateLimited = 0x00000058;      // ESME_RTHROTTLED
-constexpr uint32_t kUpstreamTimeout = 0x00000008;  // ESME_RSYSERR: outcome unknown
-constexpr uint32_t kUpstreamLost = 0x00000008;     // ESME_RSYSERR: bind died with it in flight
-constexpr uint32_t kShuttingDown = 0x00000058;     // ESME_RTHROTTLED
-// deliver_sm_resp to an MC when the customer cannot take the message now: the MC keeps it and
-// retries (ESME_RX_T_APPN), so nothing is lost.
-constexpr uint32_t kDeliveryLater = 0x00000064;
-}  // namespace gwstatus
-
 class Gateway final : private DeliveryHost, private IdMapperHost {
  public:
   Gateway(net::Loop& loop, std::shared_ptr<const config::Config> config,
@@ -124,8 +109,8 @@ class Gateway final : private DeliveryHost, private IdMapperHost {
   // A delivery the session will not see answered (timeout, session closed): the carrier gets
   // ESME_RX_T_APPN and retries.
   void onDeliveryFailed(Delivery d, metrics::DeferReason reason);
-  void onReceiverNotReading(DownstreamSession& s);
-  void onReceiverReadingAgain(DownstreamSession& s);
+  // A receiver stopped or resumed reading (DownstreamSession::notReading changed).
+  void onReceiverReadingChanged(DownstreamSession& s);
   void onSessionBound(DownstreamSession& s);
   void onSessionClosed(DownstreamSession& s);
   DownstreamSession* session(SessionRef r) override;

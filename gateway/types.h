@@ -9,6 +9,21 @@
 
 namespace smppgw {
 
+// Statuses the gateway itself answers with (docs/architecture.md lists them).
+namespace gwstatus {
+constexpr uint32_t kNoUpstream = 0x00000058;       // ESME_RTHROTTLED: no carrier bound; retry
+constexpr uint32_t kQueueFull = 0x00000014;        // ESME_RMSGQFUL
+constexpr uint32_t kQueueExpired = 0x00000058;     // ESME_RTHROTTLED: waited too long for a bind
+constexpr uint32_t kWindowFull = 0x00000058;       // ESME_RTHROTTLED
+constexpr uint32_t kRateLimited = 0x00000058;      // ESME_RTHROTTLED
+constexpr uint32_t kUpstreamTimeout = 0x00000008;  // ESME_RSYSERR: outcome unknown
+constexpr uint32_t kUpstreamLost = 0x00000008;     // ESME_RSYSERR: bind died with it in flight
+constexpr uint32_t kShuttingDown = 0x00000058;     // ESME_RTHROTTLED
+// deliver_sm_resp to an MC when the customer cannot take the message now: the MC keeps it and
+// retries (ESME_RX_T_APPN), so nothing is lost.
+constexpr uint32_t kDeliveryLater = 0x00000064;
+}  // namespace gwstatus
+
 // A reference to a downstream session that survives the session: the generation changes when
 // the slot is reused, so a late response for a session that has gone is recognised and dropped.
 struct SessionRef {
@@ -69,7 +84,6 @@ struct Delivery {
   uint32_t upstream_seq = 0;
   uint32_t customer = 0;  // runtime id: whose share of the carrier's window it holds
   codec::CommandId command = codec::CommandId::deliver_sm;
-  bool receipt = false;
   uint8_t version_needed = 0x33;  // codec::tlvVersionNeeded: older sessions get it re-encoded
 };
 

@@ -102,6 +102,21 @@ struct Harness {
   }
 };
 
+// Customer "acme" bound to the harness's gateway with `bind` (its bind_*_resp checked).
+void bindCustomer(Harness& h, EsmeClient& c, CommandId bind = CommandId::bind_transceiver) {
+  REQUIRE(c.connect("127.0.0.1", h.gw->listenerPort(0)));
+  codec::Pdu p(bind, c.nextSeq());
+  auto& b = p.as<codec::BindBody>();
+  b.system_id = "acme";
+  b.password = "secret";
+  b.interface_version = 0x34;
+  REQUIRE(c.send(p));
+  ReceivedPtr got;
+  REQUIRE(h.runUntil([&] { return (got = c.read(0)) != nullptr; }));
+  REQUIRE(got->id() == codec::responseFor(bind));
+  REQUIRE(got->status() == 0);
+}
+
 }  // namespace
 
 TEST_CASE("session_init: a connection without a bind is closed at 10 s, not before") {
@@ -122,17 +137,8 @@ TEST_CASE(
     "closes") {
   Harness h(R"({"enquire_link": "30s", "response": "5s", "inactivity": "1h"})");
   EsmeClient c;
-  REQUIRE(c.connect("127.0.0.1", h.gw->listenerPort(0)));
-  codec::Pdu bind(CommandId::bind_transceiver, c.nextSeq());
-  auto& b = bind.as<codec::BindBody>();
-  b.system_id = "acme";
-  b.password = "secret";
-  b.interface_version = 0x34;
-  REQUIRE(c.send(bind));
+  bindCustomer(h, c);
   ReceivedPtr got;
-  REQUIRE(h.runUntil([&] { return (got = c.read(0)) != nullptr; }));
-  REQUIRE(got->id() == CommandId::bind_transceiver_resp);
-  REQUIRE(got->status() == 0);
 
   // Silence just short of enquire_link: nothing is sent (what the gateway writes is in the
   // socket when the iteration ends, so read(0) sees it without waiting).
@@ -157,16 +163,8 @@ TEST_CASE(
 TEST_CASE("inactivity: a bound session with no traffic but keepalives is unbound at 5 m") {
   Harness h(R"({"enquire_link": "1m", "inactivity": "5m", "response": "5s"})");
   EsmeClient c;
-  REQUIRE(c.connect("127.0.0.1", h.gw->listenerPort(0)));
-  codec::Pdu bind(CommandId::bind_transmitter, c.nextSeq());
-  auto& b = bind.as<codec::BindBody>();
-  b.system_id = "acme";
-  b.password = "secret";
-  b.interface_version = 0x34;
-  REQUIRE(c.send(bind));
+  bindCustomer(h, c, CommandId::bind_transmitter);
   ReceivedPtr got;
-  REQUIRE(h.runUntil([&] { return (got = c.read(0)) != nullptr; }));
-  REQUIRE(got->status() == 0);
   // Four minutes of keepalives answered at once: enquire_link does not count as activity.
   for (int minute = 1; minute <= 4; ++minute) {
     h.advance(60'000);
@@ -225,20 +223,6 @@ struct ScriptedMc {
         h.runUntil([&] { return h.gw->upstream(0) != nullptr && h.gw->upstream(0)->available(); }));
   }
 };
-
-// A bound transceiver customer "acme" of the harness.
-void bindCustomer(Harness& h, EsmeClient& c) {
-  REQUIRE(c.connect("127.0.0.1", h.gw->listenerPort(0)));
-  codec::Pdu bind(CommandId::bind_transceiver, c.nextSeq());
-  auto& b = bind.as<codec::BindBody>();
-  b.system_id = "acme";
-  b.password = "secret";
-  b.interface_version = 0x34;
-  REQUIRE(c.send(bind));
-  ReceivedPtr got;
-  REQUIRE(h.runUntil([&] { return (got = c.read(0)) != nullptr; }));
-  REQUIRE(got->status() == 0);
-}
 
 void submit(EsmeClient& c, uint8_t registered_delivery = 0) {
   codec::Pdu p(CommandId::submit_sm, c.nextSeq());

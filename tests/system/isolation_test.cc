@@ -285,6 +285,20 @@ std::unique_ptr<EsmeClient> stalledReceiver(uint16_t port, const std::string& sy
 
 constexpr uint64_t kMiB = 1024 * 1024;
 
+// A gateway on `cfg` has `n` messages accepted by the carrier, then is killed (kill -9): the
+// carrier's receipts for them will match nothing in the next gateway.
+void acceptThenCrash(const json& cfg, int n) {
+  auto first = std::make_unique<GatewayProc>(cfg);
+  EsmeClient c;
+  REQUIRE(c.connect("127.0.0.1", first->port()));
+  auto b = c.bind(CommandId::bind_transceiver, "acme", "secret");
+  REQUIRE(b);
+  REQUIRE(b->status() == 0);
+  submitN(c, n);
+  first->proc().signal(SIGKILL);
+  REQUIRE(first->proc().wait(5s));
+}
+
 }  // namespace
 
 TEST_CASE("orphan receipts after kill -9 and restart are answered at once; new receipts flow") {
@@ -297,17 +311,7 @@ TEST_CASE("orphan receipts after kill -9 and restart are answered at once; new r
   cfg["metrics"] = {{"enabled", true}, {"address", "127.0.0.1"}, {"port", 0}};
 
   constexpr int kOrphans = 300;
-  {
-    auto first = std::make_unique<GatewayProc>(cfg);
-    EsmeClient c;
-    REQUIRE(c.connect("127.0.0.1", first->port()));
-    auto b = c.bind(CommandId::bind_transceiver, "acme", "secret");
-    REQUIRE(b);
-    REQUIRE(b->status() == 0);
-    submitN(c, kOrphans);  // accepted by the carrier; their receipts are due in 1.5 s
-    first->proc().signal(SIGKILL);
-    REQUIRE(first->proc().wait(5s));
-  }
+  acceptThenCrash(cfg, kOrphans);  // their receipts are due in 1.5 s
 
   GatewayProc gw(cfg);  // a new process: no mappings for the 300 messages above
   const uint16_t mport = gw.metricsPort();
@@ -462,17 +466,7 @@ TEST_CASE("routing.receipt_unmatched_status: orphan receipts after kill -9 are a
   cfg["routing"]["receipt_unmatched_status"] = "ESME_RX_T_APPN";
 
   constexpr int kOrphans = 300;
-  {
-    auto first = std::make_unique<GatewayProc>(cfg);
-    EsmeClient c;
-    REQUIRE(c.connect("127.0.0.1", first->port()));
-    auto b = c.bind(CommandId::bind_transceiver, "acme", "secret");
-    REQUIRE(b);
-    REQUIRE(b->status() == 0);
-    submitN(c, kOrphans);  // accepted by the carrier; their receipts are due in 1.5 s
-    first->proc().signal(SIGKILL);
-    REQUIRE(first->proc().wait(5s));
-  }
+  acceptThenCrash(cfg, kOrphans);  // their receipts are due in 1.5 s
 
   // A new process with nothing in flight to the carrier: no receipt can match anything.
   GatewayProc gw(cfg);
