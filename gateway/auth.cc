@@ -18,7 +18,7 @@ void Gateway::authenticate(DownstreamSession& s, CommandId bind, uint32_t seq,
     s.bindFailed(bind, seq, st::ESME_RINVSYSID);
     return;
   }
-  const uint32_t id = it->second;  // runtime id
+  const CustomerRt id = it->second;
   if (customerCfg(id) == nullptr) {
     s.bindFailed(bind, seq, st::ESME_RINVSYSID);  // removed by a reload
     return;
@@ -30,7 +30,7 @@ void Gateway::authenticate(DownstreamSession& s, CommandId bind, uint32_t seq,
   std::string password(body.password);
   // A password that verified before is recognised by a keyed hash (microseconds, on the loop);
   // anything else pays the full PBKDF2 on the thread pool.
-  CustomerState& cs = customers_[id];
+  CustomerState& cs = state(id);
   if (!cs.verified.empty() && cs.verified == config::sha256Hex(pepper_ + password)) {
     finishBind(s.ref(), bind, seq, id, true, password);
     return;
@@ -42,7 +42,7 @@ void Gateway::authenticate(DownstreamSession& s, CommandId bind, uint32_t seq,
   job->bind = bind;
   job->seq = seq;
   job->customer = id;
-  job->customer_cfg = customers_[id].cfg;
+  job->customer_cfg = state(id).cfg;
   job->config = config_;
   job->password = std::move(password);
   job->req.data = job.get();
@@ -70,15 +70,14 @@ void Gateway::authenticate(DownstreamSession& s, CommandId bind, uint32_t seq,
   work_.insert(&job.release()->req);  // owned by the thread pool until the after-work callback
 }
 
-uint32_t Gateway::checkBindPolicy(const DownstreamSession& s, CommandId bind,
-                                  config::CustomerId id) const {
+uint32_t Gateway::checkBindPolicy(const DownstreamSession& s, CommandId bind, CustomerRt id) const {
   const config::Customer* cp = customerCfg(id);
   if (cp == nullptr) {
     return st::ESME_RINVSYSID;
   }
   const config::Customer& c = *cp;
   const config::Listener& l = cfg().listeners[s.listener()];
-  if (!c.enabled || !l.admits(customers_[id].cfg)) {
+  if (!c.enabled || !l.admits(state(id).cfg)) {
     return st::ESME_RBINDFAIL;
   }
   config::BindType t = bind == CommandId::bind_transmitter ? config::BindType::Transmitter
@@ -102,13 +101,13 @@ uint32_t Gateway::checkBindPolicy(const DownstreamSession& s, CommandId bind,
       return st::ESME_RBINDFAIL;
     }
   }
-  if (customers_[id].binds >= c.max_binds) {
+  if (state(id).binds >= c.max_binds) {
     return st::ESME_RALYBND;  // the usual status for "too many binds for this system_id"
   }
   return st::ESME_ROK;
 }
 
-void Gateway::finishBind(SessionRef ref, CommandId bind, uint32_t seq, config::CustomerId id,
+void Gateway::finishBind(SessionRef ref, CommandId bind, uint32_t seq, CustomerRt id,
                          bool password_ok, const std::string& password) {
   DownstreamSession* s = session(ref);
   if (s == nullptr) {
@@ -123,7 +122,7 @@ void Gateway::finishBind(SessionRef ref, CommandId bind, uint32_t seq, config::C
     s->bindFailed(bind, seq, status);
     return;
   }
-  CustomerState& cs = customers_[id];
+  CustomerState& cs = state(id);
   cs.verified = config::sha256Hex(pepper_ + password);
   ++cs.binds;
   const config::Customer& c = *customerCfg(id);

@@ -15,17 +15,18 @@ constexpr uint64_t kKeepingUpMs = 1000;
 
 // One carrier connection (its window dies with it, so the generation is part of the key).
 uint64_t bindKey(BindRef b) {
-  return (uint64_t{b.upstream & 0xFFFFu} << 48) | (uint64_t{b.bind & 0xFFFFu} << 32) | b.generation;
+  return (uint64_t{b.upstream.value & 0xFFFFu} << 48) | (uint64_t{b.bind & 0xFFFFu} << 32) |
+         b.generation;
 }
 
 }  // namespace
 
-void DeliveryQueues::receiverBound(uint32_t customer, SessionRef ref) {
+void DeliveryQueues::receiverBound(CustomerRt customer, SessionRef ref) {
   at(customer).receivers.push_back(ref);
   drain(customer);
 }
 
-void DeliveryQueues::receiverClosed(uint32_t customer, SessionRef ref) {
+void DeliveryQueues::receiverClosed(CustomerRt customer, SessionRef ref) {
   Customer& c = at(customer);
   std::erase_if(c.receivers, [&](const SessionRef& r) { return r.index == ref.index; });
   if (!c.pending.empty()) {
@@ -62,7 +63,7 @@ bool DeliveryQueues::keepingUp(const Customer& c) const {
          host_.now() - c.held_since_ms < kKeepingUpMs;
 }
 
-void DeliveryQueues::deliver(uint32_t customer, codec::Bytes pdu, Delivery d,
+void DeliveryQueues::deliver(CustomerRt customer, codec::Bytes pdu, Delivery d,
                              SessionRef preferred) {
   Customer& c = at(customer);
   d.customer = customer;
@@ -148,7 +149,7 @@ bool DeliveryQueues::send(DownstreamSession& s, codec::Bytes pdu, const Delivery
   return true;
 }
 
-void DeliveryQueues::drain(uint32_t customer) {
+void DeliveryQueues::drain(CustomerRt customer) {
   Customer& c = at(customer);
   while (!c.pending.empty()) {
     metrics::DeferReason why;
@@ -167,17 +168,17 @@ void DeliveryQueues::drain(uint32_t customer) {
   }
 }
 
-void DeliveryQueues::returnWaiting(uint32_t customer, metrics::DeferReason reason) {
+void DeliveryQueues::returnWaiting(CustomerRt customer, metrics::DeferReason reason) {
   if (customer == kAll) {
     for (size_t i = 0; i < customers_.size(); ++i) {
-      returnWaiting(static_cast<uint32_t>(i), reason);
+      returnWaiting(CustomerRt(static_cast<uint32_t>(i)), reason);
     }
     return;
   }
-  if (customer >= customers_.size()) {
+  if (customer.value >= customers_.size()) {
     return;
   }
-  Customer& c = customers_[customer];
+  Customer& c = customers_[customer.value];
   while (!c.pending.empty()) {
     Waiting w = std::move(c.pending.front());
     c.pending.pop_front();
@@ -185,12 +186,12 @@ void DeliveryQueues::returnWaiting(uint32_t customer, metrics::DeferReason reaso
   }
 }
 
-void DeliveryQueues::answered(uint32_t customer, const Delivery& d, uint32_t status) {
+void DeliveryQueues::answered(CustomerRt customer, const Delivery& d, uint32_t status) {
   count(customer, status == 0 ? metrics::DeliveryResult::Acked : metrics::DeliveryResult::Failed);
   at(customer).last_answer_ms = host_.now();
   // The customer's answer is the carrier's answer: a temporary error makes the carrier retry.
   finish(d, status);
-  if (!customers_[customer].pending.empty()) {
+  if (!customers_[customer.value].pending.empty()) {
     drain(customer);
   }
 }
@@ -200,8 +201,8 @@ void DeliveryQueues::failed(const Delivery& d, metrics::DeferReason reason) {
   finish(d, gwstatus::kDeliveryLater);
 }
 
-void DeliveryQueues::readingChanged(uint32_t customer) {
-  if (customer < customers_.size() && !customers_[customer].pending.empty()) {
+void DeliveryQueues::readingChanged(CustomerRt customer) {
+  if (customer.value < customers_.size() && !customers_[customer.value].pending.empty()) {
     drain(customer);  // to a receiver that reads, or back to the carrier if none is left
   }
 }
@@ -244,7 +245,7 @@ void DeliveryQueues::tick(uint64_t now) {
     }
     // A customer that stopped keeping up gives back what it borrowed and has not been sent yet.
     if (!c.pending.empty() && !keepingUp(c)) {
-      returnWaiting(static_cast<uint32_t>(i), metrics::DeferReason::ShareFull);
+      returnWaiting(CustomerRt(static_cast<uint32_t>(i)), metrics::DeferReason::ShareFull);
     }
   }
 }
@@ -268,7 +269,7 @@ void DeliveryQueues::dropIdleCounters() {
   }
 }
 
-void DeliveryQueues::countDeferred(uint32_t customer, metrics::DeferReason reason) {
+void DeliveryQueues::countDeferred(CustomerRt customer, metrics::DeferReason reason) {
   if (auto* m = host_.customerMetrics(customer)) {
     m->deliveries[static_cast<size_t>(metrics::DeliveryResult::Deferred)]->inc();
     m->deferred[static_cast<size_t>(reason)]->inc();

@@ -37,8 +37,8 @@ class DeliveryHost {
   virtual void answerCarrier(BindRef from, codec::CommandId command, uint32_t seq,
                              uint32_t status) = 0;
   // upstreams[].customer_delivery_share of a runtime upstream id (0: unknown upstream).
-  virtual uint32_t deliveryShare(uint32_t upstream) const = 0;
-  virtual GatewayMetrics::Customer* customerMetrics(uint32_t customer) = 0;
+  virtual uint32_t deliveryShare(UpstreamRt upstream) const = 0;
+  virtual GatewayMetrics::Customer* customerMetrics(CustomerRt customer) = 0;
 
  protected:
   ~DeliveryHost() = default;
@@ -50,29 +50,29 @@ class DeliveryQueues {
 
   // pdu: as a v5.0 session gets it (copied only if it has to wait). preferred: the session to try
   // first (the one that submitted the message a receipt is for).
-  void deliver(uint32_t customer, codec::Bytes pdu, Delivery d, SessionRef preferred = {});
+  void deliver(CustomerRt customer, codec::Bytes pdu, Delivery d, SessionRef preferred = {});
 
   // Receivers of a customer (bound RX/TRX sessions), in round-robin order.
-  void receiverBound(uint32_t customer, SessionRef ref);
-  void receiverClosed(uint32_t customer, SessionRef ref);
+  void receiverBound(CustomerRt customer, SessionRef ref);
+  void receiverClosed(CustomerRt customer, SessionRef ref);
   // A session's answer to a delivery: passed to the carrier as it is.
-  void answered(uint32_t customer, const Delivery& d, uint32_t status);
+  void answered(CustomerRt customer, const Delivery& d, uint32_t status);
   // A delivery its session will not see answered (timeout, session closed).
   void failed(const Delivery& d, metrics::DeferReason reason);
   // A receiver stopped (or resumed) reading: what waits goes elsewhere, or back.
-  void readingChanged(uint32_t customer);
+  void readingChanged(CustomerRt customer);
   // Everything waiting for a receiver of `customer` (all customers: kAll) goes back now.
-  static constexpr uint32_t kAll = 0xFFFFFFFFu;
-  void returnWaiting(uint32_t customer, metrics::DeferReason reason);
+  static constexpr CustomerRt kAll{};
+  void returnWaiting(CustomerRt customer, metrics::DeferReason reason);
 
   // Waited timers.delivery_response, or borrowed by a customer that stopped keeping up.
   void tick(uint64_t now);
 
-  size_t waiting(uint32_t customer) const {
-    return customer < customers_.size() ? customers_[customer].pending.size() : 0;
+  size_t waiting(CustomerRt customer) const {
+    return customer.value < customers_.size() ? customers_[customer.value].pending.size() : 0;
   }
-  uint32_t held(uint32_t customer) const {
-    return customer < customers_.size() ? customers_[customer].held : 0;
+  uint32_t held(CustomerRt customer) const {
+    return customer.value < customers_.size() ? customers_[customer.value].held : 0;
   }
 
  private:
@@ -91,25 +91,25 @@ class DeliveryQueues {
     FlatMap64<uint32_t> held_by_bind{4};  // `held` by carrier connection (bindKey)
   };
 
-  Customer& at(uint32_t customer) {
-    if (customer >= customers_.size()) [[unlikely]] {
-      customers_.resize(customer + 1);
+  Customer& at(CustomerRt customer) {
+    if (customer.value >= customers_.size()) [[unlikely]] {
+      customers_.resize(customer.value + 1);
     }
-    return customers_[customer];
+    return customers_[customer.value];
   }
   // A receiver of the customer with room and reading, or nullptr; `why` says why there is none.
   DownstreamSession* pick(Customer& c, metrics::DeferReason& why);
   bool keepingUp(const Customer& c) const;
   bool send(DownstreamSession& s, codec::Bytes pdu, const Delivery& d);
-  void drain(uint32_t customer);
+  void drain(CustomerRt customer);
   void refuse(const Delivery& d, metrics::DeferReason reason);
   void finish(const Delivery& d, uint32_t status);
-  void count(uint32_t customer, metrics::DeliveryResult result) {
+  void count(CustomerRt customer, metrics::DeliveryResult result) {
     if (auto* m = host_.customerMetrics(customer)) {
       m->deliveries[static_cast<size_t>(result)]->inc();
     }
   }
-  void countDeferred(uint32_t customer, metrics::DeferReason reason);
+  void countDeferred(CustomerRt customer, metrics::DeferReason reason);
   // Counters of connections with nothing held (old generations among them), once a second.
   void dropIdleCounters();
 

@@ -219,7 +219,7 @@ void DownstreamSession::handleBind(const codec::Pdu& pdu) {
   gw_.authenticate(*this, pdu.command_id, pdu.sequence_number, body);
 }
 
-void DownstreamSession::bindSucceeded(CommandId bind, uint32_t seq, config::CustomerId customer,
+void DownstreamSession::bindSucceeded(CommandId bind, uint32_t seq, CustomerRt customer,
                                       uint32_t window, uint32_t delivery_window) {
   if (state_ != State::Authenticating) {
     return;

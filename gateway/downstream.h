@@ -38,7 +38,7 @@ class DownstreamSession final : public net::ConnectionHandler {
   SessionRef ref() const { return ref_; }
   State state() const { return state_; }
   config::BindType bindType() const { return bind_type_; }
-  config::CustomerId customer() const { return customer_; }
+  CustomerRt customer() const { return customer_; }
   config::ListenerId listener() const { return listener_; }
   const std::string& systemId() const { return system_id_; }
   uint8_t version() const { return version_; }
@@ -74,8 +74,8 @@ class DownstreamSession final : public net::ConnectionHandler {
   uint32_t sendDelivery(codec::Bytes pdu, Delivery d);
 
   // Bind outcome (from the gateway's authentication).
-  void bindSucceeded(codec::CommandId bind, uint32_t seq, config::CustomerId customer,
-                     uint32_t window, uint32_t delivery_window);
+  void bindSucceeded(codec::CommandId bind, uint32_t seq, CustomerRt customer, uint32_t window,
+                     uint32_t delivery_window);
   void bindFailed(codec::CommandId bind, uint32_t seq, uint32_t status);
 
   // Timers, driven by the gateway's tick.
@@ -113,7 +113,7 @@ class DownstreamSession final : public net::ConnectionHandler {
   std::string peer_;
   State state_ = State::Open;
   config::BindType bind_type_ = config::BindType::Transceiver;
-  config::CustomerId customer_ = config::kNoId;
+  CustomerRt customer_;
   std::string system_id_;
   uint8_t version_ = 0x34;
   uint32_t window_ = 10;

@@ -44,16 +44,16 @@ void Gateway::bindConfig() {
   for (auto& cs : customers_) {
     cs.cfg = config::kNoId;
   }
-  customer_rt_.assign(c.customers.size(), 0);
+  customer_rt_.assign(c.customers.size(), CustomerRt{});
   for (size_t i = 0; i < c.customers.size(); ++i) {
     const config::Customer& cust = c.customers[i];
-    auto [it, added] = customer_by_system_id_.try_emplace(cust.system_id,
-                                                          static_cast<uint32_t>(customers_.size()));
+    auto [it, added] = customer_by_system_id_.try_emplace(
+        cust.system_id, CustomerRt(static_cast<uint32_t>(customers_.size())));
     if (added) {
       customers_.emplace_back();
       customers_.back().system_id = cust.system_id;
     }
-    CustomerState& cs = customers_[it->second];
+    CustomerState& cs = customers_[it->second.value];
     cs.cfg = static_cast<uint32_t>(i);
     cs.m = &metrics_.customer(it->second, cust.system_id);
     cs.rate.configure(cust.rate_limit.per_second, cust.rate_limit.burst);
@@ -62,14 +62,14 @@ void Gateway::bindConfig() {
   for (auto& u : upstreams_) {
     u->setConfigIndex(config::kNoId);
   }
-  upstream_rt_.assign(c.upstreams.size(), 0);
+  upstream_rt_.assign(c.upstreams.size(), UpstreamRt{});
   for (size_t i = 0; i < c.upstreams.size(); ++i) {
     const config::Upstream& uc = c.upstreams[i];
     auto it = std::find_if(upstreams_.begin(), upstreams_.end(),
                            [&](const auto& u) { return u->name() == uc.name; });
     if (it == upstreams_.end()) {
-      upstreams_.push_back(
-          std::make_unique<Upstream>(*this, static_cast<uint32_t>(upstreams_.size()), uc));
+      upstreams_.push_back(std::make_unique<Upstream>(
+          *this, UpstreamRt(static_cast<uint32_t>(upstreams_.size())), uc));
       it = upstreams_.end() - 1;
     } else {
       (*it)->reconfigure(uc);
@@ -80,21 +80,21 @@ void Gateway::bindConfig() {
   }
 }
 
-GatewayMetrics::Customer* Gateway::customerMetrics(uint32_t rcid) {
-  return rcid < customers_.size() ? customers_[rcid].m : nullptr;
+GatewayMetrics::Customer* Gateway::customerMetrics(CustomerRt customer) {
+  return customer.value < customers_.size() ? customers_[customer.value].m : nullptr;
 }
 
-void Gateway::refuseMetric(uint32_t rcid, metrics::RefusalReason reason) {
-  if (auto* m = customerMetrics(rcid)) {
+void Gateway::refuseMetric(CustomerRt customer, metrics::RefusalReason reason) {
+  if (auto* m = customerMetrics(customer)) {
     m->refusals[static_cast<size_t>(reason)]->inc();
   }
 }
 
-const config::Customer* Gateway::customerCfg(uint32_t rcid) const {
-  if (rcid >= customers_.size() || customers_[rcid].cfg == config::kNoId) {
+const config::Customer* Gateway::customerCfg(CustomerRt customer) const {
+  if (customer.value >= customers_.size() || customers_[customer.value].cfg == config::kNoId) {
     return nullptr;
   }
-  return &config_->customers[customers_[rcid].cfg];
+  return &config_->customers[customers_[customer.value].cfg];
 }
 
 Gateway::~Gateway() {
@@ -197,8 +197,8 @@ void Gateway::onSessionBound(DownstreamSession& s) {
 
 void Gateway::onSessionClosed(DownstreamSession& s) {
   SessionRef ref = s.ref();
-  if (s.customer() != config::kNoId && s.customer() < customers_.size()) {
-    CustomerState& cs = customers_[s.customer()];
+  if (s.customer().valid() && s.customer().value < customers_.size()) {
+    CustomerState& cs = customers_[s.customer().value];
     if (cs.binds > 0) {
       --cs.binds;  // customer() is set only once a bind succeeded
     }
@@ -223,7 +223,7 @@ void Gateway::onSessionClosed(DownstreamSession& s) {
 // Deliveries (carrier -> customer): receipts and MO
 
 void Gateway::onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu, codec::Bytes raw) {
-  const uint32_t up_id = b.upstreamId();
+  const UpstreamRt up_id = b.upstreamId();
   BindRef from{up_id, b.index(), b.generation()};
   if (shutting_down_) {
     b.respond(pdu.command_id, pdu.sequence_number, gwstatus::kDeliveryLater);
@@ -271,7 +271,9 @@ void Gateway::onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu, codec::B
   }
   // MO message.
   routing::MoKey key;
-  key.upstream = up_id;
+  // Rules name upstreams by config index; one a reload removed matches only rules for any.
+  const Upstream* up = upstream(up_id);
+  key.upstream = up != nullptr ? up->configIndex() : config::kNoId;
   key.source_addr = src;
   key.source_ton = src_ton;
   key.source_npi = src_npi;
@@ -280,7 +282,7 @@ void Gateway::onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu, codec::B
   key.destination_npi = dst_npi;
   routing::MoDecision d = table_->routeMo(key);
   if (!d.routed()) {
-    metrics_.mo(up_id, 0xFFFFFF, "unroutable").inc();
+    metrics_.mo(up_id, CustomerRt{}, "unroutable").inc();
     log::warn("mo_unroutable", "upstream", b.describe(), "rule", d.rule_name);
     b.respond(pdu.command_id, pdu.sequence_number,
               d.status != 0 ? d.status : cfg().routing.mo_unroutable_status);
@@ -303,22 +305,23 @@ void Gateway::receiptMatched(const store::MappingView& m, const codec::Pdu& pdu,
   }
 }
 
-const config::Upstream* Gateway::upstreamCfg(uint32_t upstream) const {
-  return upstream < upstreams_.size() ? &upstreams_[upstream]->cfg() : nullptr;
+const config::Upstream* Gateway::upstreamCfg(UpstreamRt id) const {
+  return id.value < upstreams_.size() ? &upstreams_[id.value]->cfg() : nullptr;
 }
 
-std::string_view Gateway::upstreamName(uint32_t upstream) const {
-  return upstream < upstreams_.size() ? std::string_view(upstreams_[upstream]->name())
+std::string_view Gateway::upstreamName(UpstreamRt id) const {
+  return id.value < upstreams_.size() ? std::string_view(upstreams_[id.value]->name())
                                       : std::string_view();
 }
 
-size_t Gateway::upstreamOutstanding(uint32_t upstream) const {
-  return upstream < upstreams_.size() ? upstreams_[upstream]->outstanding() : 0;
+size_t Gateway::upstreamOutstanding(UpstreamRt id) const {
+  return id.value < upstreams_.size() ? upstreams_[id.value]->outstanding() : 0;
 }
 
 void Gateway::deliverReceipt(const store::MappingView& m, const codec::Pdu& pdu, codec::Bytes raw,
                              BindRef from, uint32_t upstream_seq) {
-  const config::Customer* custp = customerCfg(m.customer);
+  const CustomerRt customer(m.customer);
+  const config::Customer* custp = customerCfg(customer);
   if (custp == nullptr) {
     ackUpstream(from, pdu.command_id, upstream_seq, st::ESME_ROK);
     return;
@@ -326,11 +329,11 @@ void Gateway::deliverReceipt(const store::MappingView& m, const codec::Pdu& pdu,
   const config::Customer& cust = *custp;
   const bool wanted = receiptWanted(cust.receipts, m.registered_delivery, pdu);
   if (!wanted) {
-    metrics_.receipts(from.upstream, m.customer, "suppressed").inc();
+    metrics_.receipts(from.upstream, customer, "suppressed").inc();
     ackUpstream(from, pdu.command_id, upstream_seq, st::ESME_ROK);
     return;
   }
-  metrics_.receipts(from.upstream, m.customer, "matched").inc();
+  metrics_.receipts(from.upstream, customer, "matched").inc();
   char idbuf[72];
   std::string_view gid =
       formatMessageId(m.gateway_id, cust.message_id_format, cust.message_id_length, idbuf);
@@ -345,7 +348,7 @@ void Gateway::deliverReceipt(const store::MappingView& m, const codec::Pdu& pdu,
   // becomes one write per submitting session, not one per receiver (and customers that match
   // receipts per connection see them where they expect).
   const SessionRef origin{static_cast<uint32_t>(m.origin >> 32), static_cast<uint32_t>(m.origin)};
-  deliveries_.deliver(m.customer, receipt_scratch_.view(), d, origin);
+  deliveries_.deliver(customer, receipt_scratch_.view(), d, origin);
 }
 
 void Gateway::ackUpstream(BindRef from, CommandId command, uint32_t seq, uint32_t status) {
@@ -369,8 +372,8 @@ void Gateway::onReceiverReadingChanged(DownstreamSession& s) {
   deliveries_.readingChanged(s.customer());
 }
 
-uint32_t Gateway::deliveryShare(uint32_t upstream) const {
-  return upstream < upstreams_.size() ? upstreams_[upstream]->cfg().customer_delivery_share : 0;
+uint32_t Gateway::deliveryShare(UpstreamRt id) const {
+  return id.value < upstreams_.size() ? upstreams_[id.value]->cfg().customer_delivery_share : 0;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -92,13 +92,13 @@ class Gateway final : private DeliveryHost, private IdMapperHost {
   const routing::RoutingTable& table() const { return *table_; }
   store::MappingStore& mappings() { return ids_.mappings(); }
   std::mt19937& rng() { return rng_; }
-  Upstream* upstream(uint32_t id) {
-    return id < upstreams_.size() ? upstreams_[id].get() : nullptr;
+  Upstream* upstream(UpstreamRt id) {
+    return id.value < upstreams_.size() ? upstreams_[id.value].get() : nullptr;
   }
   const std::vector<std::unique_ptr<Upstream>>& upstreams() const { return upstreams_; }
   bool shuttingDown() const { return shutting_down_; }
   GatewayMetrics& metrics() override { return metrics_; }
-  GatewayMetrics::Customer* customerMetrics(uint32_t runtime_id) override;
+  GatewayMetrics::Customer* customerMetrics(CustomerRt customer) override;
 
   // ---- Called by DownstreamSession ----
   void authenticate(DownstreamSession& s, codec::CommandId bind, uint32_t seq,
@@ -151,7 +151,7 @@ class Gateway final : private DeliveryHost, private IdMapperHost {
     };
     SessionRef origin;
     uint32_t origin_seq = 0;
-    uint32_t customer = 0;  // runtime id
+    CustomerRt customer;
     uint64_t started_ns = 0;
     uint32_t accepted = 0;
     uint32_t outstanding = 0;           // parts not over yet (+1 while the parts are being sent)
@@ -173,13 +173,14 @@ class Gateway final : private DeliveryHost, private IdMapperHost {
   // A matched receipt of a submit_multi whose response is not written yet: kept until it is.
   bool holdForMulti(const store::MappingView& m, codec::CommandId command, codec::Bytes raw,
                     BindRef from, uint32_t upstream_seq);
-  const config::Customer* customerCfg(uint32_t runtime_id) const;
+  const config::Customer* customerCfg(CustomerRt customer) const;
   void accept(size_t listener_index, uv_stream_t* server);
   void tick();
-  void finishBind(SessionRef ref, codec::CommandId bind, uint32_t seq, uint32_t id,
+  void finishBind(SessionRef ref, codec::CommandId bind, uint32_t seq, CustomerRt id,
                   bool password_ok, const std::string& password);
-  uint32_t checkBindPolicy(const DownstreamSession& s, codec::CommandId bind,
-                           config::CustomerId id) const;
+  uint32_t checkBindPolicy(const DownstreamSession& s, codec::CommandId bind, CustomerRt id) const;
+  CustomerState& state(CustomerRt id);  // (gateway_internal.h)
+  const CustomerState& state(CustomerRt id) const;
   void deliverReceipt(const store::MappingView& m, const codec::Pdu& pdu, codec::Bytes raw,
                       BindRef from, uint32_t upstream_seq);
   // pdu: the deliver_sm/data_sm as a v5.0 session gets it (copied only if it has to wait).
@@ -190,26 +191,26 @@ class Gateway final : private DeliveryHost, private IdMapperHost {
                      uint32_t status) override {
     ackUpstream(from, command, seq, status);
   }
-  uint32_t deliveryShare(uint32_t upstream) const override;
+  uint32_t deliveryShare(UpstreamRt upstream) const override;
   // IdMapperHost
-  const config::Upstream* upstreamCfg(uint32_t upstream) const override;
-  std::string_view upstreamName(uint32_t upstream) const override;
-  size_t upstreamOutstanding(uint32_t upstream) const override;
+  const config::Upstream* upstreamCfg(UpstreamRt upstream) const override;
+  std::string_view upstreamName(UpstreamRt upstream) const override;
+  size_t upstreamOutstanding(UpstreamRt upstream) const override;
   void receiptMatched(const store::MappingView& m, const codec::Pdu& pdu, codec::Bytes raw,
                       BindRef from, uint32_t upstream_seq) override;
   uint64_t concatKey(const DownstreamSession& s, const codec::Pdu& pdu) const;
   void maybeFinishShutdown();
   void publishGauges();
-  void refuseMetric(uint32_t customer, metrics::RefusalReason reason);
+  void refuseMetric(CustomerRt customer, metrics::RefusalReason reason);
 
   net::Loop& loop_;
   std::shared_ptr<const config::Config> config_;
   routing::RoutingTablePtr table_;
   // Customers and upstreams have runtime ids that survive reloads (mappings, in-flight requests
   // and deliveries refer to them); *_rt_ translate the current config's indices.
-  std::unordered_map<std::string, uint32_t> customer_by_system_id_;
-  std::vector<uint32_t> customer_rt_;
-  std::vector<uint32_t> upstream_rt_;
+  std::unordered_map<std::string, CustomerRt> customer_by_system_id_;
+  std::vector<CustomerRt> customer_rt_;  // by config customer id
+  std::vector<UpstreamRt> upstream_rt_;  // by config upstream id
   std::vector<std::unique_ptr<net::Listener>> listeners_;
   std::vector<uint32_t> listener_connections_;
   std::vector<std::unique_ptr<DownstreamSession>> sessions_;  // slot per SessionRef.index
@@ -217,8 +218,8 @@ class Gateway final : private DeliveryHost, private IdMapperHost {
   std::vector<uint32_t> free_slots_;
   std::vector<std::unique_ptr<DownstreamSession>> closing_;  // freed at the end of the iteration
   size_t open_sessions_ = 0;
-  std::vector<std::unique_ptr<Upstream>> upstreams_;
-  std::vector<CustomerState> customers_;
+  std::vector<std::unique_ptr<Upstream>> upstreams_;  // by UpstreamRt::value
+  std::vector<CustomerState> customers_;              // by CustomerRt::value
   routing::GroupSelector selector_;
   routing::ConcatStickiness sticky_;
   IdMapper ids_;

@@ -36,12 +36,12 @@ inline uint8_t carrierRegisteredDelivery(config::ReceiptPolicy policy, uint8_t r
 // The mapping stored when a carrier accepts a request: gateway id <-> carrier id, with what a
 // receipt needs to be rewritten for the customer.
 inline store::MappingInput mappingFor(const UpInFlight& info, uint64_t gateway_id,
-                                      uint32_t upstream, std::string_view carrier_id,
+                                      UpstreamRt upstream, std::string_view carrier_id,
                                       std::string_view carrier_key, uint64_t now_ms) {
   store::MappingInput m;
   m.gateway_id = gateway_id;
-  m.customer = info.customer;
-  m.upstream = upstream;
+  m.customer = info.customer.value;
+  m.upstream = upstream.value;
   m.created_ms = now_ms;
   m.upstream_id = carrier_id;
   m.upstream_key = carrier_key;
@@ -179,6 +179,13 @@ struct Gateway::CustomerState {
   std::string verified;  // sha256(pepper || password) of the last password that verified
 };
 
+inline Gateway::CustomerState& Gateway::state(CustomerRt id) {
+  return customers_[id.value];
+}
+inline const Gateway::CustomerState& Gateway::state(CustomerRt id) const {
+  return customers_[id.value];
+}
+
 // A bind waiting for its password check on the thread pool.
 struct Gateway::AuthJob {
   uv_work_t req;
@@ -187,7 +194,7 @@ struct Gateway::AuthJob {
   SessionRef ref;
   CommandId bind;
   uint32_t seq;
-  uint32_t customer;                             // runtime id
+  CustomerRt customer;
   uint32_t customer_cfg;                         // its index in `config`
   std::shared_ptr<const config::Config> config;  // keeps the customer record alive
   std::string password;

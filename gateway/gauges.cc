@@ -39,8 +39,8 @@ void Gateway::publishGauges() {
     if (s == nullptr || s->closed() || s->state() == DownstreamSession::State::Authenticating) {
       continue;
     }
-    const bool bound = s->customer() != config::kNoId;
-    std::string_view customer = bound ? customers_[s->customer()].system_id : std::string_view();
+    const bool bound = s->customer().valid();
+    std::string_view customer = bound ? state(s->customer()).system_id : std::string_view();
     const char* state = s->state() == DownstreamSession::State::Open    ? "open"
                         : s->state() == DownstreamSession::State::Bound ? "bound"
                                                                         : "unbinding";
@@ -61,8 +61,8 @@ void Gateway::publishGauges() {
       }
     }
     if (bound) {
-      outstanding[s->customer()] += s->outstanding();
-      limit[s->customer()] += s->window();
+      outstanding[s->customer().value] += s->outstanding();
+      limit[s->customer().value] += s->window();
     }
   }
   for (auto& [g, n] : session_counts_) {
@@ -70,8 +70,9 @@ void Gateway::publishGauges() {
   }
   for (size_t i = 0; i < customers_.size(); ++i) {
     if (GatewayMetrics::Customer* m = customers_[i].m) {
-      m->pending->set(static_cast<int64_t>(deliveries_.waiting(static_cast<uint32_t>(i))));
-      m->held->set(deliveries_.held(static_cast<uint32_t>(i)));
+      const CustomerRt id(static_cast<uint32_t>(i));
+      m->pending->set(static_cast<int64_t>(deliveries_.waiting(id)));
+      m->held->set(deliveries_.held(id));
       m->inflight->set(outstanding[i]);
       m->inflight_limit->set(limit[i]);
     }
@@ -100,7 +101,7 @@ void Gateway::publishGauges() {
         m->binds[k]->set(states[k]);
       }
       m->queue_depth->set(static_cast<int64_t>(u->queueDepth()));
-      m->receipts_held->set(held[u->id()]);
+      m->receipts_held->set(held[u->id().value]);
       m->inflight->set(inflight);
       m->inflight_limit->set(windows);
     }
@@ -111,7 +112,7 @@ void Gateway::publishGauges() {
     int64_t bound_members = 0;
     for (const auto& member : cfg().groups[g].members) {
       if (member.upstream < upstream_rt_.size() &&
-          upstreams_[upstream_rt_[member.upstream]]->available()) {
+          upstream(upstream_rt_[member.upstream])->available()) {
         ++bound_members;
       }
     }

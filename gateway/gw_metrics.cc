@@ -28,7 +28,8 @@ std::string_view commandLabel(codec::CommandId id) {
 }
 }  // namespace
 
-GatewayMetrics::Customer& GatewayMetrics::customer(uint32_t rt, std::string_view system_id) {
+GatewayMetrics::Customer& GatewayMetrics::customer(CustomerRt id, std::string_view system_id) {
+  const uint32_t rt = id.value;
   if (rt >= customers_.size()) {
     customers_.resize(rt + 1);
   }
@@ -57,7 +58,8 @@ GatewayMetrics::Customer& GatewayMetrics::customer(uint32_t rt, std::string_view
   return *customers_[rt];
 }
 
-GatewayMetrics::Upstream& GatewayMetrics::upstream(uint32_t rt, std::string_view name) {
+GatewayMetrics::Upstream& GatewayMetrics::upstream(UpstreamRt id, std::string_view name) {
+  const uint32_t rt = id.value;
   if (rt >= upstreams_.size()) {
     upstreams_.resize(rt + 1);
   }
@@ -132,8 +134,10 @@ void GatewayMetrics::upstreamResponse(Upstream& u, codec::CommandId id, uint32_t
       .inc();
 }
 
-std::pair<std::string_view, std::string_view> GatewayMetrics::names(uint32_t up,
-                                                                    uint32_t cust) const {
+std::pair<std::string_view, std::string_view> GatewayMetrics::names(UpstreamRt upstream,
+                                                                    CustomerRt customer) const {
+  const uint32_t up = upstream.value;
+  const uint32_t cust = customer.value;
   std::string_view un;  // (not a ternary with "": that would build a temporary std::string)
   std::string_view cn;
   if (up < upstreams_.size() && upstreams_[up]) {
@@ -145,24 +149,29 @@ std::pair<std::string_view, std::string_view> GatewayMetrics::names(uint32_t up,
   return {un, cn};
 }
 
-GatewayMetrics::Counter& GatewayMetrics::receipts(uint32_t up, uint32_t cust,
+GatewayMetrics::Counter& GatewayMetrics::receipts(UpstreamRt upstream, CustomerRt customer,
                                                   std::string_view result) {
+  const uint32_t up = upstream.value;
+  const uint32_t cust = customer.value;
   size_t ri = 0;
   while (ri < mf::kReceiptResultLabels.size() && mf::kReceiptResultLabels[ri] != result) {
     ++ri;
   }
   uint64_t key = (uint64_t{up} << 40) | (uint64_t{cust & 0xFFFFFFu} << 8) | ri;
   return receipts_.get(key, [&](uint64_t) -> Counter& {
-    auto [un, cn] = names(up, cust);
+    auto [un, cn] = names(upstream, customer);
     return r_.counter(CF::Receipts, {un, cn, result});
   });
 }
 
-GatewayMetrics::Counter& GatewayMetrics::mo(uint32_t up, uint32_t cust, std::string_view result) {
+GatewayMetrics::Counter& GatewayMetrics::mo(UpstreamRt upstream, CustomerRt customer,
+                                            std::string_view result) {
+  const uint32_t up = upstream.value;
+  const uint32_t cust = customer.value;
   uint64_t key =
       (uint64_t{up} << 40) | (uint64_t{cust & 0xFFFFFFu} << 8) | (result == "routed" ? 0u : 1u);
   return mo_.get(key, [&](uint64_t) -> Counter& {
-    auto [un, cn] = names(up, cust);
+    auto [un, cn] = names(upstream, customer);
     return r_.counter(CF::MoMessages, {un, cn, result});
   });
 }

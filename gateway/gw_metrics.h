@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "codec/command.h"
+#include "gateway/types.h"
 #include "metrics/registry.h"
 
 namespace smppgw {
@@ -66,19 +67,19 @@ class GatewayMetrics {
   metrics::Registry& registry() { return r_; }
 
   // Resolves on first use (runtime ids are stable, so this happens once per customer/upstream).
-  Customer& customer(uint32_t runtime_id, std::string_view system_id);
-  Upstream& upstream(uint32_t runtime_id, std::string_view name);
+  Customer& customer(CustomerRt id, std::string_view system_id);
+  Upstream& upstream(UpstreamRt id, std::string_view name);
   // The upstream's children if resolved already, else nullptr.
-  Upstream* upstreamIf(uint32_t runtime_id) {
-    return runtime_id < upstreams_.size() ? upstreams_[runtime_id].get() : nullptr;
+  Upstream* upstreamIf(UpstreamRt id) {
+    return id.value < upstreams_.size() ? upstreams_[id.value].get() : nullptr;
   }
 
   void customerPdu(Customer& c, bool in, codec::CommandId id);
   void customerResponse(Customer& c, codec::CommandId id, uint32_t status);
   void upstreamPdu(Upstream& u, bool in, codec::CommandId id);
   void upstreamResponse(Upstream& u, codec::CommandId id, uint32_t status);
-  Counter& receipts(uint32_t upstream_rt, uint32_t customer_rt, std::string_view result);
-  Counter& mo(uint32_t upstream_rt, uint32_t customer_rt, std::string_view result);
+  Counter& receipts(UpstreamRt upstream, CustomerRt customer, std::string_view result);
+  Counter& mo(UpstreamRt upstream, CustomerRt customer, std::string_view result);
 
   // Customer-less refusals and binds (unknown system_id).
   Counter& bindAttempt(std::string_view listener, std::string_view customer,
@@ -87,8 +88,8 @@ class GatewayMetrics {
 
  private:
   // The upstream's and customer's label values ("" for unknown: e.g. an unmatched receipt).
-  std::pair<std::string_view, std::string_view> names(uint32_t upstream_rt,
-                                                      uint32_t customer_rt) const;
+  std::pair<std::string_view, std::string_view> names(UpstreamRt upstream,
+                                                      CustomerRt customer) const;
   metrics::Registry& r_;
   std::vector<std::unique_ptr<Customer>> customers_;
   std::vector<std::unique_ptr<Upstream>> upstreams_;

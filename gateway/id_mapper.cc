@@ -8,7 +8,7 @@
 
 namespace smppgw {
 
-bool IdMapper::normalise(uint32_t upstream, std::string_view id, bool from_receipt,
+bool IdMapper::normalise(UpstreamRt upstream, std::string_view id, bool from_receipt,
                          codec::MessageIdKey& key) const {
   codec::IdKeyOptions o;
   if (const config::Upstream* u = host_.upstreamCfg(upstream)) {
@@ -31,7 +31,7 @@ void IdMapper::receipt(const codec::Pdu& pdu, codec::Bytes raw, std::string_view
   }
   codec::MessageIdKey key;
   normalise(from.upstream, id, true, key);
-  if (store::MappingView m; mappings_.byUpstream(from.upstream, key.view(), m)) {
+  if (store::MappingView m; mappings_.byUpstream(from.upstream.value, key.view(), m)) {
     host_.receiptMatched(m, pdu, raw, from, seq);
     return;
   }
@@ -43,7 +43,7 @@ void IdMapper::receipt(const codec::Pdu& pdu, codec::Bytes raw, std::string_view
               metrics::UnmatchedReason::NotInFlight);
     return;
   }
-  host_.metrics().receipts(from.upstream, 0xFFFFFF, "held").inc();
+  host_.metrics().receipts(from.upstream, CustomerRt{}, "held").inc();
   const config::Upstream* u = host_.upstreamCfg(from.upstream);
   HeldReceipt h;
   h.upstream = from.upstream;
@@ -54,16 +54,16 @@ void IdMapper::receipt(const codec::Pdu& pdu, codec::Bytes raw, std::string_view
   h.upstream_seq = seq;
   h.until_ms =
       host_.now() + static_cast<uint64_t>(u != nullptr ? u->request_timeout.count() : 0) + 1000;
-  const uint64_t hk = hash64(h.key, from.upstream);
+  const uint64_t hk = hash64(h.key, from.upstream.value);
   std::vector<HeldReceipt>& list = held_[hk];
   list.push_back(std::move(h));
   held_order_.emplace_back(list.back().until_ms, hk);
 }
 
-void IdMapper::unmatched(uint32_t upstream, std::string_view id, BindRef from,
+void IdMapper::unmatched(UpstreamRt upstream, std::string_view id, BindRef from,
                          codec::CommandId command, uint32_t upstream_seq,
                          metrics::UnmatchedReason reason) {
-  host_.metrics().receipts(upstream, 0xFFFFFF, "unmatched").inc();
+  host_.metrics().receipts(upstream, CustomerRt{}, "unmatched").inc();
   if (const GatewayMetrics::Upstream* m = host_.metrics().upstreamIf(upstream)) {
     m->unmatched[static_cast<size_t>(reason)]->inc();
   }
@@ -81,8 +81,8 @@ void IdMapper::unmatched(uint32_t upstream, std::string_view id, BindRef from,
   }
 }
 
-void IdMapper::release(uint32_t upstream, std::string_view key) {
-  auto it = held_.find(hash64(key, upstream));
+void IdMapper::release(UpstreamRt upstream, std::string_view key) {
+  auto it = held_.find(hash64(key, upstream.value));
   if (it == held_.end()) {
     return;
   }
@@ -100,7 +100,7 @@ void IdMapper::release(uint32_t upstream, std::string_view key) {
   for (HeldReceipt& h : matched) {
     codec::Pdu p;
     store::MappingView m;
-    if (!codec::decode(h.pdu.view(), p) && mappings_.byUpstream(upstream, key, m)) {
+    if (!codec::decode(h.pdu.view(), p) && mappings_.byUpstream(upstream.value, key, m)) {
       host_.receiptMatched(m, p, h.pdu.view(), h.from, h.upstream_seq);
     } else {
       unmatched(upstream, key, h.from, h.command, h.upstream_seq,
@@ -122,7 +122,7 @@ void IdMapper::tick(uint64_t now) {
       if (h.until_ms > now) {
         return false;
       }
-      host_.metrics().receipts(h.upstream, 0xFFFFFF, "expired").inc();
+      host_.metrics().receipts(h.upstream, CustomerRt{}, "expired").inc();
       unmatched(h.upstream, h.key, h.from, h.command, h.upstream_seq,
                 metrics::UnmatchedReason::HeldExpired);
       return true;
@@ -138,7 +138,7 @@ void IdMapper::tick(uint64_t now) {
       if (host_.upstreamOutstanding(h.upstream) != 0) {
         return false;
       }
-      host_.metrics().receipts(h.upstream, 0xFFFFFF, "expired").inc();
+      host_.metrics().receipts(h.upstream, CustomerRt{}, "expired").inc();
       unmatched(h.upstream, h.key, h.from, h.command, h.upstream_seq,
                 metrics::UnmatchedReason::HeldExpired);
       return true;
@@ -150,8 +150,8 @@ void IdMapper::tick(uint64_t now) {
 void IdMapper::countHeld(std::vector<int64_t>& per_upstream) const {
   for (const auto& [hk, list] : held_) {
     for (const HeldReceipt& h : list) {
-      if (h.upstream < per_upstream.size()) {
-        ++per_upstream[h.upstream];
+      if (h.upstream.value < per_upstream.size()) {
+        ++per_upstream[h.upstream.value];
       }
     }
   }

@@ -31,7 +31,7 @@ namespace smppgw {
 // A carrier's receipt kept unanswered until its mapping exists (or a submit_multi's response is
 // written).
 struct HeldReceipt {
-  uint32_t upstream = 0;
+  UpstreamRt upstream;
   codec::CommandId command = codec::CommandId::deliver_sm;  // or data_sm
   std::string key;
   codec::Buffer pdu;  // the carrier's deliver_sm, as received
@@ -46,10 +46,10 @@ class IdMapperHost {
   virtual uint64_t now() const = 0;
   virtual const config::Config& cfg() const = 0;
   // The upstream's current settings (nullptr: unknown id).
-  virtual const config::Upstream* upstreamCfg(uint32_t upstream) const = 0;
-  virtual std::string_view upstreamName(uint32_t upstream) const = 0;
+  virtual const config::Upstream* upstreamCfg(UpstreamRt upstream) const = 0;
+  virtual std::string_view upstreamName(UpstreamRt upstream) const = 0;
   // Requests to that carrier (any of its binds) in flight, responses not yet in.
-  virtual size_t upstreamOutstanding(uint32_t upstream) const = 0;
+  virtual size_t upstreamOutstanding(UpstreamRt upstream) const = 0;
   virtual GatewayMetrics& metrics() = 0;
   virtual void answerCarrier(BindRef from, codec::CommandId command, uint32_t seq,
                              uint32_t status) = 0;
@@ -73,7 +73,7 @@ class IdMapper {
   }
 
   // The key a carrier id is stored and looked up by (upstreams[].message_id).
-  bool normalise(uint32_t upstream, std::string_view id, bool from_receipt,
+  bool normalise(UpstreamRt upstream, std::string_view id, bool from_receipt,
                  codec::MessageIdKey& key) const;
   // Records the mapping of an accepted message. Receipts held for it are not released here: the
   // caller writes the customer's response first, then calls release().
@@ -81,7 +81,7 @@ class IdMapper {
   // Receipts that waited for this mapping go on now, in arrival order.
   void release(const store::MappingView& stored) {
     if (!held_.empty()) {
-      release(stored.upstream, stored.upstream_key);
+      release(UpstreamRt(stored.upstream), stored.upstream_key);
     }
   }
 
@@ -89,7 +89,7 @@ class IdMapper {
   // has none).
   void receipt(const codec::Pdu& pdu, codec::Bytes raw, std::string_view id, BindRef from);
   // A receipt answered with routing.receipt_unmatched_status (counted, logged once a second).
-  void unmatched(uint32_t upstream, std::string_view id, BindRef from, codec::CommandId command,
+  void unmatched(UpstreamRt upstream, std::string_view id, BindRef from, codec::CommandId command,
                  uint32_t upstream_seq, metrics::UnmatchedReason reason);
 
   // Held receipts past their deadline, or of a carrier with nothing in flight; mapping expiry.
@@ -99,7 +99,7 @@ class IdMapper {
   void countHeld(std::vector<int64_t>& per_upstream) const;
 
  private:
-  void release(uint32_t upstream, std::string_view key);
+  void release(UpstreamRt upstream, std::string_view key);
 
   IdMapperHost& host_;
   store::MappingStore mappings_;

@@ -19,7 +19,7 @@ namespace smppgw {
 
 void Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes raw) {
   const uint64_t t = now();
-  const uint32_t cid = s.customer();
+  const CustomerRt cid = s.customer();
   const config::Customer* custp = customerCfg(cid);
   if (custp == nullptr) {
     s.respondStatus(pdu.command_id, pdu.sequence_number, gwstatus::kShuttingDown);
@@ -37,7 +37,7 @@ void Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes
     refuse(gwstatus::kShuttingDown, R::Shutdown);
     return;
   }
-  if (!customers_[cid].rate.tryTake(t)) {
+  if (!state(cid).rate.tryTake(t)) {
     refuse(gwstatus::kRateLimited, R::Rate);
     return;
   }
@@ -56,7 +56,7 @@ void Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes
 void Gateway::routeSubmission(DownstreamSession& s, const config::Customer& cust,
                               const codec::Pdu& pdu, codec::Bytes raw, const SubmitFields& f,
                               uint64_t t, uint64_t multi, uint8_t multi_dest) {
-  const uint32_t cid = s.customer();
+  const CustomerRt cid = s.customer();
   using R = metrics::RefusalReason;
   auto refuse = [&](uint32_t status, R reason) {
     refuseMetric(cid, reason);
@@ -68,7 +68,7 @@ void Gateway::routeSubmission(DownstreamSession& s, const config::Customer& cust
     s.requestAnswered();
   };
   routing::MtKey key;
-  key.customer = customers_[cid].cfg;
+  key.customer = state(cid).cfg;
   key.listener = s.listener();
   key.source_addr = f.source;
   key.source_ton = f.source_ton;
@@ -108,14 +108,14 @@ void Gateway::routeSubmission(DownstreamSession& s, const config::Customer& cust
   uint8_t part = 0;
   if ((f.esm_class & 0x40) != 0 && !f.short_message.empty()) {
     if (auto ci = codec::concatInfo(f.short_message)) {
-      ckey = routing::ConcatKey::make(cid, d.destination.view(), ci->ref, ci->total);
+      ckey = routing::ConcatKey::make(cid.value, d.destination.view(), ci->ref, ci->total);
       part = ci->seq;
     }
   } else if (auto ref = pdu.tlvs.integer(codec::tag::sar_msg_ref_num)) {
     auto total = pdu.tlvs.integer(codec::tag::sar_total_segments);
     auto seqn = pdu.tlvs.integer(codec::tag::sar_segment_seqnum);
     if (total && seqn) {
-      ckey = routing::ConcatKey::make(cid, d.destination.view(), static_cast<uint16_t>(*ref),
+      ckey = routing::ConcatKey::make(cid.value, d.destination.view(), static_cast<uint16_t>(*ref),
                                       static_cast<uint8_t>(*total));
       part = static_cast<uint8_t>(*seqn);
     }
@@ -125,31 +125,32 @@ void Gateway::routeSubmission(DownstreamSession& s, const config::Customer& cust
   member_status_.resize(upstream_rt_.size());
   bool any_bound = false;
   for (size_t i = 0; i < upstream_rt_.size(); ++i) {
-    Upstream& u = *upstreams_[upstream_rt_[i]];
+    Upstream& u = *upstream(upstream_rt_[i]);
     bool bound = u.available();
     any_bound = any_bound || bound;
     member_status_[i].available = bound && (!groupQueueFull(d.group) || u.canSendNow(t));
     member_status_[i].outstanding = static_cast<uint32_t>(u.outstanding());
   }
-  // `chosen` is a runtime upstream id (stickiness remembers runtime ids: stable over reloads).
-  std::optional<uint32_t> chosen;
+  // Stickiness remembers runtime ids (stable over reloads), not config indices.
+  Upstream* chosen = nullptr;
   const auto tp = routing::ConcatStickiness::TimePoint(std::chrono::milliseconds(t));
   if (ckey) {
-    if (auto prev = sticky_.find(*ckey, part, tp);
-        prev && *prev < upstreams_.size() && upstreams_[*prev]->available() &&
-        (!groupQueueFull(d.group) || upstreams_[*prev]->canSendNow(t))) {
-      chosen = prev;
-    }
-  }
-  if (!chosen) {
-    if (auto pick = selector_.pick(d.group, member_status_)) {
-      chosen = upstream_rt_[*pick];
-      if (ckey) {
-        sticky_.remember(*ckey, part, *chosen, tp);
+    if (auto prev = sticky_.find(*ckey, part, tp)) {
+      Upstream* u = upstream(UpstreamRt(*prev));
+      if (u != nullptr && u->available() && (!groupQueueFull(d.group) || u->canSendNow(t))) {
+        chosen = u;
       }
     }
   }
-  if (!chosen) {
+  if (chosen == nullptr) {
+    if (auto pick = selector_.pick(d.group, member_status_)) {
+      chosen = upstream(upstream_rt_[*pick]);
+      if (ckey) {
+        sticky_.remember(*ckey, part, chosen->id().value, tp);
+      }
+    }
+  }
+  if (chosen == nullptr) {
     if (any_bound) {
       refuse(gwstatus::kQueueFull, R::QueueFull);
     } else {
@@ -157,7 +158,7 @@ void Gateway::routeSubmission(DownstreamSession& s, const config::Customer& cust
     }
     return;
   }
-  Upstream& up = *upstreams_[*chosen];
+  Upstream& up = *chosen;
 
   // Forward the bytes received, re-encoding only when this upstream needs something changed.
   codec::Bytes out = raw;
@@ -250,11 +251,11 @@ void Gateway::onById(DownstreamSession& s, const codec::Pdu& pdu) {
   auto gid = parseMessageId(*mid, cust.message_id_format);
   store::MappingView m;
   // Another customer's message is as unknown as a message that never existed.
-  if (!gid || !ids_.mappings().byGatewayId(*gid, m) || m.customer != s.customer()) {
+  if (!gid || !ids_.mappings().byGatewayId(*gid, m) || CustomerRt(m.customer) != s.customer()) {
     refuse(st::ESME_RINVMSGID);
     return;
   }
-  Upstream* up = upstream(m.upstream);
+  Upstream* up = upstream(UpstreamRt(m.upstream));
   if (up == nullptr || !up->available()) {
     refuse(gwstatus::kNoUpstream);
     return;
@@ -297,7 +298,7 @@ void Gateway::onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const 
 
   if (isSubmission(info.command)) {
     if (resp.command_status == st::ESME_ROK && mid != nullptr && !mid->empty()) {
-      const uint32_t up_id = b.upstreamId();
+      const UpstreamRt up_id = b.upstreamId();
       codec::MessageIdKey key;
       ids_.normalise(up_id, *mid, false, key);
       const store::MappingView stored = ids_.record(

@@ -130,7 +130,7 @@ bool Gateway::applyReload(std::shared_ptr<const config::Config> next,
   // the MC (it retries). Everyone else gets the new limits on the sessions they have.
   for (auto& sp : sessions_) {
     DownstreamSession* s = sp.get();
-    if (s == nullptr || s->closed() || s->customer() == config::kNoId) {
+    if (s == nullptr || s->closed() || !s->customer().valid()) {
       continue;
     }
     const config::Customer* c = customerCfg(s->customer());
@@ -143,7 +143,7 @@ bool Gateway::applyReload(std::shared_ptr<const config::Config> next,
   }
   for (CustomerState& cs : customers_) {
     if (cs.cfg == config::kNoId) {
-      deliveries_.returnWaiting(static_cast<uint32_t>(&cs - customers_.data()),
+      deliveries_.returnWaiting(CustomerRt(static_cast<uint32_t>(&cs - customers_.data())),
                                 metrics::DeferReason::NoReceiver);
     }
   }

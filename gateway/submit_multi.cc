@@ -83,7 +83,7 @@ void Gateway::onMultiPartResponse(UpstreamBind& b, const UpInFlight& info, const
   if (mid != nullptr && !mid->empty()) {
     // Stored now, so a receipt that follows at once is matched (and held by holdForMulti until
     // the customer has its submit_multi_resp).
-    const uint32_t up_id = b.upstreamId();
+    const UpstreamRt up_id = b.upstreamId();
     codec::MessageIdKey key;
     ids_.normalise(up_id, *mid, false, key);
     ids_.release(ids_.record(mappingFor(info, info.gateway_id, up_id, *mid, key.view(), now())));
@@ -140,7 +140,7 @@ void Gateway::multiPartDone(uint64_t multi, uint8_t dest, uint32_t status) {
   for (HeldReceipt& h : done.receipts) {
     codec::Pdu p;
     store::MappingView m;
-    if (!codec::decode(h.pdu.view(), p) && ids_.mappings().byUpstream(h.upstream, h.key, m)) {
+    if (!codec::decode(h.pdu.view(), p) && ids_.mappings().byUpstream(h.upstream.value, h.key, m)) {
       deliverReceipt(m, p, h.pdu.view(), h.from, h.upstream_seq);
     } else {  // its mapping was evicted meanwhile
       ids_.unmatched(h.upstream, h.key, h.from, h.command, h.upstream_seq,
@@ -156,7 +156,7 @@ bool Gateway::holdForMulti(const store::MappingView& m, CommandId command, codec
     return false;
   }
   HeldReceipt h;
-  h.upstream = m.upstream;
+  h.upstream = UpstreamRt(m.upstream);
   h.command = command;
   h.key = std::string(m.upstream_key);
   h.pdu.append(raw);

@@ -24,6 +24,22 @@ constexpr uint32_t kShuttingDown = 0x00000058;     // ESME_RTHROTTLED
 constexpr uint32_t kDeliveryLater = 0x00000064;
 }  // namespace gwstatus
 
+// Runtime ids of customers and upstreams: given once per system_id / upstream name for the life
+// of the process, so mappings, requests in flight and deliveries that refer to them stay valid
+// across reloads. A config index (config::CustomerId, config::UpstreamId) is another number and
+// is another type: the two cannot be mixed up silently.
+template <class Tag>
+struct RuntimeId {
+  static constexpr uint32_t kNone = 0xFFFFFFFFu;
+  uint32_t value = kNone;
+  constexpr RuntimeId() = default;
+  constexpr explicit RuntimeId(uint32_t v) : value(v) {}
+  constexpr bool valid() const { return value != kNone; }
+  friend constexpr bool operator==(RuntimeId, RuntimeId) = default;
+};
+using CustomerRt = RuntimeId<struct CustomerRtTag>;
+using UpstreamRt = RuntimeId<struct UpstreamRtTag>;
+
 // A reference to a downstream session that survives the session: the generation changes when
 // the slot is reused, so a late response for a session that has gone is recognised and dropped.
 struct SessionRef {
@@ -34,7 +50,7 @@ struct SessionRef {
 
 // The same for an upstream bind's current connection (its seq space dies with it).
 struct BindRef {
-  uint32_t upstream = 0xFFFFFFFFu;
+  UpstreamRt upstream;
   uint32_t bind = 0;
   uint32_t generation = 0;
 };
@@ -64,7 +80,7 @@ struct UpInFlight {
   codec::CommandId command = codec::CommandId::submit_sm;
   SessionRef origin;
   uint32_t origin_seq = 0;
-  uint32_t customer = 0;
+  CustomerRt customer;
   uint32_t group = 0xFFFFFFFFu;  // config group id it was routed by (group queue limit)
   uint64_t gateway_id = 0;       // by-id operations: the id to put back in the response
   uint8_t registered_delivery = 0;
@@ -82,7 +98,7 @@ struct Delivery {
   uint64_t deadline_ms = 0;
   BindRef from;  // where to send the deliver_sm_resp
   uint32_t upstream_seq = 0;
-  uint32_t customer = 0;  // runtime id: whose share of the carrier's window it holds
+  CustomerRt customer;  // whose share of the carrier's window it holds
   codec::CommandId command = codec::CommandId::deliver_sm;
   uint8_t version_needed = 0x33;  // codec::tlvVersionNeeded: older sessions get it re-encoded
 };

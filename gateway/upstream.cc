@@ -35,7 +35,7 @@ UpstreamBind::~UpstreamBind() {
   }
 }
 
-uint32_t UpstreamBind::upstreamId() const {
+UpstreamRt UpstreamBind::upstreamId() const {
   return up_.id();
 }
 GatewayMetrics::Upstream* UpstreamBind::metrics() const {
@@ -415,7 +415,7 @@ void UpstreamBind::stop(bool graceful) {
 // ---------------------------------------------------------------------------------------------
 // Upstream
 
-Upstream::Upstream(Gateway& gw, config::UpstreamId id, const config::Upstream& cfg)
+Upstream::Upstream(Gateway& gw, UpstreamRt id, const config::Upstream& cfg)
     : gw_(gw), id_(id), cfg_(&cfg), name_(cfg.name) {
   total_tps_.configure(cfg.tps_total, cfg.tps_total);
   bool trx = cfg.bind_mode == config::BindMode::Transceiver;

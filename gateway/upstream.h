@@ -45,7 +45,7 @@ class UpstreamBind final : public net::ConnectionHandler {
   bool bound() const { return state_ == State::Bound; }
   bool transmits() const { return transmit_; }
   uint32_t index() const { return index_; }
-  uint32_t upstreamId() const;
+  UpstreamRt upstreamId() const;
   GatewayMetrics::Upstream* metrics() const;
   uint32_t generation() const { return generation_; }
   size_t inFlight() const { return inflight_.size(); }
@@ -116,10 +116,10 @@ struct QueuedRequest {
 
 class Upstream {
  public:
-  Upstream(Gateway& gw, config::UpstreamId id, const config::Upstream& cfg);
+  Upstream(Gateway& gw, UpstreamRt id, const config::Upstream& cfg);
   ~Upstream();
 
-  uint32_t id() const { return id_; }  // runtime id: stable across reloads
+  UpstreamRt id() const { return id_; }
   const config::Upstream& cfg() const { return *cfg_; }
   // Index in the current config; kNoId once a reload removed it (it then winds down).
   uint32_t configIndex() const { return cfg_index_; }
@@ -163,7 +163,7 @@ class Upstream {
   UpstreamBind* pickReady(uint64_t now_ms);
 
   Gateway& gw_;
-  uint32_t id_;
+  UpstreamRt id_;
   uint32_t cfg_index_ = config::kNoId;
   GatewayMetrics::Upstream* m_ = nullptr;
   const config::Upstream* cfg_;

@@ -219,8 +219,10 @@ struct ScriptedMc {
     codec::Pdu resp(CommandId::bind_transceiver_resp, bind->pdu.sequence_number);
     resp.as<codec::BindRespBody>().system_id = "mc";
     REQUIRE(peer.send(resp));
-    REQUIRE(
-        h.runUntil([&] { return h.gw->upstream(0) != nullptr && h.gw->upstream(0)->available(); }));
+    REQUIRE(h.runUntil([&] {
+      return h.gw->upstream(smppgw::UpstreamRt(0)) != nullptr &&
+             h.gw->upstream(smppgw::UpstreamRt(0))->available();
+    }));
   }
 };
 
@@ -283,7 +285,7 @@ TEST_CASE(
       "text:";
   d.short_message = codec::asBytes(text);
   REQUIRE(mc.peer.send(r));
-  REQUIRE(h.runUntil([&] { return h.gw->upstream(0)->outstanding() == 1; }));
+  REQUIRE(h.runUntil([&] { return h.gw->upstream(smppgw::UpstreamRt(0))->outstanding() == 1; }));
   h.iterate();  // the receipt is read
   h.iterate();
   CHECK(mc.peer.read(0) == nullptr);  // held: not answered
