@@ -36,9 +36,13 @@ struct Harness {
   metrics::Registry registry;
   std::unique_ptr<Gateway> gw;
 
+  // A whole configuration, for tests that need more than the one carrier below.
+  struct Text {
+    std::string json;
+  };
+  explicit Harness(const Text& text) { init(text.json); }
   // mc_port: where the carrier listens (1: nowhere); extra: more top-level keys (",\"k\": v").
   explicit Harness(const std::string& timers, uint16_t mc_port = 1, const std::string& extra = "") {
-    loop.useManualClock(kStart);
     const std::string text = R"({
       "gateway": {"allow_plain_passwords": true},
       "listeners": [{"name": "l", "address": "127.0.0.1", "port": 0}],
@@ -52,6 +56,10 @@ struct Harness {
       "metrics": {"enabled": false},
       "timers": )" + timers + extra +
                              "}";
+    init(text);
+  }
+  void init(const std::string& text) {
+    loop.useManualClock(kStart);
     auto loaded = config::loadConfigText(text, "timers-test");
     REQUIRE_MESSAGE(loaded.ok(), (loaded.errors.empty() ? "" : config::toString(loaded.errors[0])));
     auto compiled = routing::RoutingTable::compile(loaded.config);
@@ -208,8 +216,8 @@ struct ScriptedMc {
   }
   ~ScriptedMc() { ::close(listen_fd); }
 
-  // Accepts the gateway's connection and answers its bind.
-  void acceptBind(Harness& h) {
+  // Accepts the gateway's connection and answers its bind (`up`: the upstream it belongs to).
+  void acceptBind(Harness& h, UpstreamRt up = UpstreamRt(0)) {
     int fd = -1;
     REQUIRE(h.runUntil([&] { return (fd = ::accept(listen_fd, nullptr, nullptr)) >= 0; }));
     peer.adopt(fd);
@@ -219,10 +227,8 @@ struct ScriptedMc {
     codec::Pdu resp(CommandId::bind_transceiver_resp, bind->pdu.sequence_number);
     resp.as<codec::BindRespBody>().system_id = "mc";
     REQUIRE(peer.send(resp));
-    REQUIRE(h.runUntil([&] {
-      return h.gw->upstream(smppgw::UpstreamRt(0)) != nullptr &&
-             h.gw->upstream(smppgw::UpstreamRt(0))->available();
-    }));
+    REQUIRE(h.runUntil(
+        [&] { return h.gw->upstream(up) != nullptr && h.gw->upstream(up)->available(); }));
   }
 };
 
@@ -356,5 +362,56 @@ TEST_CASE(
   REQUIRE(c.respond(*got));
   REQUIRE(h.runUntil([&] { return (ans = mc.peer.read(0)) != nullptr; }));
   CHECK(ans->pdu.sequence_number == 7);
+  CHECK(ans->status() == 0);
+}
+
+TEST_CASE(
+    "mo_routes naming an upstream still match after a reload removed another upstream (its "
+    "runtime id and config index then differ)") {
+  ScriptedMc mc;
+  auto config = [&](bool with_gone) {
+    return std::string(R"({
+      "gateway": {"allow_plain_passwords": true},
+      "listeners": [{"name": "l", "address": "127.0.0.1", "port": 0}],
+      "customers": [{"system_id": "acme", "password": "secret"}],
+      "upstreams": [)") +
+           (with_gone ? R"({"name": "gone", "host": "127.0.0.1", "port": 1, "system_id": "gw",
+                          "connect_timeout": "1s", "reconnect": {"initial": "10s", "max": "10s"}},)"
+                      : "") +
+           R"({"name": "u", "host": "127.0.0.1", "port": )" + std::to_string(mc.port) +
+           R"(, "system_id": "gw", "connect_timeout": "1s",
+                      "reconnect": {"initial": "10s", "max": "10s"}}],
+      "groups": [{"name": "g", "members": [{"upstream": "u"}]}],
+      "routes": [{"action": {"group": "g"}}],
+      "mo_routes": [{"match": {"upstreams": ["u"]}, "action": {"customer": "acme"}}],
+      "metrics": {"enabled": false},
+      "timers": {"inactivity": "1h", "enquire_link": "1h"}})";
+  };
+  Harness h(Harness::Text{config(true)});
+  mc.acceptBind(h, UpstreamRt(1));  // "u" is the second upstream: runtime id 1, config index 1
+  EsmeClient c;
+  bindCustomer(h, c);
+
+  auto loaded = config::loadConfigText(config(false), "timers-test");
+  REQUIRE(loaded.ok());
+  auto compiled = routing::RoutingTable::compile(loaded.config);
+  REQUIRE(compiled.ok());
+  REQUIRE(h.gw->applyReload(loaded.config, compiled.table));  // "u": runtime id 1, config index 0
+
+  codec::Pdu p(CommandId::deliver_sm, 9);
+  auto& d = p.as<codec::SmBody>();
+  d.source_addr = "447700900123";
+  d.destination_addr = "12345";
+  static const std::string text = "STOP";
+  d.short_message = codec::asBytes(text);
+  REQUIRE(mc.peer.send(p));
+  ReceivedPtr got;
+  REQUIRE(h.runUntil([&] { return (got = c.read(0)) != nullptr; }));
+  CHECK(got->id() == CommandId::deliver_sm);
+  REQUIRE(c.respond(*got));
+  ReceivedPtr ans;
+  REQUIRE(h.runUntil([&] { return (ans = mc.peer.read(0)) != nullptr; }));
+  CHECK(ans->id() == CommandId::deliver_sm_resp);
+  CHECK(ans->pdu.sequence_number == 9);
   CHECK(ans->status() == 0);
 }
