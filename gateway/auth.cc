@@ -43,7 +43,7 @@ void Gateway::authenticate(DownstreamSession& s, CommandId bind, uint32_t seq,
   job->seq = seq;
   job->customer = id;
   job->customer_cfg = state(id).cfg;
-  job->config = config_;
+  job->config = rt_.config();
   job->password = std::move(password);
   job->req.data = job.get();
   int rc = uv_queue_work(

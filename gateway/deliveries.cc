@@ -60,7 +60,7 @@ DownstreamSession* DeliveryQueues::pick(Customer& c, metrics::DeferReason& why) 
 bool DeliveryQueues::keepingUp(const Customer& c) const {
   // Since it began holding deliveries it has answered one, or it began less than a second ago.
   return c.held == 0 || c.last_answer_ms >= c.held_since_ms ||
-         host_.now() - c.held_since_ms < kKeepingUpMs;
+         rt_.now() - c.held_since_ms < kKeepingUpMs;
 }
 
 void DeliveryQueues::deliver(CustomerRt customer, codec::Bytes pdu, Delivery d,
@@ -101,13 +101,13 @@ void DeliveryQueues::deliver(CustomerRt customer, codec::Bytes pdu, Delivery d,
     // Waiting makes sense only for a receiver that reads and is busy; with none (not bound, or
     // not reading) the carrier keeps the message and retries.
     if (why != metrics::DeferReason::QueueFull ||
-        c.pending.size() >= host_.cfg().limits.max_pending_deliveries_per_customer) {
+        c.pending.size() >= rt_.cfg().limits.max_pending_deliveries_per_customer) {
       refuse(d, why);
       return;
     }
   }
   if (c.held++ == 0) {
-    c.held_since_ms = host_.now();
+    c.held_since_ms = rt_.now();
   }
   if (on_bind != nullptr) {
     ++*on_bind;
@@ -129,7 +129,7 @@ void DeliveryQueues::deliver(CustomerRt customer, codec::Bytes pdu, Delivery d,
   Waiting& w = c.pending.emplace_back();
   w.pdu.append(pdu);
   w.d = d;
-  w.queued_ms = host_.now();
+  w.queued_ms = rt_.now();
 }
 
 bool DeliveryQueues::send(DownstreamSession& s, codec::Bytes pdu, const Delivery& d) {
@@ -188,7 +188,7 @@ void DeliveryQueues::returnWaiting(CustomerRt customer, metrics::DeferReason rea
 
 void DeliveryQueues::answered(CustomerRt customer, const Delivery& d, uint32_t status) {
   count(customer, status == 0 ? metrics::DeliveryResult::Acked : metrics::DeliveryResult::Failed);
-  at(customer).last_answer_ms = host_.now();
+  at(customer).last_answer_ms = rt_.now();
   // The customer's answer is the carrier's answer: a temporary error makes the carrier retry.
   finish(d, status);
   if (!customers_[customer.value].pending.empty()) {
@@ -234,7 +234,7 @@ void DeliveryQueues::tick(uint64_t now) {
     next_cleanup_ms_ = now + 1000;
     dropIdleCounters();
   }
-  const uint64_t hold = static_cast<uint64_t>(host_.cfg().timers.delivery_response.count());
+  const uint64_t hold = static_cast<uint64_t>(rt_.cfg().timers.delivery_response.count());
   for (size_t i = 0; i < customers_.size(); ++i) {
     Customer& c = customers_[i];
     // Waited too long for room at a receiver: back to the carrier (it retries).

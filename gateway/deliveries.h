@@ -20,6 +20,7 @@
 #include "codec/command.h"
 #include "config/model.h"
 #include "gateway/gw_metrics.h"
+#include "gateway/runtime.h"
 #include "gateway/types.h"
 
 namespace smppgw {
@@ -29,8 +30,6 @@ class DownstreamSession;
 // What the delivery queues need from the gateway around them.
 class DeliveryHost {
  public:
-  virtual uint64_t now() const = 0;
-  virtual const config::Config& cfg() const = 0;
   virtual DownstreamSession* session(SessionRef r) = 0;
   // The answer to the carrier's request (nothing if that connection has gone: the carrier
   // redelivers what it did not see answered).
@@ -46,7 +45,7 @@ class DeliveryHost {
 
 class DeliveryQueues {
  public:
-  explicit DeliveryQueues(DeliveryHost& host) : host_(host) {}
+  DeliveryQueues(Runtime& rt, DeliveryHost& host) : rt_(rt), host_(host) {}
 
   // pdu: as a v5.0 session gets it (copied only if it has to wait). preferred: the session to try
   // first (the one that submitted the message a receipt is for).
@@ -113,6 +112,7 @@ class DeliveryQueues {
   // Counters of connections with nothing held (old generations among them), once a second.
   void dropIdleCounters();
 
+  Runtime& rt_;
   DeliveryHost& host_;
   std::vector<Customer> customers_;    // by runtime customer id
   FlatMap64<uint32_t> bind_held_{16};  // held per carrier connection, all customers

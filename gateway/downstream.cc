@@ -3,7 +3,6 @@
 #include <cassert>
 
 #include "codec/encode.h"
-#include "gateway/gateway.h"
 #include "gateway/log.h"
 
 namespace smppgw {
@@ -11,9 +10,11 @@ namespace smppgw {
 using codec::CommandId;
 namespace st = codec::status;
 
-DownstreamSession::DownstreamSession(Gateway& gw, SessionRef ref, config::ListenerId listener,
-                                     net::Connection::Ptr conn, uint64_t now_ms)
-    : gw_(gw),
+DownstreamSession::DownstreamSession(Runtime& rt, SessionHost& host, SessionRef ref,
+                                     config::ListenerId listener, net::Connection::Ptr conn,
+                                     uint64_t now_ms)
+    : rt_(rt),
+      host_(host),
       ref_(ref),
       listener_(listener),
       conn_(std::move(conn)),
@@ -22,17 +23,17 @@ DownstreamSession::DownstreamSession(Gateway& gw, SessionRef ref, config::Listen
       last_rx_ms_(now_ms),
       last_activity_ms_(now_ms) {
   conn_->setHandler(this);
-  conn_->setOutputLimit(gw_.cfg().limits.max_session_output);
+  conn_->setOutputLimit(rt_.cfg().limits.max_session_output);
 }
 
 DownstreamSession::~DownstreamSession() = default;
 
 void DownstreamSession::onPdu(net::Connection&, codec::Bytes raw) {
-  last_rx_ms_ = gw_.now();
+  last_rx_ms_ = rt_.now();
   if (not_reading_) {
     not_reading_ = false;  // it reads again: deliveries may go to it
     log::info("receiver_reading_again", "peer", peer_, "system_id", system_id_);
-    gw_.onReceiverReadingChanged(*this);
+    host_.onReceiverReadingChanged(*this);
   }
   if (auto err = codec::decode(raw, pdu_)) {
     if (m_ != nullptr) {
@@ -42,7 +43,7 @@ void DownstreamSession::onPdu(net::Connection&, codec::Bytes raw) {
     return;
   }
   if (m_ != nullptr) {
-    gw_.metrics().customerPdu(*m_, true, pdu_.command_id);
+    rt_.metrics().customerPdu(*m_, true, pdu_.command_id);
   }
   handle(pdu_, raw);
 }
@@ -58,7 +59,7 @@ void DownstreamSession::onClosed(net::Connection&, int status) {
   if (status == UV_ENOBUFS) {
     // Our output to it passed limits.max_session_output: it is not reading.
     log::warn("session_not_reading", "peer", peer_, "system_id", system_id_, "limit",
-              gw_.cfg().limits.max_session_output);
+              rt_.cfg().limits.max_session_output);
     if (m_ != nullptr) {
       m_->not_reading->inc();
     }
@@ -68,7 +69,7 @@ void DownstreamSession::onClosed(net::Connection&, int status) {
   }
   transition(State::Closed);
   failDeliveries(metrics::DeferReason::SessionClosed);
-  gw_.onSessionClosed(*this);
+  host_.onSessionClosed(*this);
 }
 
 void DownstreamSession::answerDecodeError(const codec::DecodeError& e) {
@@ -88,7 +89,7 @@ void DownstreamSession::respondStatus(CommandId request, uint32_t seq, uint32_t 
   codec::encodeHeaderOnly(out(), codec::responseFor(request), status, seq);
   send();
   if (m_ != nullptr) {
-    gw_.metrics().customerResponse(*m_, codec::responseFor(request), status);
+    rt_.metrics().customerResponse(*m_, codec::responseFor(request), status);
   }
 }
 
@@ -129,7 +130,7 @@ void DownstreamSession::handle(const codec::Pdu& pdu, codec::Bytes raw) {
       peer_unbind_seq_ = pdu.sequence_number;
       if (state_ != State::Unbinding) {
         transition(State::Unbinding);
-        unbind_started_ms_ = gw_.now();
+        unbind_started_ms_ = rt_.now();
       }
       maybeFinishUnbind();
       return;
@@ -160,7 +161,7 @@ void DownstreamSession::handle(const codec::Pdu& pdu, codec::Bytes raw) {
                             pdu.sequence_number);
     send();
     if (m_ != nullptr) {
-      gw_.metrics().customerResponse(*m_, CommandId::generic_nack, st::ESME_RINVCMDID);
+      rt_.metrics().customerResponse(*m_, CommandId::generic_nack, st::ESME_RINVCMDID);
     }
     return;
   }
@@ -192,12 +193,13 @@ void DownstreamSession::handle(const codec::Pdu& pdu, codec::Bytes raw) {
     respondStatus(id, pdu.sequence_number, gwstatus::kWindowFull);
     return;
   }
-  ++outstanding_;
-  if (id == CommandId::submit_sm || id == CommandId::data_sm || id == CommandId::submit_multi ||
-      id == CommandId::broadcast_sm) {
-    gw_.onSubmit(*this, pdu, raw);
-  } else {
-    gw_.onById(*this, pdu);
+  ++outstanding_;  // freed by answerStatus / answer, now or when the carrier answers
+  const MtResult r = id == CommandId::submit_sm || id == CommandId::data_sm ||
+                             id == CommandId::submit_multi || id == CommandId::broadcast_sm
+                         ? host_.onSubmit(*this, pdu, raw)
+                         : host_.onById(*this, pdu);
+  if (!r.pending) {
+    answerStatus(id, pdu.sequence_number, r.status);
   }
 }
 
@@ -216,7 +218,7 @@ void DownstreamSession::handleBind(const codec::Pdu& pdu) {
   transition(State::Authenticating);
   // Nothing else is read until the bind is decided (the password check runs off the loop).
   conn_->pauseReading();
-  gw_.authenticate(*this, pdu.command_id, pdu.sequence_number, body);
+  host_.authenticate(*this, pdu.command_id, pdu.sequence_number, body);
 }
 
 void DownstreamSession::bindSucceeded(CommandId bind, uint32_t seq, CustomerRt customer,
@@ -225,13 +227,13 @@ void DownstreamSession::bindSucceeded(CommandId bind, uint32_t seq, CustomerRt c
     return;
   }
   customer_ = customer;
-  m_ = gw_.customerMetrics(customer);
+  m_ = host_.customerMetrics(customer);
   window_ = window;
   delivery_window_ = delivery_window;
   transition(State::Bound);
-  last_activity_ms_ = gw_.now();
+  last_activity_ms_ = rt_.now();
   codec::Pdu resp(codec::responseFor(bind), seq, st::ESME_ROK);
-  resp.as<codec::BindRespBody>().system_id = gw_.cfg().gateway.system_id;
+  resp.as<codec::BindRespBody>().system_id = rt_.cfg().gateway.system_id;
   if (version_ >= 0x34) {
     resp.tlvs.addU8(codec::tag::sc_interface_version, version_);
   }
@@ -240,7 +242,7 @@ void DownstreamSession::bindSucceeded(CommandId bind, uint32_t seq, CustomerRt c
   conn_->resumeReading();
   log::info("session_bound", "peer", peer_, "system_id", system_id_, "bind",
             config::enumName(bind_type_), "version", version_);
-  gw_.onSessionBound(*this);
+  host_.onSessionBound(*this);
 }
 
 void DownstreamSession::bindFailed(CommandId bind, uint32_t seq, uint32_t status) {
@@ -276,7 +278,7 @@ void DownstreamSession::handleResponse(const codec::Pdu& pdu) {
                "sequence_number", pdu.sequence_number);
     return;
   }
-  gw_.onDeliveryAnswered(*this, d, pdu.command_status);
+  host_.onDeliveryAnswered(*this, d, pdu.command_status);
   if (state_ == State::Unbinding) {
     maybeFinishUnbind();
   }
@@ -289,15 +291,15 @@ uint32_t DownstreamSession::sendDelivery(codec::Bytes pdu, Delivery d) {
   codec::patchSequence(out().mutableView().subspan(at), seq);
   send();
   if (m_ != nullptr) {
-    gw_.metrics().customerPdu(*m_, false, d.command);
+    rt_.metrics().customerPdu(*m_, false, d.command);
   }
-  d.deadline_ms = gw_.now() + static_cast<uint64_t>(gw_.cfg().timers.delivery_response.count());
+  d.deadline_ms = rt_.now() + static_cast<uint64_t>(rt_.cfg().timers.delivery_response.count());
   deliveries_.insert(seq, d);
   return seq;
 }
 
 void DownstreamSession::failDeliveries(metrics::DeferReason reason) {
-  deliveries_.drain([&](uint32_t, Delivery&& d) { gw_.onDeliveryFailed(d, reason); });
+  deliveries_.drain([&](uint32_t, Delivery&& d) { host_.onDeliveryFailed(d, reason); });
 }
 
 void DownstreamSession::maybeFinishUnbind() {
@@ -330,7 +332,7 @@ void DownstreamSession::unbind(const char* reason) {
   }
   log::info("session_unbinding", "peer", peer_, "system_id", system_id_, "reason", reason);
   transition(State::Unbinding);
-  unbind_started_ms_ = gw_.now();
+  unbind_started_ms_ = rt_.now();
   // Reading goes on: responses still arrive, new requests are refused in this state.
   maybeFinishUnbind();
 }
@@ -343,11 +345,11 @@ void DownstreamSession::close(const char* reason) {
   transition(State::Closed);
   failDeliveries(metrics::DeferReason::SessionClosed);
   conn_->closeAfterFlush();
-  gw_.onSessionClosed(*this);
+  host_.onSessionClosed(*this);
 }
 
 void DownstreamSession::tick(uint64_t now) {
-  const config::Timers& t = gw_.cfg().timers;
+  const config::Timers& t = rt_.cfg().timers;
   auto ms = [](config::Duration d) { return static_cast<uint64_t>(d.count()); };
   switch (state_) {
     case State::Open:
@@ -360,7 +362,7 @@ void DownstreamSession::tick(uint64_t now) {
       return;
     case State::Unbinding:
       deliveries_.expire(now, [&](uint32_t, Delivery&& d) {
-        gw_.onDeliveryFailed(d, metrics::DeferReason::Timeout);
+        host_.onDeliveryFailed(d, metrics::DeferReason::Timeout);
       });
       maybeFinishUnbind();
       if (now - unbind_started_ms_ >= ms(t.unbind) + ms(t.response)) {
@@ -376,13 +378,13 @@ void DownstreamSession::tick(uint64_t now) {
       log::warn("delivery_timeout", "peer", peer_, "system_id", system_id_, "sequence_number", seq);
     }
     timed_out = true;
-    gw_.onDeliveryFailed(d, metrics::DeferReason::Timeout);
+    host_.onDeliveryFailed(d, metrics::DeferReason::Timeout);
   });
   if (timed_out && !not_reading_ && now - last_rx_ms_ >= ms(t.delivery_response)) {
     // Nothing read from it for as long as a delivery may wait: no new deliveries until it does.
     not_reading_ = true;
     log::warn("receiver_not_reading", "peer", peer_, "system_id", system_id_);
-    gw_.onReceiverReadingChanged(*this);
+    host_.onReceiverReadingChanged(*this);
   }
   if (enquire_seq_ != 0 && now - enquire_sent_ms_ >= ms(t.response)) {
     close("enquire_link unanswered");
@@ -422,7 +424,7 @@ void DownstreamSession::transition(State to) {
   if (!ok) {
     log::error("internal_error", "what", "customer_session_state", "from", static_cast<int>(state_),
                "to", static_cast<int>(to), "peer", peer_);
-    gw_.metrics()
+    rt_.metrics()
         .registry()
         .counter(metrics::CounterFamily::InternalErrors, {"customer_session_state"})
         .inc();

@@ -15,18 +15,44 @@
 #include "config/model.h"
 #include "gateway/gw_metrics.h"
 #include "gateway/inflight.h"
+#include "gateway/runtime.h"
 #include "gateway/types.h"
 #include "net/connection.h"
 
 namespace smppgw {
 
-class Gateway;
+class DownstreamSession;
+
+// What a customer session needs from the gateway around it.
+class SessionHost {
+ public:
+  // A bind PDU: the outcome comes back as bindSucceeded / bindFailed (maybe later: the password
+  // check runs on the thread pool).
+  virtual void authenticate(DownstreamSession& s, codec::CommandId bind, uint32_t seq,
+                            const codec::BindBody& body) = 0;
+  // submit_sm, data_sm, submit_multi, broadcast_sm / the by-id operations (query_sm, cancel_sm,
+  // replace_sm, query/cancel_broadcast_sm). The session has taken a window slot for it.
+  virtual MtResult onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes raw) = 0;
+  virtual MtResult onById(DownstreamSession& s, const codec::Pdu& pdu) = 0;
+  // The customer answered a delivery / will not (timeout, session closed): the carrier learns it.
+  virtual void onDeliveryAnswered(DownstreamSession& s, Delivery d, uint32_t status) = 0;
+  virtual void onDeliveryFailed(Delivery d, metrics::DeferReason reason) = 0;
+  // notReading() changed.
+  virtual void onReceiverReadingChanged(DownstreamSession& s) = 0;
+  virtual void onSessionBound(DownstreamSession& s) = 0;
+  // The session is over: the host frees its slot (the object at the end of the iteration).
+  virtual void onSessionClosed(DownstreamSession& s) = 0;
+  virtual GatewayMetrics::Customer* customerMetrics(CustomerRt customer) = 0;
+
+ protected:
+  ~SessionHost() = default;
+};
 
 class DownstreamSession final : public net::ConnectionHandler {
  public:
   enum class State : uint8_t { Open, Authenticating, Bound, Unbinding, Closed };
 
-  DownstreamSession(Gateway& gw, SessionRef ref, config::ListenerId listener,
+  DownstreamSession(Runtime& rt, SessionHost& host, SessionRef ref, config::ListenerId listener,
                     net::Connection::Ptr conn, uint64_t now_ms);
   ~DownstreamSession() override;
 
@@ -63,10 +89,19 @@ class DownstreamSession final : public net::ConnectionHandler {
   // Output to the customer (flushed once at the end of the loop iteration).
   codec::Buffer& out() { return conn_->out(); }
   void send() { conn_->send(); }
-  // Answers a request with a header-only response (errors carry no body, v3.4 §4.4.2).
-  void respondStatus(codec::CommandId request, uint32_t seq, uint32_t status);
-  // A response to one of the customer's requests has been sent: frees a window slot.
-  void requestAnswered();
+  // Answers one of the customer's requests that took a window slot (submit_sm and the others the
+  // host's onSubmit/onById saw) and frees the slot: with a header-only response (errors carry no
+  // body, v3.4 §4.4.2), or with what `write` appends to the output.
+  void answerStatus(codec::CommandId request, uint32_t seq, uint32_t status) {
+    respondStatus(request, seq, status);
+    requestAnswered();
+  }
+  template <class Write>
+  void answer(Write&& write) {
+    write(out());
+    send();
+    requestAnswered();
+  }
 
   // Deliveries (deliver_sm / data_sm to the customer).
   bool deliveryRoom() const { return deliveries_.size() < delivery_window_; }
@@ -95,6 +130,8 @@ class DownstreamSession final : public net::ConnectionHandler {
   uint32_t window() const { return window_; }
 
  private:
+  void respondStatus(codec::CommandId request, uint32_t seq, uint32_t status);
+  void requestAnswered();
   void handle(const codec::Pdu& pdu, codec::Bytes raw);
   void handleBind(const codec::Pdu& pdu);
   void handleResponse(const codec::Pdu& pdu);
@@ -105,7 +142,8 @@ class DownstreamSession final : public net::ConnectionHandler {
   // release builds log it, count it and take it).
   void transition(State to);
 
-  Gateway& gw_;
+  Runtime& rt_;
+  SessionHost& host_;
   GatewayMetrics::Customer* m_ = nullptr;  // set once bound
   SessionRef ref_;
   config::ListenerId listener_;

@@ -22,16 +22,14 @@ namespace smppgw {
 Gateway::Gateway(net::Loop& loop, std::shared_ptr<const config::Config> config,
                  routing::RoutingTablePtr table, metrics::Registry& registry)
     : loop_(loop),
-      config_(std::move(config)),
+      rt_(loop, std::move(config), registry),
       table_(std::move(table)),
-      selector_(*config_),
-      sticky_(config_->routing.concat_max_entries, config_->routing.concat_ttl),
-      ids_(*this, ms(config_->store.mapping_ttl), config_->store.max_mappings),
-      minter_(config_->gateway.instance_id),
-      metrics_(registry),
-      rng_(std::random_device{}()),
+      selector_(rt_.cfg()),
+      sticky_(rt_.cfg().routing.concat_max_entries, rt_.cfg().routing.concat_ttl),
+      ids_(rt_, *this, ms(rt_.cfg().store.mapping_ttl), rt_.cfg().store.max_mappings),
+      minter_(rt_.cfg().gateway.instance_id),
       pepper_(randomBytes(32)) {
-  group_queued_.assign(config_->groups.size(), 0);
+  group_queued_.assign(rt_.cfg().groups.size(), 0);
   bindConfig();
   metrics::Histogram& iteration = registry.histogram(metrics::HistogramFamily::LoopIteration);
   loop_.setIterationObserver([&iteration](uint64_t busy_ns) { iteration.observeNs(busy_ns); });
@@ -40,7 +38,7 @@ Gateway::Gateway(net::Loop& loop, std::shared_ptr<const config::Config> config,
 // Points every runtime object at the current config: customers and upstreams keep their runtime
 // ids (by system_id / name) so mappings, in-flight requests and deliveries stay valid.
 void Gateway::bindConfig() {
-  const config::Config& c = *config_;
+  const config::Config& c = rt_.cfg();
   for (auto& cs : customers_) {
     cs.cfg = config::kNoId;
   }
@@ -55,7 +53,7 @@ void Gateway::bindConfig() {
     }
     CustomerState& cs = customers_[it->second.value];
     cs.cfg = static_cast<uint32_t>(i);
-    cs.m = &metrics_.customer(it->second, cust.system_id);
+    cs.m = &rt_.metrics().customer(it->second, cust.system_id);
     cs.rate.configure(cust.rate_limit.per_second, cust.rate_limit.burst);
     customer_rt_[i] = it->second;
   }
@@ -68,14 +66,15 @@ void Gateway::bindConfig() {
     auto it = std::find_if(upstreams_.begin(), upstreams_.end(),
                            [&](const auto& u) { return u->name() == uc.name; });
     if (it == upstreams_.end()) {
-      upstreams_.push_back(std::make_unique<Upstream>(
-          *this, UpstreamRt(static_cast<uint32_t>(upstreams_.size())), uc));
+      upstreams_.push_back(
+          std::make_unique<Upstream>(rt_, static_cast<BindHost&>(*this),
+                                     UpstreamRt(static_cast<uint32_t>(upstreams_.size())), uc));
       it = upstreams_.end() - 1;
     } else {
       (*it)->reconfigure(uc);
     }
     (*it)->setConfigIndex(static_cast<uint32_t>(i));
-    (*it)->setMetrics(&metrics_.upstream((*it)->id(), uc.name));
+    (*it)->setMetrics(&rt_.metrics().upstream((*it)->id(), uc.name));
     upstream_rt_[i] = (*it)->id();
   }
 }
@@ -94,7 +93,7 @@ const config::Customer* Gateway::customerCfg(CustomerRt customer) const {
   if (customer.value >= customers_.size() || customers_[customer.value].cfg == config::kNoId) {
     return nullptr;
   }
-  return &config_->customers[customers_[customer.value].cfg];
+  return &rt_.cfg().customers[customers_[customer.value].cfg];
 }
 
 Gateway::~Gateway() {
@@ -157,7 +156,7 @@ void Gateway::accept(size_t listener_index, uv_stream_t* server) {
   const config::Listener& l = cfg().listeners[listener_index];
   if (shutting_down_ || open_sessions_ >= cfg().limits.max_connections ||
       listener_connections_[listener_index] >= l.max_connections) {
-    metrics_.connection(l.name, false).inc();
+    rt_.metrics().connection(l.name, false).inc();
     log::warn("connection_refused", "listener", l.name, "peer", conn->peerAddress(), "reason",
               shutting_down_ ? "shutting down" : "max_connections");
     conn->abort();
@@ -174,10 +173,11 @@ void Gateway::accept(size_t listener_index, uv_stream_t* server) {
   }
   ref.generation = ++generations_[ref.index];
   sessions_[ref.index] = std::make_unique<DownstreamSession>(
-      *this, ref, static_cast<config::ListenerId>(listener_index), std::move(conn), now());
+      rt_, static_cast<SessionHost&>(*this), ref, static_cast<config::ListenerId>(listener_index),
+      std::move(conn), now());
   ++open_sessions_;
   ++listener_connections_[listener_index];
-  metrics_.connection(l.name, true).inc();
+  rt_.metrics().connection(l.name, true).inc();
   log::debug("connection_accepted", "listener", l.name, "peer", sessions_[ref.index]->peer());
 }
 
@@ -282,13 +282,13 @@ void Gateway::onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu, codec::B
   key.destination_npi = dst_npi;
   routing::MoDecision d = table_->routeMo(key);
   if (!d.routed()) {
-    metrics_.mo(up_id, CustomerRt{}, "unroutable").inc();
+    rt_.metrics().mo(up_id, CustomerRt{}, "unroutable").inc();
     log::warn("mo_unroutable", "upstream", b.describe(), "rule", d.rule_name);
     b.respond(pdu.command_id, pdu.sequence_number,
               d.status != 0 ? d.status : cfg().routing.mo_unroutable_status);
     return;
   }
-  metrics_.mo(up_id, customer_rt_[d.customer], "routed").inc();
+  rt_.metrics().mo(up_id, customer_rt_[d.customer], "routed").inc();
   Delivery dl;
   dl.from = from;
   dl.upstream_seq = pdu.sequence_number;
@@ -329,11 +329,11 @@ void Gateway::deliverReceipt(const store::MappingView& m, const codec::Pdu& pdu,
   const config::Customer& cust = *custp;
   const bool wanted = receiptWanted(cust.receipts, m.registered_delivery, pdu);
   if (!wanted) {
-    metrics_.receipts(from.upstream, customer, "suppressed").inc();
+    rt_.metrics().receipts(from.upstream, customer, "suppressed").inc();
     ackUpstream(from, pdu.command_id, upstream_seq, st::ESME_ROK);
     return;
   }
-  metrics_.receipts(from.upstream, customer, "matched").inc();
+  rt_.metrics().receipts(from.upstream, customer, "matched").inc();
   char idbuf[72];
   std::string_view gid =
       formatMessageId(m.gateway_id, cust.message_id_format, cust.message_id_length, idbuf);

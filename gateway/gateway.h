@@ -34,6 +34,7 @@
 #include "gateway/gw_metrics.h"
 #include "gateway/id_mapper.h"
 #include "gateway/message_id.h"
+#include "gateway/runtime.h"
 #include "gateway/token_bucket.h"
 #include "gateway/types.h"
 #include "gateway/upstream.h"
@@ -48,7 +49,10 @@ namespace smppgw {
 
 struct SubmitFields;  // a submission's routing fields (gateway.cc)
 
-class Gateway final : private DeliveryHost, private IdMapperHost {
+class Gateway final : private SessionHost,
+                      private BindHost,
+                      private DeliveryHost,
+                      private IdMapperHost {
  public:
   Gateway(net::Loop& loop, std::shared_ptr<const config::Config> config,
           routing::RoutingTablePtr table, metrics::Registry& registry);
@@ -87,53 +91,51 @@ class Gateway final : private DeliveryHost, private IdMapperHost {
   uint16_t listenerPort(size_t index) const;
 
   net::Loop& loop() { return loop_; }
-  uint64_t now() const override { return loop_.nowMs(); }
-  const config::Config& cfg() const override { return *config_; }
+  Runtime& runtime() { return rt_; }
+  uint64_t now() const { return loop_.nowMs(); }
+  const config::Config& cfg() const { return rt_.cfg(); }
   const routing::RoutingTable& table() const { return *table_; }
   store::MappingStore& mappings() { return ids_.mappings(); }
-  std::mt19937& rng() { return rng_; }
   Upstream* upstream(UpstreamRt id) {
     return id.value < upstreams_.size() ? upstreams_[id.value].get() : nullptr;
   }
   const std::vector<std::unique_ptr<Upstream>>& upstreams() const { return upstreams_; }
   bool shuttingDown() const { return shutting_down_; }
-  GatewayMetrics& metrics() override { return metrics_; }
+  GatewayMetrics& metrics() { return rt_.metrics(); }
   GatewayMetrics::Customer* customerMetrics(CustomerRt customer) override;
 
-  // ---- Called by DownstreamSession ----
-  void authenticate(DownstreamSession& s, codec::CommandId bind, uint32_t seq,
-                    const codec::BindBody& body);
-  void onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes raw);
-  void onById(DownstreamSession& s, const codec::Pdu& pdu);
-  void onDeliveryAnswered(DownstreamSession& s, Delivery d, uint32_t status);
-  // A delivery the session will not see answered (timeout, session closed): the carrier gets
-  // ESME_RX_T_APPN and retries.
-  void onDeliveryFailed(Delivery d, metrics::DeferReason reason);
-  // A receiver stopped or resumed reading (DownstreamSession::notReading changed).
-  void onReceiverReadingChanged(DownstreamSession& s);
-  void onSessionBound(DownstreamSession& s);
-  void onSessionClosed(DownstreamSession& s);
   DownstreamSession* session(SessionRef r) override;
 
-  // ---- Called by Upstream / UpstreamBind ----
+ private:
+  // SessionHost (the customer sessions)
+  void authenticate(DownstreamSession& s, codec::CommandId bind, uint32_t seq,
+                    const codec::BindBody& body) override;
+  MtResult onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes raw) override;
+  MtResult onById(DownstreamSession& s, const codec::Pdu& pdu) override;
+  void onDeliveryAnswered(DownstreamSession& s, Delivery d, uint32_t status) override;
+  void onDeliveryFailed(Delivery d, metrics::DeferReason reason) override;
+  void onReceiverReadingChanged(DownstreamSession& s) override;
+  void onSessionBound(DownstreamSession& s) override;
+  void onSessionClosed(DownstreamSession& s) override;
+
+  // BindHost (the upstream binds)
   void onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const codec::Pdu& resp,
-                          codec::Bytes raw);
-  void onUpstreamFailed(const UpInFlight& info, uint32_t status);
-  void onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu, codec::Bytes raw);
-  void onUpstreamReady(Upstream& u);
+                          codec::Bytes raw) override;
+  void onUpstreamFailed(const UpInFlight& info, uint32_t status) override;
+  void onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu, codec::Bytes raw) override;
+  void onUpstreamReady(Upstream& u) override;
   // Requests routed by a group that wait in its members' queues (limits.max_queue_per_group
   // bounds them per group, whichever members hold them).
-  bool groupQueueFull(uint32_t group) const {
+  bool groupQueueFull(uint32_t group) const override {
     return group < group_queued_.size() && group_queued_[group] >= cfg().limits.max_queue_per_group;
   }
-  void groupQueueChanged(uint32_t group, int delta) {
+  void groupQueueChanged(uint32_t group, int delta) override {
     if (group < group_queued_.size()) {
       group_queued_[group] =
           static_cast<uint32_t>(static_cast<int64_t>(group_queued_[group]) + delta);
     }
   }
 
- private:
   struct CustomerState;
   struct AuthJob;
   struct ReloadJob;
@@ -160,13 +162,13 @@ class Gateway final : private DeliveryHost, private IdMapperHost {
   };
 
   void bindConfig();
-  // Routes one submission and forwards it; refusals are answered to the customer, or, for one
-  // destination of a submit_multi (multi: its gateway id), recorded in its MultiSubmit.
-  void routeSubmission(DownstreamSession& s, const config::Customer& cust, const codec::Pdu& pdu,
-                       codec::Bytes raw, const SubmitFields& f, uint64_t t, uint64_t multi,
-                       uint8_t multi_dest);
-  void onSubmitMulti(DownstreamSession& s, const config::Customer& cust, const codec::Pdu& pdu,
-                     uint64_t t);
+  // Routes one submission and forwards it. A refusal is returned (the session answers it) or, for
+  // one destination of a submit_multi (multi: its gateway id), recorded in its MultiSubmit.
+  MtResult routeSubmission(DownstreamSession& s, const config::Customer& cust,
+                           const codec::Pdu& pdu, codec::Bytes raw, const SubmitFields& f,
+                           uint64_t t, uint64_t multi, uint8_t multi_dest);
+  MtResult onSubmitMulti(DownstreamSession& s, const config::Customer& cust, const codec::Pdu& pdu,
+                         uint64_t t);
   void onMultiPartResponse(UpstreamBind& b, const UpInFlight& info, const codec::Pdu& resp);
   // One part is over (status 0: accepted); the last one answers the customer.
   void multiPartDone(uint64_t multi, uint8_t dest, uint32_t status);
@@ -204,7 +206,7 @@ class Gateway final : private DeliveryHost, private IdMapperHost {
   void refuseMetric(CustomerRt customer, metrics::RefusalReason reason);
 
   net::Loop& loop_;
-  std::shared_ptr<const config::Config> config_;
+  Runtime rt_;  // the loop, the configuration in force, metrics: shared with every part
   routing::RoutingTablePtr table_;
   // Customers and upstreams have runtime ids that survive reloads (mappings, in-flight requests
   // and deliveries refer to them); *_rt_ translate the current config's indices.
@@ -224,19 +226,17 @@ class Gateway final : private DeliveryHost, private IdMapperHost {
   routing::ConcatStickiness sticky_;
   IdMapper ids_;
   IdMinter minter_;
-  DeliveryQueues deliveries_{*this};
+  DeliveryQueues deliveries_{rt_, *this};
   std::vector<uint32_t> group_queued_;                // by config group id
   std::vector<routing::MemberStatus> member_status_;  // per upstream, refreshed per pick
   std::unordered_map<uint64_t, MultiSubmit> multis_;  // by gateway id
   uint64_t next_housekeeping_ms_ = 0;
   std::unique_ptr<net::Timer> tick_timer_;
-  GatewayMetrics metrics_;
   std::function<void(bool, const std::string&)> readiness_;
   net::LoopStats published_loop_;  // loop counters already added to the metrics
   store::MappingStats published_store_;
   metrics::ChildMemo<std::string, metrics::Gauge> session_gauges_;
   std::vector<std::pair<metrics::Gauge*, int64_t>> session_counts_;
-  std::mt19937 rng_;
   std::string pepper_;  // random per process: keys the cache of verified passwords
   // Thread-pool work (password checks, reloads) not yet called back; `alive_` is shared with
   // each job so a callback after the gateway is gone touches nothing of it.

@@ -12,7 +12,7 @@ namespace smppgw {
 void Gateway::publishGauges() {
   using GF = metrics::GaugeFamily;
   using CF = metrics::CounterFamily;
-  auto& reg = metrics_.registry();
+  auto& reg = rt_.metrics().registry();
   const net::LoopStats& ls = loop_.stats();
   reg.counter(CF::LoopReads).add(ls.reads - published_loop_.reads);
   reg.counter(CF::LoopWrites).add(ls.writes - published_loop_.writes);

@@ -43,7 +43,7 @@ void IdMapper::receipt(const codec::Pdu& pdu, codec::Bytes raw, std::string_view
               metrics::UnmatchedReason::NotInFlight);
     return;
   }
-  host_.metrics().receipts(from.upstream, CustomerRt{}, "held").inc();
+  rt_.metrics().receipts(from.upstream, CustomerRt{}, "held").inc();
   const config::Upstream* u = host_.upstreamCfg(from.upstream);
   HeldReceipt h;
   h.upstream = from.upstream;
@@ -53,7 +53,7 @@ void IdMapper::receipt(const codec::Pdu& pdu, codec::Bytes raw, std::string_view
   h.from = from;
   h.upstream_seq = seq;
   h.until_ms =
-      host_.now() + static_cast<uint64_t>(u != nullptr ? u->request_timeout.count() : 0) + 1000;
+      rt_.now() + static_cast<uint64_t>(u != nullptr ? u->request_timeout.count() : 0) + 1000;
   const uint64_t hk = hash64(h.key, from.upstream.value);
   std::vector<HeldReceipt>& list = held_[hk];
   list.push_back(std::move(h));
@@ -63,21 +63,21 @@ void IdMapper::receipt(const codec::Pdu& pdu, codec::Bytes raw, std::string_view
 void IdMapper::unmatched(UpstreamRt upstream, std::string_view id, BindRef from,
                          codec::CommandId command, uint32_t upstream_seq,
                          metrics::UnmatchedReason reason) {
-  host_.metrics().receipts(upstream, CustomerRt{}, "unmatched").inc();
-  if (const GatewayMetrics::Upstream* m = host_.metrics().upstreamIf(upstream)) {
+  rt_.metrics().receipts(upstream, CustomerRt{}, "unmatched").inc();
+  if (const GatewayMetrics::Upstream* m = rt_.metrics().upstreamIf(upstream)) {
     m->unmatched[static_cast<size_t>(reason)]->inc();
   }
-  const uint32_t status = host_.cfg().routing.receipt_unmatched_status;
+  const uint32_t status = rt_.cfg().routing.receipt_unmatched_status;
   host_.answerCarrier(from, command, upstream_seq, status);
   // One line a second at most, with the count since the last: a carrier replaying thousands of
   // receipts after a restart must not flood the log.
   ++unmatched_unlogged_;
-  if (host_.now() >= unmatched_log_ms_) {
+  if (rt_.now() >= unmatched_log_ms_) {
     log::warn("receipts_unmatched", "upstream", host_.upstreamName(upstream), "count",
               unmatched_unlogged_, "reason", metrics::label(reason), "last_id", id, "answered",
               statusLabel(status));
     unmatched_unlogged_ = 0;
-    unmatched_log_ms_ = host_.now() + 1000;
+    unmatched_log_ms_ = rt_.now() + 1000;
   }
 }
 
@@ -122,7 +122,7 @@ void IdMapper::tick(uint64_t now) {
       if (h.until_ms > now) {
         return false;
       }
-      host_.metrics().receipts(h.upstream, CustomerRt{}, "expired").inc();
+      rt_.metrics().receipts(h.upstream, CustomerRt{}, "expired").inc();
       unmatched(h.upstream, h.key, h.from, h.command, h.upstream_seq,
                 metrics::UnmatchedReason::HeldExpired);
       return true;
@@ -138,7 +138,7 @@ void IdMapper::tick(uint64_t now) {
       if (host_.upstreamOutstanding(h.upstream) != 0) {
         return false;
       }
-      host_.metrics().receipts(h.upstream, CustomerRt{}, "expired").inc();
+      rt_.metrics().receipts(h.upstream, CustomerRt{}, "expired").inc();
       unmatched(h.upstream, h.key, h.from, h.command, h.upstream_seq,
                 metrics::UnmatchedReason::HeldExpired);
       return true;

@@ -23,6 +23,7 @@
 #include "codec/receipt.h"
 #include "config/model.h"
 #include "gateway/gw_metrics.h"
+#include "gateway/runtime.h"
 #include "gateway/types.h"
 #include "store/mapping_store.h"
 
@@ -43,14 +44,11 @@ struct HeldReceipt {
 // What the id mapper needs from the gateway around it.
 class IdMapperHost {
  public:
-  virtual uint64_t now() const = 0;
-  virtual const config::Config& cfg() const = 0;
   // The upstream's current settings (nullptr: unknown id).
   virtual const config::Upstream* upstreamCfg(UpstreamRt upstream) const = 0;
   virtual std::string_view upstreamName(UpstreamRt upstream) const = 0;
   // Requests to that carrier (any of its binds) in flight, responses not yet in.
   virtual size_t upstreamOutstanding(UpstreamRt upstream) const = 0;
-  virtual GatewayMetrics& metrics() = 0;
   virtual void answerCarrier(BindRef from, codec::CommandId command, uint32_t seq,
                              uint32_t status) = 0;
   // A receipt whose mapping was found: the receipt path takes it from here.
@@ -63,8 +61,8 @@ class IdMapperHost {
 
 class IdMapper {
  public:
-  IdMapper(IdMapperHost& host, uint64_t ttl_ms, size_t max_mappings)
-      : host_(host), mappings_(ttl_ms, max_mappings) {}
+  IdMapper(Runtime& rt, IdMapperHost& host, uint64_t ttl_ms, size_t max_mappings)
+      : rt_(rt), host_(host), mappings_(ttl_ms, max_mappings) {}
 
   store::MappingStore& mappings() { return mappings_; }
   const store::MappingStore& mappings() const { return mappings_; }
@@ -101,6 +99,7 @@ class IdMapper {
  private:
   void release(UpstreamRt upstream, std::string_view key);
 
+  Runtime& rt_;
   IdMapperHost& host_;
   store::MappingStore mappings_;
   std::unordered_map<uint64_t, std::vector<HeldReceipt>> held_;  // by hash(upstream, id key)

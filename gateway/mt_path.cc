@@ -17,55 +17,47 @@ namespace smppgw {
 // ---------------------------------------------------------------------------------------------
 // Submissions (customer -> carrier)
 
-void Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes raw) {
+MtResult Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes raw) {
   const uint64_t t = now();
   const CustomerRt cid = s.customer();
   const config::Customer* custp = customerCfg(cid);
   if (custp == nullptr) {
-    s.respondStatus(pdu.command_id, pdu.sequence_number, gwstatus::kShuttingDown);
-    s.requestAnswered();
-    return;
+    return MtResult::refused(gwstatus::kShuttingDown);
   }
   const config::Customer& cust = *custp;
   using R = metrics::RefusalReason;
   auto refuse = [&](uint32_t status, R reason) {
     refuseMetric(cid, reason);
-    s.respondStatus(pdu.command_id, pdu.sequence_number, status);
-    s.requestAnswered();
+    return MtResult::refused(status);
   };
   if (shutting_down_) {
-    refuse(gwstatus::kShuttingDown, R::Shutdown);
-    return;
+    return refuse(gwstatus::kShuttingDown, R::Shutdown);
   }
   if (!state(cid).rate.tryTake(t)) {
-    refuse(gwstatus::kRateLimited, R::Rate);
-    return;
+    return refuse(gwstatus::kRateLimited, R::Rate);
   }
   SubmitFields f = submitFields(pdu);
   if (!cust.sourceAllowed(f.source)) {
-    refuse(st::ESME_RINVSRCADR, R::Policy);
-    return;
+    return refuse(st::ESME_RINVSRCADR, R::Policy);
   }
   if (pdu.command_id == CommandId::submit_multi) {
-    onSubmitMulti(s, cust, pdu, t);
-    return;
+    return onSubmitMulti(s, cust, pdu, t);
   }
-  routeSubmission(s, cust, pdu, raw, f, t, 0, 0);
+  return routeSubmission(s, cust, pdu, raw, f, t, 0, 0);
 }
 
-void Gateway::routeSubmission(DownstreamSession& s, const config::Customer& cust,
-                              const codec::Pdu& pdu, codec::Bytes raw, const SubmitFields& f,
-                              uint64_t t, uint64_t multi, uint8_t multi_dest) {
+MtResult Gateway::routeSubmission(DownstreamSession& s, const config::Customer& cust,
+                                  const codec::Pdu& pdu, codec::Bytes raw, const SubmitFields& f,
+                                  uint64_t t, uint64_t multi, uint8_t multi_dest) {
   const CustomerRt cid = s.customer();
   using R = metrics::RefusalReason;
   auto refuse = [&](uint32_t status, R reason) {
     refuseMetric(cid, reason);
     if (multi != 0) {
       multiPartDone(multi, multi_dest, status);  // the submit_multi_resp lists it
-      return;
+      return MtResult::forwarded();
     }
-    s.respondStatus(pdu.command_id, pdu.sequence_number, status);
-    s.requestAnswered();
+    return MtResult::refused(status);
   };
   routing::MtKey key;
   key.customer = state(cid).cfg;
@@ -81,8 +73,7 @@ void Gateway::routeSubmission(DownstreamSession& s, const config::Customer& cust
   key.esm_class = f.esm_class;
   routing::MtDecision d = table_->route(key);
   if (!d.routed()) {
-    refuse(d.status != 0 ? d.status : cfg().routing.unroutable_status, R::NoRoute);
-    return;
+    return refuse(d.status != 0 ? d.status : cfg().routing.unroutable_status, R::NoRoute);
   }
 
   UpInFlight info;
@@ -151,12 +142,8 @@ void Gateway::routeSubmission(DownstreamSession& s, const config::Customer& cust
     }
   }
   if (chosen == nullptr) {
-    if (any_bound) {
-      refuse(gwstatus::kQueueFull, R::QueueFull);
-    } else {
-      refuse(gwstatus::kNoUpstream, R::NoUpstream);
-    }
-    return;
+    return any_bound ? refuse(gwstatus::kQueueFull, R::QueueFull)
+                     : refuse(gwstatus::kNoUpstream, R::NoUpstream);
   }
   Upstream& up = *chosen;
 
@@ -225,40 +212,33 @@ void Gateway::routeSubmission(DownstreamSession& s, const config::Customer& cust
     out = scratch_.view();
   }
   if (!up.submit(out, info, t)) {
-    refuse(gwstatus::kQueueFull, R::QueueFull);
+    return refuse(gwstatus::kQueueFull, R::QueueFull);
   }
+  return MtResult::forwarded();
 }
 
-void Gateway::onById(DownstreamSession& s, const codec::Pdu& pdu) {
+MtResult Gateway::onById(DownstreamSession& s, const codec::Pdu& pdu) {
   const config::Customer* custp = customerCfg(s.customer());
   if (custp == nullptr) {
-    s.respondStatus(pdu.command_id, pdu.sequence_number, gwstatus::kShuttingDown);
-    s.requestAnswered();
-    return;
+    return MtResult::refused(gwstatus::kShuttingDown);
   }
   const config::Customer& cust = *custp;
   codec::Pdu copy = pdu;
   std::string_view* mid = requestMessageId(copy);
-  auto refuse = [&](uint32_t status) {
-    s.respondStatus(pdu.command_id, pdu.sequence_number, status);
-    s.requestAnswered();
-  };
   if (mid == nullptr || mid->empty()) {
     // cancel_sm by source/destination only would have to reach every carrier: not offered.
-    refuse(pdu.command_id == CommandId::cancel_sm ? st::ESME_RCANCELFAIL : st::ESME_RINVMSGID);
-    return;
+    return MtResult::refused(pdu.command_id == CommandId::cancel_sm ? st::ESME_RCANCELFAIL
+                                                                    : st::ESME_RINVMSGID);
   }
   auto gid = parseMessageId(*mid, cust.message_id_format);
   store::MappingView m;
   // Another customer's message is as unknown as a message that never existed.
   if (!gid || !ids_.mappings().byGatewayId(*gid, m) || CustomerRt(m.customer) != s.customer()) {
-    refuse(st::ESME_RINVMSGID);
-    return;
+    return MtResult::refused(st::ESME_RINVMSGID);
   }
   Upstream* up = upstream(UpstreamRt(m.upstream));
   if (up == nullptr || !up->available()) {
-    refuse(gwstatus::kNoUpstream);
-    return;
+    return MtResult::refused(gwstatus::kNoUpstream);
   }
   *mid = m.upstream_id;
   scratch_.clear();
@@ -273,8 +253,9 @@ void Gateway::onById(DownstreamSession& s, const codec::Pdu& pdu) {
   info.started_ns = loop_.cachedNs();
   info.origin_version = s.version();
   if (!up->submit(scratch_.view(), info, now())) {
-    refuse(gwstatus::kQueueFull);
+    return MtResult::refused(gwstatus::kQueueFull);
   }
+  return MtResult::forwarded();
 }
 
 void Gateway::onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const codec::Pdu& resp,
@@ -319,35 +300,36 @@ void Gateway::onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const 
     }
     return;
   }
-  if (resp.command_id == resp_id && codec::tlvVersionNeeded(resp.tlvs) <= s->version()) {
-    // The carrier's response with our id and the customer's sequence number: spliced, not
-    // re-encoded (its TLVs pass through untouched).
-    codec::Splicer sp(raw);
-    if (mid != nullptr && !resp.body_omitted) {
-      sp.text(*mid, new_id);
+  const uint8_t version = s->version();
+  s->answer([&](codec::Buffer& out) {
+    if (resp.command_id == resp_id && codec::tlvVersionNeeded(resp.tlvs) <= version) {
+      // The carrier's response with our id and the customer's sequence number: spliced, not
+      // re-encoded (its TLVs pass through untouched).
+      codec::Splicer sp(raw);
+      if (mid != nullptr && !resp.body_omitted) {
+        sp.text(*mid, new_id);
+      }
+      sp.write(out, info.origin_seq);
+    } else {
+      // A v3.3/v3.4 customer must not see TLVs of a later version: re-encode for it.
+      codec::Pdu copy = resp;
+      copy.command_id = resp_id;
+      copy.sequence_number = info.origin_seq;
+      if (std::string_view* omid = responseMessageId(copy)) {
+        *omid = new_id;
+      }
+      codec::encode(copy, out, {version});
     }
-    sp.write(s->out(), info.origin_seq);
-  } else {
-    // A v3.3/v3.4 customer must not see TLVs of a later version: re-encode for it.
-    codec::Pdu out = resp;
-    out.command_id = resp_id;
-    out.sequence_number = info.origin_seq;
-    if (std::string_view* omid = responseMessageId(out)) {
-      *omid = new_id;
-    }
-    codec::encode(out, s->out(), {s->version()});
-  }
-  s->send();
+  });
   if (release) {
     ids_.release(*release);  // after the response: the customer sees the id before its receipt
   }
   if (auto* m = customerMetrics(info.customer)) {
-    metrics_.customerResponse(*m, resp_id, resp.command_status);
+    rt_.metrics().customerResponse(*m, resp_id, resp.command_status);
     if (isSubmission(info.command)) {
       m->latency->observeNs(loop_.cachedNs() - info.started_ns);
     }
   }
-  s->requestAnswered();
 }
 
 void Gateway::onUpstreamFailed(const UpInFlight& info, uint32_t status) {
@@ -359,11 +341,10 @@ void Gateway::onUpstreamFailed(const UpInFlight& info, uint32_t status) {
   if (s == nullptr) {
     return;
   }
-  s->respondStatus(info.command, info.origin_seq, status);
   if (status == gwstatus::kQueueExpired && isSubmission(info.command)) {
     refuseMetric(info.customer, metrics::RefusalReason::QueueTimeout);
   }
-  s->requestAnswered();
+  s->answerStatus(info.command, info.origin_seq, status);
 }
 
 void Gateway::onUpstreamReady(Upstream& u) {

@@ -64,7 +64,10 @@ void Gateway::requestReload(std::string path) {
           for (const auto& e : errors) {
             log::error("reload_error", "file", j->path, "problem", config::toString(e));
           }
-          gw->metrics_.registry().counter(metrics::CounterFamily::ConfigReloads, {"failure"}).inc();
+          gw->rt_.metrics()
+              .registry()
+              .counter(metrics::CounterFamily::ConfigReloads, {"failure"})
+              .inc();
           log::error("reload_failed", "file", j->path, "errors", errors.size(), "action",
                      "keeping the running configuration");
           return;
@@ -81,9 +84,9 @@ void Gateway::requestReload(std::string path) {
 
 bool Gateway::applyReload(std::shared_ptr<const config::Config> next,
                           routing::RoutingTablePtr table) {
-  const config::Config& old = *config_;
+  const config::Config& old = rt_.cfg();
   if (next->content_hash == old.content_hash) {
-    metrics_.registry().counter(metrics::CounterFamily::ConfigReloads, {"unchanged"}).inc();
+    rt_.metrics().registry().counter(metrics::CounterFamily::ConfigReloads, {"unchanged"}).inc();
     log::info("reload_unchanged", "hash", next->content_hash);
     return true;
   }
@@ -96,18 +99,18 @@ bool Gateway::applyReload(std::shared_ptr<const config::Config> next,
     refused += path;
   }
   if (!refused.empty()) {
-    metrics_.registry().counter(metrics::CounterFamily::ConfigReloads, {"failure"}).inc();
+    rt_.metrics().registry().counter(metrics::CounterFamily::ConfigReloads, {"failure"}).inc();
     log::error("reload_refused", "reason", "restart-only keys changed", "keys", refused, "action",
                "restart to apply; keeping the running configuration");
     return false;
   }
   // log.file is opened before anything changes: a path that cannot be opened refuses the reload.
   if (std::string error; !log::configure(next->log, next->gateway.name, &error)) {
-    metrics_.registry().counter(metrics::CounterFamily::ConfigReloads, {"failure"}).inc();
+    rt_.metrics().registry().counter(metrics::CounterFamily::ConfigReloads, {"failure"}).inc();
     log::error("reload_refused", "reason", error, "action", "keeping the running configuration");
     return false;
   }
-  auto previous = config_;  // keeps the old config alive while objects move over
+  auto previous = rt_.config();  // keeps the old config alive while objects move over
   {
     std::vector<uint32_t> map(old.groups.size(), config::kNoId);
     for (size_t g = 0; g < old.groups.size(); ++g) {
@@ -120,11 +123,11 @@ bool Gateway::applyReload(std::shared_ptr<const config::Config> next,
       u->remapQueuedGroups(map, group_queued_);
     }
   }
-  config_ = std::move(next);
+  rt_.setConfig(std::move(next));
   table_ = std::move(table);
-  selector_ = routing::GroupSelector(*config_);
-  ids_.setLimits(ms(config_->store.mapping_ttl), config_->store.max_mappings);
-  sticky_.setLimits(config_->routing.concat_max_entries, config_->routing.concat_ttl);
+  selector_ = routing::GroupSelector(rt_.cfg());
+  ids_.setLimits(ms(rt_.cfg().store.mapping_ttl), rt_.cfg().store.max_mappings);
+  sticky_.setLimits(rt_.cfg().routing.concat_max_entries, rt_.cfg().routing.concat_ttl);
   bindConfig();
   // Customers removed or disabled: their sessions unbind; their waiting deliveries go back to
   // the MC (it retries). Everyone else gets the new limits on the sessions they have.
@@ -138,7 +141,7 @@ bool Gateway::applyReload(std::shared_ptr<const config::Config> next,
       s->unbind("customer removed or disabled by a reload");
     } else {
       s->setWindow(c->window);
-      s->setOutputLimit(config_->limits.max_session_output);
+      s->setOutputLimit(rt_.cfg().limits.max_session_output);
     }
   }
   for (CustomerState& cs : customers_) {
@@ -154,16 +157,16 @@ bool Gateway::applyReload(std::shared_ptr<const config::Config> next,
       u->start(now());
     }
   }
-  auto& reg = metrics_.registry();
+  auto& reg = rt_.metrics().registry();
   reg.counter(metrics::CounterFamily::ConfigReloads, {"success"}).inc();
-  reg.setInfo(metrics::InfoFamily::ConfigInfo, {config_->content_hash});
+  reg.setInfo(metrics::InfoFamily::ConfigInfo, {rt_.cfg().content_hash});
   reg.setInfo(metrics::InfoFamily::InstanceInfo,
-              {config_->gateway.name, std::to_string(config_->gateway.instance_id)});
+              {rt_.cfg().gateway.name, std::to_string(rt_.cfg().gateway.instance_id)});
   reg.gauge(metrics::GaugeFamily::ConfigLoadedTimestamp)
       .set(static_cast<int64_t>(wallClockMs() / 1000));
-  log::info("reload_ok", "file", config_->origin, "hash", config_->content_hash, "customers",
-            config_->customers.size(), "upstreams", config_->upstreams.size(), "routes",
-            config_->routes.size());
+  log::info("reload_ok", "file", rt_.cfg().origin, "hash", rt_.cfg().content_hash, "customers",
+            rt_.cfg().customers.size(), "upstreams", rt_.cfg().upstreams.size(), "routes",
+            rt_.cfg().routes.size());
   return true;
 }
 

@@ -17,8 +17,8 @@ namespace smppgw {
 // then only be told apart by addresses the carrier may rewrite. Every part's mapping carries the
 // one gateway id the customer gets and that destination's own addresses.
 
-void Gateway::onSubmitMulti(DownstreamSession& s, const config::Customer& cust,
-                            const codec::Pdu& pdu, uint64_t t) {
+MtResult Gateway::onSubmitMulti(DownstreamSession& s, const config::Customer& cust,
+                                const codec::Pdu& pdu, uint64_t t) {
   const auto& mb = pdu.as<codec::SubmitMultiBody>();
   const uint64_t gid = minter_.next(wallClockMs());
   MultiSubmit& mu = multis_[gid];
@@ -66,7 +66,8 @@ void Gateway::onSubmitMulti(DownstreamSession& s, const config::Customer& cust,
     ++mu.outstanding;
     routeSubmission(s, cust, part, raw.view(), submitFields(part), t, gid, static_cast<uint8_t>(i));
   }
-  multiPartDone(gid, 0, st::ESME_ROK);
+  multiPartDone(gid, 0, st::ESME_ROK);  // (may answer the customer now: every part refused)
+  return MtResult::forwarded();
 }
 
 void Gateway::onMultiPartResponse(UpstreamBind& b, const UpInFlight& info, const codec::Pdu& resp) {
@@ -128,13 +129,12 @@ void Gateway::multiPartDone(uint64_t multi, uint8_t dest, uint32_t status) {
   }
   // The customer's session may have gone: then only the receipts below remain to handle.
   if (DownstreamSession* s = session(done.origin)) {
-    codec::encode(resp, s->out(), {s->version()});
-    s->send();
+    const uint8_t version = s->version();
+    s->answer([&](codec::Buffer& out) { codec::encode(resp, out, {version}); });
     if (auto* m = customerMetrics(done.customer)) {
-      metrics_.customerResponse(*m, CommandId::submit_multi_resp, resp.command_status);
+      rt_.metrics().customerResponse(*m, CommandId::submit_multi_resp, resp.command_status);
       m->latency->observeNs(loop_.cachedNs() - done.started_ns);
     }
-    s->requestAnswered();
   }
   // The receipts that came before the response, in their order.
   for (HeldReceipt& h : done.receipts) {

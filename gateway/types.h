@@ -70,6 +70,16 @@ struct ShortString {
 };
 using Address = ShortString<65>;
 
+// What the MT path did with a customer's request. A refusal is answered by the session at once
+// (and frees its window slot); a pending request (forwarded, queued, or a submit_multi whose
+// parts are out) is answered when the carrier's response, or its failure, comes back.
+struct MtResult {
+  bool pending = false;
+  uint32_t status = 0;  // refused: the status the customer gets
+  static constexpr MtResult forwarded() { return {true, 0}; }
+  static constexpr MtResult refused(uint32_t status) { return {false, status}; }
+};
+
 // A request we forwarded upstream and have not seen answered.
 struct UpInFlight {
   enum class Kind : uint8_t { Forward, EnquireLink, Unbind };

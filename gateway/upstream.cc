@@ -7,7 +7,6 @@
 #include <cstring>
 
 #include "codec/encode.h"
-#include "gateway/gateway.h"
 #include "gateway/log.h"
 
 namespace smppgw {
@@ -24,8 +23,9 @@ uint64_t ms(config::Duration d) {
 // ---------------------------------------------------------------------------------------------
 // UpstreamBind
 
-UpstreamBind::UpstreamBind(Gateway& gw, Upstream& up, uint32_t index, bool transmit, bool receive)
-    : gw_(gw), up_(up), index_(index), transmit_(transmit), receive_(receive) {
+UpstreamBind::UpstreamBind(Runtime& rt, BindHost& host, Upstream& up, uint32_t index, bool transmit,
+                           bool receive)
+    : rt_(rt), host_(host), up_(up), index_(index), transmit_(transmit), receive_(receive) {
   tps_.configure(up.cfg().tps_per_bind, up.cfg().tps_per_bind);
 }
 
@@ -56,7 +56,7 @@ void UpstreamBind::start(uint64_t now_ms) {
 
 void UpstreamBind::connect() {
   transition(State::Resolving);
-  state_since_ms_ = gw_.now();
+  state_since_ms_ = rt_.now();
   sockaddr_storage addr{};
   const auto& c = up_.cfg();
   if (net::parseAddress(c.host, c.port, addr)) {
@@ -70,7 +70,7 @@ void UpstreamBind::connect() {
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   std::string port = std::to_string(c.port);
-  int rc = uv_getaddrinfo(gw_.loop().raw(), &job->req, &UpstreamBind::onResolved, c.host.c_str(),
+  int rc = uv_getaddrinfo(rt_.loop().raw(), &job->req, &UpstreamBind::onResolved, c.host.c_str(),
                           port.c_str(), &hints);
   if (rc != 0) {
     lost("resolve failed", rc);
@@ -99,8 +99,8 @@ void UpstreamBind::onResolved(uv_getaddrinfo_t* req, int status, addrinfo* res) 
 
 void UpstreamBind::connectTo(const sockaddr* addr) {
   transition(State::Connecting);
-  state_since_ms_ = gw_.now();
-  conn_ = net::Connection::create(gw_.loop(), this, gw_.cfg().limits.max_pdu_size);
+  state_since_ms_ = rt_.now();
+  conn_ = net::Connection::create(rt_.loop(), this, rt_.cfg().limits.max_pdu_size);
   ++generation_;
   if (int rc = conn_->connect(addr); rc != 0) {
     lost("connect failed", rc);
@@ -118,7 +118,7 @@ void UpstreamBind::onConnected(net::Connection&, int status) {
 void UpstreamBind::sendBind() {
   const auto& c = up_.cfg();
   transition(State::Binding);
-  state_since_ms_ = gw_.now();
+  state_since_ms_ = rt_.now();
   CommandId id = transmit_ && receive_ ? CommandId::bind_transceiver
                  : transmit_           ? CommandId::bind_transmitter
                                        : CommandId::bind_receiver;
@@ -146,14 +146,14 @@ void UpstreamBind::sendRequest(codec::Bytes pdu, const UpInFlight& info) {
   out.append(pdu);
   codec::patchSequence(out.mutableView().subspan(at), seq);
   conn_->send();
-  uint64_t now = gw_.now();
+  uint64_t now = rt_.now();
   tps_.tryTake(now);
   if (auto* m = up_.metrics()) {
-    gw_.metrics().upstreamPdu(*m, false, info.command);
+    rt_.metrics().upstreamPdu(*m, false, info.command);
   }
   UpInFlight& stored = inflight_.insert(seq, info);
   stored.deadline_ms = now + ms(up_.cfg().request_timeout);
-  stored.sent_ns = gw_.loop().cachedNs();
+  stored.sent_ns = rt_.loop().cachedNs();
 }
 
 void UpstreamBind::respond(CommandId request, uint32_t seq, uint32_t status) {
@@ -163,7 +163,7 @@ void UpstreamBind::respond(CommandId request, uint32_t seq, uint32_t status) {
 }
 
 void UpstreamBind::onPdu(net::Connection&, codec::Bytes raw) {
-  last_rx_ms_ = gw_.now();
+  last_rx_ms_ = rt_.now();
   if (auto err = codec::decode(raw, pdu_)) {
     log::warn("upstream_bad_pdu", "upstream", describe(), "error",
               codec::decodeErrorKindName(err->kind), "field", err->field);
@@ -174,7 +174,7 @@ void UpstreamBind::onPdu(net::Connection&, codec::Bytes raw) {
       // A response we cannot read still ends its request: fail it rather than wait it out.
       UpInFlight info;
       if (inflight_.take(err->sequence_number, info) && info.kind == UpInFlight::Kind::Forward) {
-        gw_.onUpstreamFailed(info, st::ESME_RSYSERR);
+        host_.onUpstreamFailed(info, st::ESME_RSYSERR);
       }
     }
     if (err->close_connection) {
@@ -203,9 +203,9 @@ void UpstreamBind::onPdu(net::Connection&, codec::Bytes raw) {
         return;
       }
       if (auto* m = up_.metrics()) {
-        gw_.metrics().upstreamPdu(*m, true, id);
+        rt_.metrics().upstreamPdu(*m, true, id);
       }
-      gw_.onUpstreamDeliver(*this, pdu_, raw);
+      host_.onUpstreamDeliver(*this, pdu_, raw);
       return;
     case CommandId::unbind:
       respond(id, pdu_.sequence_number, st::ESME_ROK);
@@ -233,7 +233,7 @@ void UpstreamBind::handleResponse(const codec::Pdu& pdu, codec::Bytes raw) {
       return;
     }
     transition(State::Bound);
-    state_since_ms_ = gw_.now();
+    state_since_ms_ = rt_.now();
     failures_ = 0;
     peer_version_ = up_.cfg().interface_version;
     if (auto v = pdu.tlvs.integer(codec::tag::sc_interface_version)) {
@@ -249,7 +249,7 @@ void UpstreamBind::handleResponse(const codec::Pdu& pdu, codec::Bytes raw) {
     }
     log::info("upstream_bound", "upstream", describe(), "peer", conn_->peerAddress(), "system_id",
               peer_system_id_);
-    gw_.onUpstreamReady(up_);
+    host_.onUpstreamReady(up_);
     return;
   }
   if (id == CommandId::enquire_link_resp && pdu.sequence_number == enquire_seq_) {
@@ -271,18 +271,18 @@ void UpstreamBind::handleResponse(const codec::Pdu& pdu, codec::Bytes raw) {
     return;
   }
   if (auto* m = up_.metrics()) {
-    gw_.metrics().upstreamResponse(*m, id, pdu.command_status);
+    rt_.metrics().upstreamResponse(*m, id, pdu.command_status);
     if (info.kind == UpInFlight::Kind::Forward) {
-      m->round_trip->observeNs(gw_.loop().cachedNs() - info.sent_ns);
+      m->round_trip->observeNs(rt_.loop().cachedNs() - info.sent_ns);
     }
   }
   if (id == CommandId::generic_nack) {
-    gw_.onUpstreamFailed(info, pdu.command_status != 0 ? pdu.command_status : st::ESME_RSYSERR);
+    host_.onUpstreamFailed(info, pdu.command_status != 0 ? pdu.command_status : st::ESME_RSYSERR);
   } else {
-    gw_.onUpstreamResponse(*this, info, pdu, raw);
+    host_.onUpstreamResponse(*this, info, pdu, raw);
   }
   // A window slot is free: queued work can move.
-  up_.drain(gw_.now());
+  up_.drain(rt_.now());
 }
 
 void UpstreamBind::onFramingError(net::Connection&, const codec::DecodeError& e) {
@@ -319,7 +319,7 @@ void UpstreamBind::lost(const char* reason, int status) {
       if (auto* m = up_.metrics()) {
         m->lost->inc();
       }
-      gw_.onUpstreamFailed(info, gwstatus::kUpstreamLost);
+      host_.onUpstreamFailed(info, gwstatus::kUpstreamLost);
     }
   });
   if (!stopped_) {
@@ -333,9 +333,9 @@ void UpstreamBind::scheduleReconnect() {
                  std::pow(r.multiplier, static_cast<double>(std::min<uint32_t>(failures_, 30)));
   delay = std::min(delay, static_cast<double>(r.max.count()));
   std::uniform_real_distribution<double> jitter(1.0 - r.jitter, 1.0 + r.jitter);
-  delay *= jitter(gw_.rng());
+  delay *= jitter(rt_.rng());
   ++failures_;
-  next_attempt_ms_ = gw_.now() + static_cast<uint64_t>(std::max(delay, 0.0));
+  next_attempt_ms_ = rt_.now() + static_cast<uint64_t>(std::max(delay, 0.0));
 }
 
 void UpstreamBind::tick(uint64_t now) {
@@ -354,7 +354,7 @@ void UpstreamBind::tick(uint64_t now) {
       }
       return;
     case State::Unbinding:
-      if (now - state_since_ms_ >= ms(gw_.cfg().timers.unbind)) {
+      if (now - state_since_ms_ >= ms(rt_.cfg().timers.unbind)) {
         stopped_ = true;
         lost("unbind timed out", UV_ETIMEDOUT);
       }
@@ -369,7 +369,7 @@ void UpstreamBind::tick(uint64_t now) {
       }
       log::warn("upstream_timeout", "upstream", describe(), "sequence_number", seq, "command",
                 codec::commandName(info.command));
-      gw_.onUpstreamFailed(info, gwstatus::kUpstreamTimeout);
+      host_.onUpstreamFailed(info, gwstatus::kUpstreamTimeout);
     }
   });
   if (enquire_seq_ != 0 && now - last_rx_ms_ >= ms(c.request_timeout)) {
@@ -401,7 +401,7 @@ void UpstreamBind::stop(bool graceful) {
   }
   if (state_ == State::Bound && graceful) {
     transition(State::Unbinding);
-    state_since_ms_ = gw_.now();
+    state_since_ms_ = rt_.now();
     unbind_seq_ = inflight_.nextSeq();
     codec::encodeHeaderOnly(conn_->out(), CommandId::unbind, 0, unbind_seq_);
     conn_->send();
@@ -415,17 +415,17 @@ void UpstreamBind::stop(bool graceful) {
 // ---------------------------------------------------------------------------------------------
 // Upstream
 
-Upstream::Upstream(Gateway& gw, UpstreamRt id, const config::Upstream& cfg)
-    : gw_(gw), id_(id), cfg_(&cfg), name_(cfg.name) {
+Upstream::Upstream(Runtime& rt, BindHost& host, UpstreamRt id, const config::Upstream& cfg)
+    : rt_(rt), host_(host), id_(id), cfg_(&cfg), name_(cfg.name) {
   total_tps_.configure(cfg.tps_total, cfg.tps_total);
   bool trx = cfg.bind_mode == config::BindMode::Transceiver;
   for (uint32_t i = 0; i < std::max<uint32_t>(cfg.binds, 1); ++i) {
-    binds_.push_back(std::make_unique<UpstreamBind>(gw, *this, i, true, trx));
+    binds_.push_back(std::make_unique<UpstreamBind>(rt, host, *this, i, true, trx));
   }
   if (!trx) {
     for (uint32_t i = 0; i < cfg.receiver_binds; ++i) {
       auto index = static_cast<uint32_t>(binds_.size());
-      binds_.push_back(std::make_unique<UpstreamBind>(gw, *this, index, false, true));
+      binds_.push_back(std::make_unique<UpstreamBind>(rt, host, *this, index, false, true));
     }
   }
 }
@@ -463,21 +463,21 @@ void Upstream::reconfigure(const config::Upstream& c) {
       b->recycle();
     }
   }
-  const uint64_t now = gw_.now();
+  const uint64_t now = rt_.now();
   for (; have_tx < want_tx; ++have_tx) {
     binds_.push_back(std::make_unique<UpstreamBind>(
-        gw_, *this, static_cast<uint32_t>(binds_.size()), true, trx));
+        rt_, host_, *this, static_cast<uint32_t>(binds_.size()), true, trx));
     binds_.back()->start(now);
   }
   for (; have_rx < want_rx; ++have_rx) {
     binds_.push_back(std::make_unique<UpstreamBind>(
-        gw_, *this, static_cast<uint32_t>(binds_.size()), false, true));
+        rt_, host_, *this, static_cast<uint32_t>(binds_.size()), false, true));
     binds_.back()->start(now);
   }
 }
 
 std::mt19937& Upstream::rng() {
-  return gw_.rng();
+  return rt_.rng();
 }
 
 bool Upstream::available() const {
@@ -519,7 +519,7 @@ void Upstream::remapQueuedGroups(const std::vector<uint32_t>& map, std::vector<u
 }
 
 void Upstream::popQueued() {
-  gw_.groupQueueChanged(queue_.front().info.group, -1);
+  host_.groupQueueChanged(queue_.front().info.group, -1);
   queue_.pop_front();
 }
 
@@ -561,7 +561,7 @@ bool Upstream::submit(codec::Bytes pdu, const UpInFlight& info, uint64_t now_ms)
       return true;
     }
   }
-  if (gw_.groupQueueFull(info.group)) {
+  if (host_.groupQueueFull(info.group)) {
     return false;
   }
   QueuedRequest q;
@@ -569,7 +569,7 @@ bool Upstream::submit(codec::Bytes pdu, const UpInFlight& info, uint64_t now_ms)
   q.info = info;
   q.queued_ms = now_ms;
   queue_.push_back(std::move(q));
-  gw_.groupQueueChanged(info.group, +1);
+  host_.groupQueueChanged(info.group, +1);
   drain(now_ms);  // keeps FIFO order; moves at once if a bind has room
   return true;
 }
@@ -595,15 +595,15 @@ void Upstream::tick(uint64_t now_ms) {
     b->tick(now_ms);
   }
   // Requests that waited a whole response timeout for a bind are refused (retry later).
-  const uint64_t max_wait = ms(gw_.cfg().timers.response);
+  const uint64_t max_wait = ms(rt_.cfg().timers.response);
   while (!queue_.empty() && now_ms - queue_.front().queued_ms >= max_wait) {
-    gw_.onUpstreamFailed(queue_.front().info, gwstatus::kQueueExpired);
+    host_.onUpstreamFailed(queue_.front().info, gwstatus::kQueueExpired);
     popQueued();
   }
   if (!available()) {
     // No bind to drain to: nothing queued should wait for one that may never come back.
     while (!queue_.empty() && now_ms - queue_.front().queued_ms >= ms(cfg_->connect_timeout)) {
-      gw_.onUpstreamFailed(queue_.front().info, gwstatus::kNoUpstream);
+      host_.onUpstreamFailed(queue_.front().info, gwstatus::kNoUpstream);
       popQueued();
     }
   }
@@ -618,7 +618,7 @@ void Upstream::start(uint64_t now_ms) {
 
 void Upstream::stop(bool graceful) {
   while (!queue_.empty()) {
-    gw_.onUpstreamFailed(queue_.front().info, gwstatus::kShuttingDown);
+    host_.onUpstreamFailed(queue_.front().info, gwstatus::kShuttingDown);
     popQueued();
   }
   for (auto& b : binds_) {
@@ -652,7 +652,7 @@ void UpstreamBind::transition(State to) {
   if (!ok) {
     log::error("internal_error", "what", "upstream_bind_state", "from", static_cast<int>(state_),
                "to", static_cast<int>(to), "upstream", describe());
-    gw_.metrics()
+    rt_.metrics()
         .registry()
         .counter(metrics::CounterFamily::InternalErrors, {"upstream_bind_state"})
         .inc();

@@ -20,20 +20,43 @@
 #include "config/model.h"
 #include "gateway/gw_metrics.h"
 #include "gateway/inflight.h"
+#include "gateway/runtime.h"
 #include "gateway/token_bucket.h"
 #include "gateway/types.h"
 #include "net/connection.h"
 
 namespace smppgw {
 
-class Gateway;
 class Upstream;
+class UpstreamBind;
+
+// What the upstream binds need from the gateway around them.
+class BindHost {
+ public:
+  // The carrier answered a forwarded request (any status: the customer gets it as it is).
+  virtual void onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const codec::Pdu& resp,
+                                  codec::Bytes raw) = 0;
+  // A forwarded or queued request is over without a usable answer (timeout, bind lost, queue
+  // expired, generic_nack): the customer gets `status`.
+  virtual void onUpstreamFailed(const UpInFlight& info, uint32_t status) = 0;
+  // A deliver_sm / data_sm from the carrier (receipt or MO): the host answers it, now or later.
+  virtual void onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu, codec::Bytes raw) = 0;
+  // A bind came up: queued requests can go.
+  virtual void onUpstreamReady(Upstream& u) = 0;
+  // The group queue limit (limits.max_queue_per_group) is shared by the group's members.
+  virtual bool groupQueueFull(uint32_t group) const = 0;
+  virtual void groupQueueChanged(uint32_t group, int delta) = 0;
+
+ protected:
+  ~BindHost() = default;
+};
 
 class UpstreamBind final : public net::ConnectionHandler {
  public:
   enum class State : uint8_t { Idle, Resolving, Connecting, Binding, Bound, Unbinding };
 
-  UpstreamBind(Gateway& gw, Upstream& up, uint32_t index, bool transmit, bool receive);
+  UpstreamBind(Runtime& rt, BindHost& host, Upstream& up, uint32_t index, bool transmit,
+               bool receive);
   ~UpstreamBind() override;
 
   void onPdu(net::Connection& c, codec::Bytes pdu) override;
@@ -79,7 +102,8 @@ class UpstreamBind final : public net::ConnectionHandler {
 
   static void onResolved(uv_getaddrinfo_t* req, int status, addrinfo* res);
 
-  Gateway& gw_;
+  Runtime& rt_;
+  BindHost& host_;
   Upstream& up_;
   uint32_t index_;
   bool transmit_;
@@ -116,7 +140,7 @@ struct QueuedRequest {
 
 class Upstream {
  public:
-  Upstream(Gateway& gw, UpstreamRt id, const config::Upstream& cfg);
+  Upstream(Runtime& rt, BindHost& host, UpstreamRt id, const config::Upstream& cfg);
   ~Upstream();
 
   UpstreamRt id() const { return id_; }
@@ -162,7 +186,8 @@ class Upstream {
  private:
   UpstreamBind* pickReady(uint64_t now_ms);
 
-  Gateway& gw_;
+  Runtime& rt_;
+  BindHost& host_;
   UpstreamRt id_;
   uint32_t cfg_index_ = config::kNoId;
   GatewayMetrics::Upstream* m_ = nullptr;
