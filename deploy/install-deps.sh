@@ -13,8 +13,9 @@ build_pkgs=(build-essential cmake ninja-build pkg-config
   openssl ca-certificates)
 # prometheus: the real server the metrics tests scrape with, and promtool for the alert rules. Its
 # package would start a system-wide service; the tests start their own, so it is installed with
-# services held back (policy-rc.d, below).
-test_pkgs=(clang libclang-rt-14-dev python3 valgrind prometheus tshark)
+# services held back (policy-rc.d, below). haproxy: the real PROXY protocol sender the net tests
+# connect through; likewise a service on install, likewise held back (the tests run their own).
+test_pkgs=(clang libclang-rt-14-dev python3 valgrind prometheus tshark haproxy)
 
 pkgs=("${build_pkgs[@]}")
 ((want_test)) && pkgs+=("${test_pkgs[@]}")
@@ -39,7 +40,7 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   # tshark: no setuid dumpcap (tests run it as root on loopback only); asked before install.
   echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
-  if [[ " ${missing[*]} " == *" prometheus "* ]]; then
+  if [[ " ${missing[*]} " == *" prometheus "* || " ${missing[*]} " == *" haproxy "* ]]; then
     # A policy-rc.d that exits 101 tells invoke-rc.d / deb-systemd-invoke not to start services
     # during this install. Any policy-rc.d already present is put back afterwards, even on failure.
     policy=/usr/sbin/policy-rc.d
