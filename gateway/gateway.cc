@@ -154,7 +154,7 @@ void Gateway::accept(size_t listener_index, uv_stream_t* server) {
     return;
   }
   const config::Listener& l = cfg().listeners[listener_index];
-  if (shutting_down_ || open_sessions_ >= cfg().limits.max_connections ||
+  if (shutting_down_ || sessions_.open() >= cfg().limits.max_connections ||
       listener_connections_[listener_index] >= l.max_connections) {
     rt_.metrics().connection(l.name, false).inc();
     log::warn("connection_refused", "listener", l.name, "peer", conn->peerAddress(), "reason",
@@ -162,31 +162,18 @@ void Gateway::accept(size_t listener_index, uv_stream_t* server) {
     conn->abort();
     return;
   }
-  SessionRef ref;
-  if (!free_slots_.empty()) {
-    ref.index = free_slots_.back();
-    free_slots_.pop_back();
-  } else {
-    ref.index = static_cast<uint32_t>(sessions_.size());
-    sessions_.emplace_back();
-    generations_.push_back(0);
-  }
-  ref.generation = ++generations_[ref.index];
-  sessions_[ref.index] = std::make_unique<DownstreamSession>(
-      rt_, static_cast<SessionHost&>(*this), ref, static_cast<config::ListenerId>(listener_index),
-      std::move(conn), now());
-  ++open_sessions_;
+  const SessionRef ref = sessions_.reserve();
+  DownstreamSession& s = sessions_.put(
+      ref, std::make_unique<DownstreamSession>(rt_, static_cast<SessionHost&>(*this), ref,
+                                               static_cast<config::ListenerId>(listener_index),
+                                               std::move(conn), now()));
   ++listener_connections_[listener_index];
   rt_.metrics().connection(l.name, true).inc();
-  log::debug("connection_accepted", "listener", l.name, "peer", sessions_[ref.index]->peer());
+  log::debug("connection_accepted", "listener", l.name, "peer", s.peer());
 }
 
 DownstreamSession* Gateway::session(SessionRef r) {
-  if (r.index >= sessions_.size() || generations_[r.index] != r.generation) {
-    return nullptr;
-  }
-  DownstreamSession* s = sessions_[r.index].get();
-  return s != nullptr && !s->closed() ? s : nullptr;
+  return sessions_.find(r);
 }
 
 void Gateway::onSessionBound(DownstreamSession& s) {
@@ -207,15 +194,7 @@ void Gateway::onSessionClosed(DownstreamSession& s) {
   if (listener_connections_.size() > s.listener() && listener_connections_[s.listener()] > 0) {
     --listener_connections_[s.listener()];
   }
-  // Free the slot now (a new session may take it) but the object only at the end of the loop
-  // iteration: we may be inside one of its callbacks.
-  ++generations_[ref.index];
-  closing_.push_back(std::move(sessions_[ref.index]));
-  free_slots_.push_back(ref.index);
-  --open_sessions_;
-  if (closing_.size() == 1) {
-    loop_.defer([this] { closing_.clear(); });
-  }
+  sessions_.release(ref);
   maybeFinishShutdown();
 }
 
@@ -382,11 +361,7 @@ uint32_t Gateway::deliveryShare(UpstreamRt id) const {
 void Gateway::tick() {
   loop_.refreshNs();  // queued requests sent from here get a current send time
   const uint64_t t = now();
-  for (auto& s : sessions_) {
-    if (s != nullptr && !s->closed()) {
-      s->tick(t);
-    }
-  }
+  sessions_.forEach([t](DownstreamSession& s) { s.tick(t); });
   for (auto& u : upstreams_) {
     u->tick(t);
   }
@@ -412,18 +387,14 @@ void Gateway::shutdown(std::function<void()> done) {
   shutting_down_ = true;
   shutdown_done_ = std::move(done);
   shutdown_started_ms_ = now();
-  log::info("shutdown_started", "sessions", open_sessions_);
+  log::info("shutdown_started", "sessions", sessions_.open());
   for (auto& l : listeners_) {
     l->close();
   }
   // Deliveries waiting for room go back to the carrier now, while its binds are up; those
   // already sent are answered as the customers answer them, before any carrier bind unbinds.
   deliveries_.returnWaiting(DeliveryQueues::kAll, metrics::DeferReason::ShuttingDown);
-  for (auto& s : sessions_) {
-    if (s != nullptr && !s->closed()) {
-      s->unbind("shutdown");
-    }
-  }
+  sessions_.forEach([](DownstreamSession& s) { s.unbind("shutdown"); });
   maybeFinishShutdown();
 }
 
@@ -432,15 +403,11 @@ void Gateway::maybeFinishShutdown() {
     return;
   }
   const bool grace_over = now() - shutdown_started_ms_ >= ms(cfg().timers.shutdown_grace);
-  if (open_sessions_ > 0 && !grace_over) {
+  if (sessions_.open() > 0 && !grace_over) {
     return;
   }
   if (grace_over) {
-    for (auto& s : sessions_) {
-      if (s != nullptr && !s->closed()) {
-        s->close("shutdown grace period over");
-      }
-    }
+    sessions_.forEach([](DownstreamSession& s) { s.close("shutdown grace period over"); });
   }
   for (auto& u : upstreams_) {
     u->stop(true);
@@ -465,11 +432,7 @@ void Gateway::maybeFinishShutdown() {
 }
 
 void Gateway::abort() {
-  for (auto& s : sessions_) {
-    if (s != nullptr && !s->closed()) {
-      s->close("abort");
-    }
-  }
+  sessions_.forEach([](DownstreamSession& s) { s.close("abort"); });
   for (auto& u : upstreams_) {
     u->stop(false);
   }

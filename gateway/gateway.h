@@ -35,6 +35,7 @@
 #include "gateway/id_mapper.h"
 #include "gateway/message_id.h"
 #include "gateway/runtime.h"
+#include "gateway/session_table.h"
 #include "gateway/token_bucket.h"
 #include "gateway/types.h"
 #include "gateway/upstream.h"
@@ -82,7 +83,7 @@ class Gateway final : private SessionHost,
   // Password checks and reloads on the thread pool, not yet called back.
   size_t pendingWork() const { return work_.size(); }
   // Customer connections open (any state).
-  size_t openSessions() const { return open_sessions_; }
+  size_t openSessions() const { return sessions_.open(); }
   // Runs the periodic checks (timeouts, expiries, gauges) now: tests on a manual clock advance it
   // and call this; in production a 100 ms timer does.
   void runTick() { tick(); }
@@ -215,11 +216,7 @@ class Gateway final : private SessionHost,
   std::vector<UpstreamRt> upstream_rt_;  // by config upstream id
   std::vector<std::unique_ptr<net::Listener>> listeners_;
   std::vector<uint32_t> listener_connections_;
-  std::vector<std::unique_ptr<DownstreamSession>> sessions_;  // slot per SessionRef.index
-  std::vector<uint32_t> generations_;
-  std::vector<uint32_t> free_slots_;
-  std::vector<std::unique_ptr<DownstreamSession>> closing_;  // freed at the end of the iteration
-  size_t open_sessions_ = 0;
+  SessionTable sessions_{loop_};
   std::vector<std::unique_ptr<Upstream>> upstreams_;  // by UpstreamRt::value
   std::vector<CustomerState> customers_;              // by CustomerRt::value
   routing::GroupSelector selector_;

@@ -34,10 +34,10 @@ void Gateway::publishGauges() {
   }
   std::vector<int64_t> outstanding(customers_.size(), 0);
   std::vector<int64_t> limit(customers_.size(), 0);
-  for (auto& sp : sessions_) {
-    const DownstreamSession* s = sp.get();
-    if (s == nullptr || s->closed() || s->state() == DownstreamSession::State::Authenticating) {
-      continue;
+  sessions_.forEach([&](const DownstreamSession& session) {
+    const DownstreamSession* s = &session;
+    if (s->state() == DownstreamSession::State::Authenticating) {
+      return;
     }
     const bool bound = s->customer().valid();
     std::string_view customer = bound ? state(s->customer()).system_id : std::string_view();
@@ -64,7 +64,7 @@ void Gateway::publishGauges() {
       outstanding[s->customer().value] += s->outstanding();
       limit[s->customer().value] += s->window();
     }
-  }
+  });
   for (auto& [g, n] : session_counts_) {
     g->set(n);
   }

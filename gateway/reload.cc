@@ -131,19 +131,18 @@ bool Gateway::applyReload(std::shared_ptr<const config::Config> next,
   bindConfig();
   // Customers removed or disabled: their sessions unbind; their waiting deliveries go back to
   // the MC (it retries). Everyone else gets the new limits on the sessions they have.
-  for (auto& sp : sessions_) {
-    DownstreamSession* s = sp.get();
-    if (s == nullptr || s->closed() || !s->customer().valid()) {
-      continue;
+  sessions_.forEach([&](DownstreamSession& s) {
+    if (!s.customer().valid()) {
+      return;
     }
-    const config::Customer* c = customerCfg(s->customer());
+    const config::Customer* c = customerCfg(s.customer());
     if (c == nullptr || !c->enabled) {
-      s->unbind("customer removed or disabled by a reload");
+      s.unbind("customer removed or disabled by a reload");
     } else {
-      s->setWindow(c->window);
-      s->setOutputLimit(rt_.cfg().limits.max_session_output);
+      s.setWindow(c->window);
+      s.setOutputLimit(rt_.cfg().limits.max_session_output);
     }
-  }
+  });
   for (CustomerState& cs : customers_) {
     if (cs.cfg == config::kNoId) {
       deliveries_.returnWaiting(CustomerRt(static_cast<uint32_t>(&cs - customers_.data())),
