@@ -76,6 +76,7 @@ void Gateway::bindConfig() {
     (*it)->setConfigIndex(static_cast<uint32_t>(i));
     (*it)->setMetrics(&rt_.metrics().upstream((*it)->id(), uc.name));
     upstream_rt_[i] = (*it)->id();
+    ids_.configureUpstream((*it)->id(), uc.message_id);
   }
 }
 
@@ -87,13 +88,6 @@ void Gateway::refuseMetric(CustomerRt customer, metrics::RefusalReason reason) {
   if (auto* m = customerMetrics(customer)) {
     m->refusals[static_cast<size_t>(reason)]->inc();
   }
-}
-
-const config::Customer* Gateway::customerCfg(CustomerRt customer) const {
-  if (customer.value >= customers_.size() || customers_[customer.value].cfg == config::kNoId) {
-    return nullptr;
-  }
-  return &rt_.cfg().customers[customers_[customer.value].cfg];
 }
 
 Gateway::~Gateway() {

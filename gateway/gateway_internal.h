@@ -186,6 +186,14 @@ inline const Gateway::CustomerState& Gateway::state(CustomerRt id) const {
   return customers_[id.value];
 }
 
+// The customer's record in the configuration in force (nullptr: unknown, or removed by a reload).
+inline const config::Customer* Gateway::customerCfg(CustomerRt customer) const {
+  if (customer.value >= customers_.size() || customers_[customer.value].cfg == config::kNoId) {
+    return nullptr;
+  }
+  return &rt_.cfg().customers[customers_[customer.value].cfg];
+}
+
 // A bind waiting for its password check on the thread pool.
 struct Gateway::AuthJob {
   uv_work_t req;

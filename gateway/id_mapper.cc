@@ -8,19 +8,19 @@
 
 namespace smppgw {
 
-bool IdMapper::normalise(UpstreamRt upstream, std::string_view id, bool from_receipt,
-                         codec::MessageIdKey& key) const {
-  codec::IdKeyOptions o;
-  if (const config::Upstream* u = host_.upstreamCfg(upstream)) {
-    const config::MessageIdNormalisation& n = u->message_id;
-    const config::IdBase base = from_receipt ? n.receipt : n.response;
+void IdMapper::configureUpstream(UpstreamRt upstream, const config::MessageIdNormalisation& n) {
+  if (upstream.value >= options_.size()) {
+    options_.resize(upstream.value + 1);
+  }
+  for (int from_receipt = 0; from_receipt < 2; ++from_receipt) {
+    codec::IdKeyOptions& o = options_[upstream.value][from_receipt];
+    const config::IdBase base = from_receipt != 0 ? n.receipt : n.response;
     o.treat_as = base == config::IdBase::Hex       ? codec::IdFormat::Hex
                  : base == config::IdBase::Decimal ? codec::IdFormat::Decimal
                                                    : codec::IdFormat::Text;
     o.strip_leading_zeros = n.strip_leading_zeros;
     o.case_insensitive = n.letter_case != config::IdCase::Preserve;
   }
-  return codec::normalizeMessageId(id, o, key);
 }
 
 void IdMapper::receipt(const codec::Pdu& pdu, codec::Bytes raw, std::string_view id, BindRef from) {

@@ -9,6 +9,7 @@
 // answered at once (routing.receipt_unmatched_status), counted by reason and logged at most once a
 // second, so orphans (e.g. after a restart) never fill the carrier's window.
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -70,9 +71,17 @@ class IdMapper {
     mappings_.setLimits(ttl_ms, max_mappings);
   }
 
+  // An upstream's upstreams[].message_id settings (at start and on every reload).
+  void configureUpstream(UpstreamRt upstream, const config::MessageIdNormalisation& n);
   // The key a carrier id is stored and looked up by (upstreams[].message_id).
   bool normalise(UpstreamRt upstream, std::string_view id, bool from_receipt,
-                 codec::MessageIdKey& key) const;
+                 codec::MessageIdKey& key) const {
+    static const codec::IdKeyOptions kDefault;
+    const codec::IdKeyOptions& o = upstream.value < options_.size()
+                                       ? options_[upstream.value][from_receipt ? 1 : 0]
+                                       : kDefault;
+    return codec::normalizeMessageId(id, o, key);
+  }
   // Records the mapping of an accepted message. Receipts held for it are not released here: the
   // caller writes the customer's response first, then calls release().
   store::MappingView record(const store::MappingInput& in) { return mappings_.put(in); }
@@ -101,6 +110,9 @@ class IdMapper {
 
   Runtime& rt_;
   IdMapperHost& host_;
+  // By UpstreamRt::value: how its responses' [0] and receipts' [1] ids are normalised (read for
+  // every id: kept here rather than looked up in the upstream's config each time).
+  std::vector<std::array<codec::IdKeyOptions, 2>> options_;
   store::MappingStore mappings_;
   std::unordered_map<uint64_t, std::vector<HeldReceipt>> held_;  // by hash(upstream, id key)
   std::deque<std::pair<uint64_t, uint64_t>> held_order_;         // (until_ms, hash)
