@@ -33,9 +33,41 @@ int Connection::accept(uv_stream_t* server) {
     return rc;
   }
   uv_tcp_nodelay(&tcp_, 1);
+  tcp_up_ = true;
   capturePeer();
   startReading();
   return 0;
+}
+
+bool Connection::startTls(std::shared_ptr<TlsContext> ctx, std::string server_name) {
+  tls_ = std::make_unique<TlsSession>(std::move(ctx), std::move(server_name), loop_.nowMs());
+  if (!tls_->ok()) {
+    return false;
+  }
+  if (tcp_up_) {
+    tlsBegin();
+  }
+  return true;
+}
+
+void Connection::tlsBegin() {
+  if (tls_->start(peer_) == TlsSession::Io::Failed) {
+    tlsFail(kStatusTlsHandshake);
+    return;
+  }
+  if (!tls_->wire().empty()) {
+    send();  // the ClientHello
+  }
+}
+
+bool Connection::expireHandshake(uint64_t timeout_ms) {
+  if (tls_ == nullptr || tls_->established() || closing_ ||
+      loop_.nowMs() - tls_->handshakeStartedMs() < timeout_ms) {
+    return false;
+  }
+  tls_->fail(TlsFailure::Timeout, "no TLS handshake in " + std::to_string(timeout_ms) + " ms");
+  tlsFail(kStatusTlsHandshake);
+  return true;
 }
 
 int Connection::connect(const sockaddr* addr) {
@@ -52,7 +84,14 @@ void Connection::onConnect(uv_connect_t* req, int status) {
   }
   if (status == 0) {
     uv_tcp_nodelay(&c->tcp_, 1);
+    c->tcp_up_ = true;
     c->startReading();
+    if (c->tls_ != nullptr) {
+      c->tlsBegin();
+      if (c->closing_) {
+        return;
+      }
+    }
   }
   if (c->handler_ != nullptr) {
     c->handler_->onConnected(*c, status);
@@ -105,6 +144,15 @@ void Connection::resumeReading() {
 
 void Connection::onAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
   auto* c = static_cast<Connection*>(h->data);
+  if (c->tls_ != nullptr) {
+    // Ciphertext goes to the upper half of the shared buffer; it is decrypted into the lower
+    // half (tlsDrain), so the two never overlap.
+    auto shared = c->loop_.sharedReadBuffer().subspan(Loop::kReadBufferSize / 2);
+    c->using_shared_ = true;
+    *buf =
+        uv_buf_init(reinterpret_cast<char*>(shared.data()), static_cast<unsigned>(shared.size()));
+    return;
+  }
   if (c->rx_.empty()) {
     // Most reads end on a PDU boundary: parse them straight out of the loop's buffer.
     auto shared = c->loop_.sharedReadBuffer();
@@ -133,6 +181,12 @@ void Connection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
     return;  // EAGAIN
   }
   if (nread < 0) {
+    if (c->tls_ != nullptr && !c->tls_->established() && !c->closing_) {
+      c->tls_->fail(TlsFailure::Protocol, std::string("connection closed during the handshake: ") +
+                                              uv_strerror(static_cast<int>(nread)));
+      c->fail(kStatusTlsHandshake);
+      return;
+    }
     c->fail(static_cast<int>(nread));
     return;
   }
@@ -142,6 +196,11 @@ void Connection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   c->loop_.stats().bytes_in += static_cast<uint64_t>(nread);
   c->loop_.refreshNs();
   if (c->closing_) {
+    return;
+  }
+  if (c->tls_ != nullptr) {
+    c->tlsInput(
+        codec::Bytes(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread)));
     return;
   }
   size_t consumed = 0;
@@ -161,6 +220,133 @@ void Connection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
       }
     }
   }
+}
+
+void Connection::tlsInput(codec::Bytes data) {
+  tls_->setInput(data);
+  if (!tls_->established()) {
+    TlsSession::Io r = tls_->handshake();
+    if (r == TlsSession::Io::Failed) {
+      tlsFail(kStatusTlsHandshake);
+      return;
+    }
+    if (r == TlsSession::Io::WantMore) {
+      if (!tls_->wire().empty()) {
+        send();
+      }
+      return;
+    }
+    send();  // the last handshake flight, and any output held until now
+    if (handler_ != nullptr) {
+      handler_->onSecured(*this);
+    }
+    if (closing_) {
+      return;
+    }
+  }
+  tlsDrain();
+  if (!closing_ && (!tls_->wire().empty() || !out_.empty())) {
+    send();  // a key update answer, or output held back by a renegotiation
+  }
+}
+
+// Decrypts everything the last read brought, into the lower half of the loop's shared buffer
+// while no PDU is partly buffered (then PDUs are handed over in place, as in plaintext), else
+// behind the partial PDU in rx_.
+void Connection::tlsDrain() {
+  while (!closing_) {
+    const bool shared = rx_.empty();
+    uint8_t* dst = nullptr;
+    size_t cap = 0;
+    if (shared) {
+      dst = loop_.sharedReadBuffer().data();
+      cap = Loop::kReadBufferSize / 2;
+    } else {
+      size_t want = 16 * 1024;
+      if (rx_.size() >= 4) {
+        uint32_t len = codec::load32(rx_.data());
+        if (len <= max_pdu_ && len > rx_.size()) {
+          want = std::max<size_t>(want, len - rx_.size());
+        }
+      }
+      rx_.reserve(rx_.size() + want);
+      dst = rx_.data() + rx_.size();
+      cap = rx_.capacity() - rx_.size();
+    }
+    size_t n = 0;
+    TlsSession::Io r = tls_->read(dst, cap, n);
+    if (r == TlsSession::Io::WantMore) {
+      return;
+    }
+    if (r == TlsSession::Io::Closed) {
+      fail(UV_EOF);  // close_notify
+      return;
+    }
+    if (r == TlsSession::Io::Failed) {
+      // A TLS 1.3 client learns that the server refused its certificate only after its own
+      // side of the handshake is done: still a handshake failure for the counters.
+      TlsFailure f = tls_->failure();
+      bool handshake = !tls_->appDataSeen() && f != TlsFailure::Other && f != TlsFailure::Protocol;
+      tlsFail(handshake ? kStatusTlsHandshake : kStatusTlsError);
+      return;
+    }
+    size_t consumed = 0;
+    if (shared) {
+      codec::Bytes plain(dst, n);
+      processInput(plain, consumed);
+      if (!closing_ && consumed < n) {
+        rx_.append(dst + consumed, n - consumed);
+      }
+    } else {
+      rx_.resize(rx_.size() + n);
+      processInput(rx_.view(), consumed);
+      if (!closing_) {
+        rx_.consume(consumed);
+        if (rx_.empty() && rx_.capacity() > kKeepRxCapacity) {
+          rx_.release();
+        }
+      }
+    }
+  }
+}
+
+// Plaintext queued during the iteration becomes one SSL_write (records appended to the wire
+// buffer); held while the handshake runs. False if the session failed (the connection is closed).
+bool Connection::tlsEncrypt() {
+  if (!tls_->established()) {
+    return true;
+  }
+  if (!out_.empty()) {
+    TlsSession::Io r = tls_->write(out_.view());
+    if (r == TlsSession::Io::Failed) {
+      tlsFail(kStatusTlsError);
+      return false;
+    }
+    if (r == TlsSession::Io::Ok) {
+      out_.clear();
+    }  // WantMore (renegotiation): kept and retried after the next read
+  }
+  if (close_after_flush_ && out_.empty()) {
+    tls_->shutdown();  // close_notify behind the last records
+  }
+  return true;
+}
+
+// Sends the alert OpenSSL queued (so the peer learns why; one best-effort write), then closes.
+void Connection::tlsFail(int status) {
+  codec::Buffer& w = tls_->wire();
+  if (!w.empty() && !writing_ && !handle_closed_) {
+    uv_buf_t b = uv_buf_init(reinterpret_cast<char*>(w.data()), static_cast<unsigned>(w.size()));
+    int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &b, 1);
+    ++stats_.writes;
+    ++loop_.stats().writes;
+    if (n > 0) {
+      stats_.bytes_out += static_cast<uint64_t>(n);
+      loop_.stats().bytes_out += static_cast<uint64_t>(n);
+    }
+  }
+  w.clear();
+  fail(status);
 }
 
 void Connection::processInput(codec::Bytes data, size_t& consumed) {
@@ -202,19 +388,39 @@ void Connection::flushScheduled() {
 }
 
 void Connection::flushNow() {
-  if (writing_ || handle_closed_ || out_.empty()) {
+  if (writing_ || handle_closed_) {
+    return;
+  }
+  // What goes to the socket: out_ itself, or over TLS the records it was encrypted into.
+  codec::Buffer* wire = &out_;
+  if (tls_ != nullptr) {
+    if (!tlsEncrypt()) {
+      return;
+    }
+    wire = &tls_->wire();
+    if (wire->empty()) {
+      if (close_after_flush_ && (out_.empty() || !tls_->established())) {
+        closeHandle();
+      }
+      return;
+    }
+  } else if (out_.empty()) {
     return;
   }
   uv_buf_t b =
-      uv_buf_init(reinterpret_cast<char*>(out_.data()), static_cast<unsigned>(out_.size()));
+      uv_buf_init(reinterpret_cast<char*>(wire->data()), static_cast<unsigned>(wire->size()));
   int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &b, 1);
   ++stats_.writes;
   ++loop_.stats().writes;
-  if (n == static_cast<int>(out_.size())) {
+  if (n == static_cast<int>(wire->size())) {
     stats_.bytes_out += static_cast<uint64_t>(n);
     loop_.stats().bytes_out += static_cast<uint64_t>(n);
-    out_.clear();
-    if (close_after_flush_) {
+    wire->clear();
+    if (tls_ != nullptr && wire->capacity() > kKeepRxCapacity) {
+      wire->release();  // a burst's records; an idle session keeps no large buffer
+    }
+    // Over TLS, plaintext still held by an unfinished handshake cannot leave any more.
+    if (close_after_flush_ && (out_.empty() || !tls_->established())) {
       closeHandle();
     }
     return;
@@ -227,8 +433,8 @@ void Connection::flushNow() {
   stats_.bytes_out += written;
   loop_.stats().bytes_out += written;
   // The kernel buffer is full: hand the rest to uv_write, which owns it until its callback.
-  std::swap(out_, write_buf_);
-  out_.clear();
+  std::swap(*wire, write_buf_);
+  wire->clear();
   write_buf_.consume(written);
   if (write_buf_.size() > max_output_) {
     fail(UV_ENOBUFS);
@@ -260,14 +466,18 @@ void Connection::onWrite(uv_write_t* req, int status) {
     c->fail(status);
     return;
   }
-  if (!c->out_.empty()) {
-    if (c->out_.size() > c->max_output_) {
+  if (!c->out_.empty() || (c->tls_ != nullptr && !c->tls_->wire().empty())) {
+    if (c->pendingOutput() > c->max_output_) {
       c->fail(UV_ENOBUFS);
       return;
     }
     c->flushNow();
   } else if (c->close_after_flush_) {
-    c->closeHandle();
+    if (c->tls_ != nullptr) {
+      c->flushNow();  // close_notify, then close
+    } else {
+      c->closeHandle();
+    }
   }
 }
 
@@ -293,7 +503,7 @@ void Connection::closeAfterFlush() {
   handler_ = nullptr;
   pauseReading();
   close_after_flush_ = true;
-  if (!writing_ && out_.empty()) {
+  if (!writing_ && out_.empty() && (tls_ == nullptr || !tls_->established())) {
     closeHandle();
   } else if (!writing_ && !flush_scheduled_) {
     flush_scheduled_ = true;
@@ -339,7 +549,7 @@ void Connection::destroy() {
   if (close_after_flush_) {
     return;  // already flushing towards a close; the close callback frees it
   }
-  if (!closing_ && (!out_.empty() || writing_)) {
+  if (!closing_ && (!out_.empty() || writing_ || (tls_ != nullptr && tls_->established()))) {
     // Let queued output (a final response, an unbind_resp) reach the peer first.
     closeAfterFlush();
     return;

@@ -2,7 +2,9 @@
 // A TCP connection carrying SMPP: reads are framed into whole PDUs handed to a handler in place
 // (no copy unless a PDU straddles two reads), and output appended during a loop iteration is
 // written once at the end of it: uv_try_write first, uv_write only for what the kernel did not
-// take. TLS will sit between the socket and these two byte streams.
+// take. With startTls() a TLS session sits between the socket and these two byte streams
+// (net/tls.h): out() stays plaintext and everything queued in one iteration becomes one SSL_write
+// and one socket write.
 
 #include <uv.h>
 
@@ -13,6 +15,7 @@
 #include "codec/bytes.h"
 #include "codec/decode.h"
 #include "net/loop.h"
+#include "net/tls.h"
 
 namespace smppgw::net {
 
@@ -28,6 +31,10 @@ class ConnectionHandler {
   virtual void onFramingError(Connection& c, const codec::DecodeError& e) = 0;
   // An outbound connect finished; status is 0 or a libuv error.
   virtual void onConnected(Connection&, int /*status*/) {}
+  // The TLS handshake is done (c.tls() tells who the peer is). Output queued before this, even
+  // from onConnected, was held and leaves now. A failed handshake is an onClosed with
+  // kStatusTlsHandshake and c.tls()->failure() saying why.
+  virtual void onSecured(Connection& /*c*/) {}
   // The peer closed or the socket failed. Called at most once, never for a close() the owner
   // asked for.
   virtual void onClosed(Connection& c, int status) = 0;
@@ -57,13 +64,28 @@ class Connection {
 
   int accept(uv_stream_t* server);
   int connect(const sockaddr* addr);
+  // Puts TLS under this connection. Server contexts: right after accept(). Client contexts:
+  // before or right after connect() (the handshake starts when TCP is up); server_name is the
+  // name (SNI + certificate check) or IP address the certificate must match. False if OpenSSL
+  // could not create the session (tls()->failureDetail()); the owner then aborts.
+  bool startTls(std::shared_ptr<TlsContext> ctx, std::string server_name = {});
+  // Null for a plaintext connection.
+  const TlsSession* tls() const { return tls_.get(); }
+  // Called by the owner from its tick: a handshake begun (startTls) more than timeout_ms ago by
+  // Loop::nowMs() fails, through onClosed(kStatusTlsHandshake) from inside this call, with
+  // TlsFailure::Timeout. True if it did.
+  bool expireHandshake(uint64_t timeout_ms);
   void setHandler(ConnectionHandler* h) { handler_ = h; }
 
   // Output: append encoded PDUs, then send(); everything leaves at the end of the iteration.
   codec::Buffer& out() { return out_; }
   void send();
   // Bytes queued and not yet accepted by the kernel.
-  size_t pendingOutput() const { return out_.size() + (writing_ ? write_buf_.size() : 0); }
+  // Over TLS: plaintext not yet encrypted plus ciphertext not yet written.
+  size_t pendingOutput() const {
+    return out_.size() + (writing_ ? write_buf_.size() : 0) +
+           (tls_ != nullptr ? tls_->wire().size() : 0);
+  }
   // Beyond this much unread output the peer is taken as not reading: the connection fails with
   // UV_ENOBUFS (its handler's onClosed) instead of buffering without bound.
   void setOutputLimit(size_t bytes) { max_output_ = bytes; }
@@ -95,6 +117,11 @@ class Connection {
   void fail(int status);
   void closeHandle();
   void capturePeer();
+  void tlsBegin();
+  void tlsInput(codec::Bytes data);
+  void tlsDrain();
+  bool tlsEncrypt();
+  void tlsFail(int status);
 
   static void onAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
   static void onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
@@ -111,6 +138,7 @@ class Connection {
   codec::Buffer rx_;         // a partial PDU carried over between reads
   codec::Buffer out_;        // queued during this iteration
   codec::Buffer write_buf_;  // owned by an in-progress uv_write
+  std::unique_ptr<TlsSession> tls_;
   bool reading_ = false;
   bool paused_ = false;
   bool using_shared_ = false;
@@ -121,6 +149,7 @@ class Connection {
   bool handle_closed_ = false;
   bool owner_released_ = false;
   bool close_cb_done_ = false;
+  bool tcp_up_ = false;
   ConnectionStats stats_;
   sockaddr_storage peer_addr_{};
   std::string peer_;
