@@ -372,12 +372,15 @@ void UpstreamBind::tick(uint64_t now) {
       host_.onUpstreamFailed(info, gwstatus::kUpstreamTimeout);
     }
   });
-  if (enquire_seq_ != 0 && now - last_rx_ms_ >= ms(c.request_timeout)) {
+  // Dead: nothing at all received for request_timeout since the enquire_link went out (timed from
+  // the send, not from the last PDU: that was enquire_link_interval ago already).
+  if (enquire_seq_ != 0 && now - std::max(last_rx_ms_, enquire_sent_ms_) >= ms(c.request_timeout)) {
     lost("enquire_link unanswered", UV_ETIMEDOUT);
     return;
   }
   if (enquire_seq_ == 0 && now - last_rx_ms_ >= ms(c.enquire_link_interval)) {
     enquire_seq_ = inflight_.nextSeq();
+    enquire_sent_ms_ = now;
     codec::encodeHeaderOnly(conn_->out(), CommandId::enquire_link, 0, enquire_seq_);
     conn_->send();
   }

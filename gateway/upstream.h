@@ -121,6 +121,7 @@ class UpstreamBind final : public net::ConnectionHandler {
   uint64_t last_rx_ms_ = 0;
   uint32_t bind_seq_ = 0;
   uint32_t enquire_seq_ = 0;
+  uint64_t enquire_sent_ms_ = 0;
   uint32_t unbind_seq_ = 0;
   std::string peer_system_id_;
   uint8_t peer_version_ = 0x34;

@@ -415,3 +415,51 @@ TEST_CASE(
   CHECK(ans->pdu.sequence_number == 9);
   CHECK(ans->status() == 0);
 }
+
+TEST_CASE(
+    "upstream keepalive: enquire_link after enquire_link_interval of silence; unanswered for "
+    "request_timeout the bind is dropped, and the next bind attempt comes reconnect.initial "
+    "later") {
+  ScriptedMc mc;
+  Harness h(Harness::Text{R"({
+      "gateway": {"allow_plain_passwords": true},
+      "listeners": [{"name": "l", "address": "127.0.0.1", "port": 0}],
+      "customers": [{"system_id": "acme", "password": "secret"}],
+      "upstreams": [{"name": "u", "host": "127.0.0.1", "port": )" +
+                          std::to_string(mc.port) + R"(, "system_id": "gw",
+                     "enquire_link_interval": "60s", "request_timeout": "30s",
+                     "connect_timeout": "5s",
+                     "reconnect": {"initial": "10s", "max": "10s", "jitter": 0}}],
+      "groups": [{"name": "g", "members": [{"upstream": "u"}]}],
+      "routes": [{"action": {"group": "g"}}],
+      "metrics": {"enabled": false}})"});
+  mc.acceptBind(h);
+  Upstream* up = h.gw->upstream(UpstreamRt(0));
+
+  h.advance(59'999);
+  h.iterate();
+  CHECK(mc.peer.read(0) == nullptr);
+  h.advance(1);
+  ReceivedPtr el;
+  REQUIRE(h.runUntil([&] { return (el = mc.peer.read(0)) != nullptr; }));
+  CHECK(el->id() == CommandId::enquire_link);
+
+  // Not answered: the bind holds until request_timeout, then goes.
+  h.advance(29'999);
+  h.iterate();
+  CHECK(up->available());
+  h.advance(1);
+  CHECK_FALSE(up->available());
+  CHECK(h.runUntil([&] { return mc.peer.waitClosed(0); }));
+
+  // The next attempt: reconnect.initial (10 s, no jitter) after the loss, not before.
+  int fd = -1;
+  h.advance(9'999);
+  h.iterate();
+  CHECK((fd = ::accept(mc.listen_fd, nullptr, nullptr)) < 0);
+  h.advance(1);
+  CHECK(h.runUntil([&] { return (fd = ::accept(mc.listen_fd, nullptr, nullptr)) >= 0; }));
+  if (fd >= 0) {
+    ::close(fd);
+  }
+}
