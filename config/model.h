@@ -106,7 +106,7 @@ struct Listener {
   std::uint16_t port = 2775;
   Tls tls;
   std::uint32_t max_connections = 1000;
-  bool proxy_protocol = false;  // expect a PROXY protocol v2 header (behind an L4 balancer)
+  bool proxy_protocol = false;  // a PROXY protocol v1/v2 header precedes TLS and SMPP
   // Who may bind here. all_customers when neither list was given.
   std::vector<std::string> customers;
   std::vector<std::string> customer_tags;

@@ -52,11 +52,26 @@ void DownstreamSession::onFramingError(net::Connection&, const codec::DecodeErro
   answerDecodeError(e);
 }
 
-void DownstreamSession::onClosed(net::Connection&, int status) {
+void DownstreamSession::onProxyHeader(net::Connection& c) {
+  peer_ = c.peerAddress();
+  log::debug("proxy_header", "peer", peer_, "proxy", c.proxyAddress());
+}
+
+void DownstreamSession::onClosed(net::Connection& c, int status) {
   if (state_ == State::Closed) {
     return;
   }
-  if (status == UV_ENOBUFS) {
+  if (status == net::kStatusProxyHeader) {
+    const std::string& listener = rt_.cfg().listeners[listener_].name;
+    rt_.metrics().proxyHeaderFailure(listener, net::proxyFailureName(c.proxyFailure())).inc();
+    // An unauthenticated peer can repeat this at will: a few lines a second, the rest counted.
+    uint64_t suppressed = 0;
+    if (rt_.proxyLogBudget().allow(rt_.now(), suppressed)) {
+      log::warn("proxy_header_failed", "listener", listener, "peer", peer_, "reason",
+                net::proxyFailureName(c.proxyFailure()), "detail", c.proxyFailureDetail(),
+                "suppressed", suppressed);
+    }
+  } else if (status == UV_ENOBUFS) {
     // Our output to it passed limits.max_session_output: it is not reading.
     log::warn("session_not_reading", "peer", peer_, "system_id", system_id_, "limit",
               rt_.cfg().limits.max_session_output);
@@ -353,6 +368,10 @@ void DownstreamSession::tick(uint64_t now) {
   auto ms = [](config::Duration d) { return static_cast<uint64_t>(d.count()); };
   switch (state_) {
     case State::Open:
+      // The PROXY header comes before the bind: session_init bounds it too, counted apart.
+      if (conn_->expireProxyHeader(ms(t.session_init))) {
+        return;
+      }
       if (now - opened_ms_ >= ms(t.session_init)) {
         close("no bind within session_init");
       }

@@ -60,6 +60,7 @@ class DownstreamSession final : public net::ConnectionHandler {
   void onPdu(net::Connection& c, codec::Bytes pdu) override;
   void onFramingError(net::Connection& c, const codec::DecodeError& e) override;
   void onClosed(net::Connection& c, int status) override;
+  void onProxyHeader(net::Connection& c) override;
 
   SessionRef ref() const { return ref_; }
   State state() const { return state_; }

@@ -156,6 +156,9 @@ void Gateway::accept(size_t listener_index, uv_stream_t* server) {
     conn->abort();
     return;
   }
+  if (l.proxy_protocol) {
+    conn->expectProxyHeader();  // the session's peer becomes the header's source
+  }
   const SessionRef ref = sessions_.reserve();
   DownstreamSession& s = sessions_.put(
       ref, std::make_unique<DownstreamSession>(rt_, static_cast<SessionHost&>(*this), ref,

@@ -183,6 +183,11 @@ GatewayMetrics::Counter& GatewayMetrics::bindAttempt(std::string_view listener,
                     {listener, customer, bind_type, ok ? "ok" : "failed"});
 }
 
+GatewayMetrics::Counter& GatewayMetrics::proxyHeaderFailure(std::string_view listener,
+                                                            std::string_view reason) {
+  return r_.counter(CF::ProxyHeaderFailures, {listener, reason});
+}
+
 GatewayMetrics::Counter& GatewayMetrics::connection(std::string_view listener, bool accepted) {
   return r_.counter(CF::Connections, {listener, accepted ? "accepted" : "refused"});
 }

@@ -85,6 +85,7 @@ class GatewayMetrics {
   Counter& bindAttempt(std::string_view listener, std::string_view customer,
                        std::string_view bind_type, bool ok);
   Counter& connection(std::string_view listener, bool accepted);
+  Counter& proxyHeaderFailure(std::string_view listener, std::string_view reason);
 
  private:
   // The upstream's and customer's label values ("" for unknown: e.g. an unmatched receipt).

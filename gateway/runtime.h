@@ -15,6 +15,32 @@
 
 namespace smppgw {
 
+// At most kPerSecond lines a second of one kind; allow() says how many were dropped since the
+// last line it allowed.
+class LogBudget {
+ public:
+  static constexpr uint32_t kPerSecond = 10;
+  bool allow(uint64_t now_ms, uint64_t& suppressed) {
+    if (now_ms - window_ms_ >= 1000) {
+      window_ms_ = now_ms;
+      used_ = 0;
+    }
+    if (used_ >= kPerSecond) {
+      ++dropped_;
+      return false;
+    }
+    ++used_;
+    suppressed = dropped_;
+    dropped_ = 0;
+    return true;
+  }
+
+ private:
+  uint64_t window_ms_ = 0;
+  uint32_t used_ = 0;
+  uint64_t dropped_ = 0;
+};
+
 class Runtime {
  public:
   Runtime(net::Loop& loop, std::shared_ptr<const config::Config> config,
@@ -31,12 +57,15 @@ class Runtime {
   void setConfig(std::shared_ptr<const config::Config> c) { config_ = std::move(c); }
   GatewayMetrics& metrics() { return metrics_; }
   std::mt19937& rng() { return rng_; }
+  // Lines about peers that fail before saying who they are (PROXY header failures).
+  LogBudget& proxyLogBudget() { return proxy_log_; }
 
  private:
   net::Loop& loop_;
   std::shared_ptr<const config::Config> config_;
   GatewayMetrics metrics_;
   std::mt19937 rng_;
+  LogBudget proxy_log_;
 };
 
 }  // namespace smppgw

@@ -89,6 +89,9 @@ inline constexpr Buckets kLatencyBuckets =
   /* ---- customer sessions ---- */                                                               \
   COUNTER(Connections, "smppgw_connections_total", labels("listener", "result"),                  \
           "TCP connections on a listener: result=accepted|refused (over max_connections).")       \
+  COUNTER(ProxyHeaderFailures, "smppgw_proxy_header_failures_total", labels("listener", "reason"), \
+          "Connections closed on a proxy_protocol listener for their PROXY header: "             \
+          "reason=not_proxy|invalid|timeout|closed.")                                            \
   COUNTER(CustomerBindAttempts, "smppgw_customer_bind_attempts_total",                            \
           labels("listener", "customer", "bind_type", "result"),                                  \
           "Customer bind requests: result=ok|failed (the reason is counted in "                   \

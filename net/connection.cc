@@ -39,6 +39,53 @@ int Connection::accept(uv_stream_t* server) {
   return 0;
 }
 
+void Connection::expectProxyHeader() {
+  proxy_ = std::make_unique<ProxyHeaderParser>();
+  proxy_started_ms_ = loop_.nowMs();
+  proxy_peer_ = peer_;
+}
+
+bool Connection::expireProxyHeader(uint64_t timeout_ms) {
+  if (!proxyHeaderPending() || closing_ || loop_.nowMs() - proxy_started_ms_ < timeout_ms) {
+    return false;
+  }
+  proxyFail(ProxyFailure::Timeout, "no complete PROXY header in time");
+  return true;
+}
+
+void Connection::proxyFail(ProxyFailure f, const char* detail) {
+  proxy_failure_ = f;
+  proxy_detail_ = detail;
+  fail(kStatusProxyHeader);
+}
+
+// Feeds the reader; on Done, `data` is narrowed to what followed the header (TLS or SMPP) and the
+// peer becomes the header's source. False if the connection is closed or nothing is left.
+bool Connection::proxyInput(codec::Bytes& data) {
+  size_t consumed = 0;
+  switch (proxy_->feed(data, consumed)) {
+    case ProxyHeaderParser::Status::NeedMore:
+      return false;
+    case ProxyHeaderParser::Status::Error:
+      proxyFail(proxy_->notProxy() ? ProxyFailure::NotProxy : ProxyFailure::Invalid,
+                proxy_->error());
+      return false;
+    case ProxyHeaderParser::Status::Done:
+      break;
+  }
+  proxy_done_ = true;
+  const ProxyHeader& h = proxy_->header();
+  if (!h.local) {
+    peer_addr_ = h.source;
+    peer_ = formatAddress(reinterpret_cast<const sockaddr*>(&peer_addr_));
+  }
+  if (handler_ != nullptr) {
+    handler_->onProxyHeader(*this);
+  }
+  data = data.subspan(consumed);
+  return !closing_ && !data.empty();
+}
+
 bool Connection::startTls(std::shared_ptr<TlsContext> ctx, std::string server_name) {
   tls_ = std::make_unique<TlsSession>(std::move(ctx), std::move(server_name), loop_.nowMs());
   if (!tls_->ok()) {
@@ -181,6 +228,12 @@ void Connection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
     return;  // EAGAIN
   }
   if (nread < 0) {
+    // A connect-and-close without a byte (a balancer's TCP health check) is an ordinary close.
+    if (c->proxy_ != nullptr && !c->proxy_done_ && !c->closing_ && c->stats_.bytes_in > 0) {
+      c->proxyFail(ProxyFailure::Closed, nread == UV_EOF ? "closed before the PROXY header ended"
+                                                         : uv_strerror(static_cast<int>(nread)));
+      return;
+    }
     if (c->tls_ != nullptr && !c->tls_->established() && !c->closing_) {
       c->tls_->fail(TlsFailure::Protocol, std::string("connection closed during the handshake: ") +
                                               uv_strerror(static_cast<int>(nread)));
@@ -198,14 +251,17 @@ void Connection::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   if (c->closing_) {
     return;
   }
+  codec::Bytes data(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread));
+  // Until the header is read rx_ is empty, so the data is in the shared buffer (either half).
+  if (c->proxy_ != nullptr && !c->proxy_done_ && !c->proxyInput(data)) {
+    return;
+  }
   if (c->tls_ != nullptr) {
-    c->tlsInput(
-        codec::Bytes(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread)));
+    c->tlsInput(data);
     return;
   }
   size_t consumed = 0;
   if (c->using_shared_) {
-    codec::Bytes data(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread));
     c->processInput(data, consumed);
     if (!c->closing_ && consumed < data.size()) {
       c->rx_.append(data.data() + consumed, data.size() - consumed);

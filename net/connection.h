@@ -5,6 +5,9 @@
 // take. With startTls() a TLS session sits between the socket and these two byte streams
 // (net/tls.h): out() stays plaintext and everything queued in one iteration becomes one SSL_write
 // and one socket write.
+//
+// With expectProxyHeader() the first bytes are a PROXY protocol header (net/proxy_protocol.h),
+// read before anything else, TLS included: socket -> PROXY reader -> TLS (if any) -> framer.
 
 #include <uv.h>
 
@@ -15,6 +18,7 @@
 #include "codec/bytes.h"
 #include "codec/decode.h"
 #include "net/loop.h"
+#include "net/proxy_protocol.h"
 #include "net/tls.h"
 
 namespace smppgw::net {
@@ -35,6 +39,10 @@ class ConnectionHandler {
   // from onConnected, was held and leaves now. A failed handshake is an onClosed with
   // kStatusTlsHandshake and c.tls()->failure() saying why.
   virtual void onSecured(Connection& /*c*/) {}
+  // The PROXY header was read (expectProxyHeader): c.peerAddress() is now the client's address
+  // (the proxy's own for LOCAL). Called before any PDU. A bad or late header is an onClosed with
+  // kStatusProxyHeader and c.proxyFailure() saying why.
+  virtual void onProxyHeader(Connection& /*c*/) {}
   // The peer closed or the socket failed. Called at most once, never for a close() the owner
   // asked for.
   virtual void onClosed(Connection& c, int status) = 0;
@@ -77,6 +85,21 @@ class Connection {
   bool expireHandshake(uint64_t timeout_ms);
   void setHandler(ConnectionHandler* h) { handler_ = h; }
 
+  // Right after accept(), before the loop runs again: the stream starts with a PROXY header
+  // (v1 or v2), which is read before TLS and SMPP. Nothing else is accepted in its place.
+  void expectProxyHeader();
+  // Waiting for the header (expectProxyHeader and not read yet).
+  bool proxyHeaderPending() const { return proxy_ != nullptr && !proxy_done_; }
+  // Called by the owner from its tick: a header not complete timeout_ms after
+  // expectProxyHeader() by Loop::nowMs() fails, through onClosed(kStatusProxyHeader) from inside
+  // this call, with proxyFailure() ProxyFailure::Timeout. True if it did.
+  bool expireProxyHeader(uint64_t timeout_ms);
+  // Why the header failed (None if it did not), and the reader's own words for it.
+  ProxyFailure proxyFailure() const { return proxy_failure_; }
+  const char* proxyFailureDetail() const { return proxy_detail_; }
+  // The proxy's address (the socket's peer) once a header was read; else peerAddress().
+  std::string proxyAddress() const { return proxy_ != nullptr ? proxy_peer_ : peer_; }
+
   // Output: append encoded PDUs, then send(); everything leaves at the end of the iteration.
   codec::Buffer& out() { return out_; }
   void send();
@@ -118,6 +141,8 @@ class Connection {
   void closeHandle();
   void capturePeer();
   void tlsBegin();
+  bool proxyInput(codec::Bytes& data);
+  void proxyFail(ProxyFailure f, const char* detail);
   void tlsInput(codec::Bytes data);
   void tlsDrain();
   bool tlsEncrypt();
@@ -139,6 +164,11 @@ class Connection {
   codec::Buffer out_;        // queued during this iteration
   codec::Buffer write_buf_;  // owned by an in-progress uv_write
   std::unique_ptr<TlsSession> tls_;
+  std::unique_ptr<ProxyHeaderParser> proxy_;  // only on a listener that expects the header
+  uint64_t proxy_started_ms_ = 0;
+  const char* proxy_detail_ = "";
+  ProxyFailure proxy_failure_ = ProxyFailure::None;
+  bool proxy_done_ = false;
   bool reading_ = false;
   bool paused_ = false;
   bool using_shared_ = false;
@@ -153,6 +183,7 @@ class Connection {
   ConnectionStats stats_;
   sockaddr_storage peer_addr_{};
   std::string peer_;
+  std::string proxy_peer_;
 };
 
 // Parses "host:port", "[v6]:port" or a host and port into a sockaddr (numeric hosts only; the

@@ -99,6 +99,27 @@ ProxyHeaderParser::Status ProxyHeaderParser::fail(const char* reason) {
   return status_;
 }
 
+ProxyHeaderParser::Status ProxyHeaderParser::failSignature(const char* reason) {
+  not_proxy_ = true;
+  return fail(reason);
+}
+
+const char* proxyFailureName(ProxyFailure f) {
+  switch (f) {
+    case ProxyFailure::None:
+      return "";
+    case ProxyFailure::NotProxy:
+      return "not_proxy";
+    case ProxyFailure::Invalid:
+      return "invalid";
+    case ProxyFailure::Timeout:
+      return "timeout";
+    case ProxyFailure::Closed:
+      return "closed";
+  }
+  return "";
+}
+
 ProxyHeaderParser::Status ProxyHeaderParser::feed(std::span<const uint8_t> data, size_t& consumed) {
   for (size_t k = 0; k < data.size() && status_ == Status::NeedMore; ++k) {
     const uint8_t b = data[k];
@@ -108,7 +129,7 @@ ProxyHeaderParser::Status ProxyHeaderParser::feed(std::span<const uint8_t> data,
       } else if (b == static_cast<uint8_t>(kV1Prefix[0])) {
         phase_ = Phase::V1;
       } else {
-        return fail("neither a PROXY v1 nor a v2 header");
+        return failSignature("neither a PROXY v1 nor a v2 header");
       }
     }
     status_ = phase_ == Phase::V1 ? stepV1(b) : stepV2(b);
@@ -125,7 +146,7 @@ ProxyHeaderParser::Status ProxyHeaderParser::stepV1(uint8_t b) {
   const size_t i = pos_++;
   if (i < kV1Prefix.size()) {
     if (b != static_cast<uint8_t>(kV1Prefix[i])) {
-      return fail("bad v1 signature");
+      return failSignature("bad v1 signature");
     }
     buf_[i] = b;
     return Status::NeedMore;
@@ -217,7 +238,7 @@ ProxyHeaderParser::Status ProxyHeaderParser::stepV2(uint8_t b) {
   uint8_t crc_in = b;
   if (i < sizeof(kV2Signature)) {
     if (b != kV2Signature[i]) {
-      return fail("bad v2 signature");
+      return failSignature("bad v2 signature");
     }
   } else if (i == 12) {
     if ((b >> 4) != 2) {

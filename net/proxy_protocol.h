@@ -28,6 +28,20 @@
 
 namespace smppgw::net {
 
+// net::Connection closes with this status when the header it expects is bad or late (see
+// Connection::proxyFailure()); nothing SMPP has been spoken, so nothing is answered.
+inline constexpr int kStatusProxyHeader = -40003;
+
+enum class ProxyFailure : uint8_t {
+  None,
+  NotProxy,  // the first bytes start neither header (e.g. a client talking SMPP directly)
+  Invalid,   // a header that breaks the spec
+  Timeout,   // not complete in time
+  Closed,    // the peer closed or the socket failed before the header was complete
+};
+// "not_proxy", "invalid", "timeout", "closed" (metric labels); "" for None.
+const char* proxyFailureName(ProxyFailure f);
+
 struct ProxyHeader {
   uint8_t version = 0;  // 1 or 2
   // True for v2 LOCAL, v2 UNSPEC/UNIX families and v1 UNKNOWN: the connection's own endpoints
@@ -58,10 +72,13 @@ class ProxyHeaderParser {
   const ProxyHeader& header() const { return header_; }
   // A static string; empty unless status() is Error.
   const char* error() const { return error_; }
+  // The error is in the signature: the peer does not speak the PROXY protocol at all.
+  bool notProxy() const { return not_proxy_; }
 
  private:
   enum class Phase : uint8_t { Detect, V1, V2 };
   Status fail(const char* reason);
+  Status failSignature(const char* reason);
   Status stepV1(uint8_t b);
   Status stepV2(uint8_t b);
   Status startV2Body();
@@ -71,6 +88,7 @@ class ProxyHeaderParser {
   Status status_ = Status::NeedMore;
   Phase phase_ = Phase::Detect;
   const char* error_ = "";
+  bool not_proxy_ = false;
   size_t pos_ = 0;  // header bytes consumed so far
 
   // v2: after the fixed 16 bytes, [16, addr_end_) is the address block, [addr_end_, end_) TLVs.

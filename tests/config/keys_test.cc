@@ -102,7 +102,6 @@ json sampleValue(const KeyInfo& k) {
 // restricted key without a sample fails the test below.
 const std::map<std::string, json>& unsupportedSamples() {
   static const std::map<std::string, json> m = {
-      {"listeners[].proxy_protocol", true},
       {"customers[].ack_mode", "store_and_forward"},
       {"groups[].max_attempts", 2},
       {"routes[].ack_mode", "store_and_forward"},

@@ -72,6 +72,15 @@ bool EsmeClient::connect(const std::string& host, uint16_t port, int timeout_ms)
     close();
     return false;
   }
+  if (!local_.empty()) {
+    sockaddr_in la{};
+    la.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, local_.c_str(), &la.sin_addr) != 1 ||
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&la), sizeof la) != 0) {
+      close();
+      return false;
+    }
+  }
   if (::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
     if (errno != EINPROGRESS) {
       close();

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "codec/decode.h"
@@ -42,6 +43,9 @@ class EsmeClient {
   // keeps the peer's send buffer small (loopback autotunes it from the MSS to megabytes), so what
   // such a peer cannot send piles up in its own output rather than in the kernel.
   void setMaxSegment(int bytes) { maxseg_ = bytes; }
+  // The local IPv4 address the next connect() binds to ("" = the kernel's choice); any of
+  // 127.0.0.0/8 works on loopback, so a test can be a client from several addresses.
+  void setLocalAddress(std::string address) { local_ = std::move(address); }
   // Takes over a connected socket (e.g. one a test accepted while playing the MC).
   void adopt(int fd);
   void close();
@@ -76,6 +80,7 @@ class EsmeClient {
   int fd_ = -1;
   int rcvbuf_ = 0;
   int maxseg_ = 0;
+  std::string local_;
   bool eof_ = false;
   uint32_t seq_ = 1;
   std::vector<uint8_t> rx_;
