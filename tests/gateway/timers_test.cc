@@ -462,9 +462,10 @@ TEST_CASE(
   if (fd >= 0) {
     ::close(fd);
   }
+}
 
-  TEST_CASE("proxy_protocol: a PROXY header not complete within session_init is counted timeout") {
-    Harness h(Harness::Text{R"({
+TEST_CASE("proxy_protocol: a PROXY header not complete within session_init is counted timeout") {
+  Harness h(Harness::Text{R"({
       "gateway": {"allow_plain_passwords": true},
       "listeners": [{"name": "pp", "address": "127.0.0.1", "port": 0, "proxy_protocol": true}],
       "customers": [{"system_id": "acme", "password": "secret"}],
@@ -474,20 +475,20 @@ TEST_CASE(
       "routes": [{"action": {"group": "g"}}],
       "metrics": {"enabled": false},
       "timers": {"session_init": "10s"}})"});
-    EsmeClient c;
-    REQUIRE(c.connect("127.0.0.1", h.gw->listenerPort(0)));
-    const std::string partial = "PROXY TCP4 192.0.2.7 ";
-    REQUIRE(c.sendRaw(partial.data(), partial.size()));
-    REQUIRE(h.runUntil([&] { return h.gw->openSessions() == 1; }));
-    h.iterate();
-    h.advance(9'999);
-    h.iterate();
-    CHECK(h.gw->openSessions() == 1);
-    h.advance(1);
-    CHECK(h.runUntil([&] { return h.gw->openSessions() == 0; }));
-    CHECK(c.waitClosed(1000));
-    CHECK(c.read(0) == nullptr);  // closed unanswered
-    CHECK(h.registry.serialize().find(
-              "smppgw_proxy_header_failures_total{listener=\"pp\",reason=\"timeout\"} 1") !=
-          std::string::npos);
-  }
+  EsmeClient c;
+  REQUIRE(c.connect("127.0.0.1", h.gw->listenerPort(0)));
+  const std::string partial = "PROXY TCP4 192.0.2.7 ";
+  REQUIRE(c.sendRaw(partial.data(), partial.size()));
+  REQUIRE(h.runUntil([&] { return h.gw->openSessions() == 1; }));
+  h.iterate();
+  h.advance(9'999);
+  h.iterate();
+  CHECK(h.gw->openSessions() == 1);
+  h.advance(1);
+  CHECK(h.runUntil([&] { return h.gw->openSessions() == 0; }));
+  CHECK(c.waitClosed(1000));
+  CHECK(c.read(0) == nullptr);  // closed unanswered
+  CHECK(h.registry.serialize().find(
+            "smppgw_proxy_header_failures_total{listener=\"pp\",reason=\"timeout\"} 1") !=
+        std::string::npos);
+}
