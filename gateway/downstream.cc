@@ -52,11 +52,22 @@ void DownstreamSession::onFramingError(net::Connection&, const codec::DecodeErro
   answerDecodeError(e);
 }
 
-void DownstreamSession::onClosed(net::Connection&, int status) {
+void DownstreamSession::onSecured(net::Connection& c) {
+  countTlsHandshake(rt_.metrics().registry(), rt_.tlsLog(), rt_.now(), "listener",
+                    rt_.cfg().listeners[listener_].name, peer_, *c.tls(), true);
+}
+
+void DownstreamSession::onClosed(net::Connection& c, int status) {
   if (state_ == State::Closed) {
     return;
   }
-  if (status == UV_ENOBUFS) {
+  if (status == net::kStatusTlsHandshake && c.tls() != nullptr) {
+    // Counted and logged (rate-limited) there: a scanner must not flood the log.
+    countTlsHandshake(rt_.metrics().registry(), rt_.tlsLog(), rt_.now(), "listener",
+                      rt_.cfg().listeners[listener_].name, peer_, *c.tls(), false);
+  } else if (status == net::kStatusTlsError) {
+    log::info("session_closed", "peer", peer_, "system_id", system_id_, "reason", "TLS error");
+  } else if (status == UV_ENOBUFS) {
     // Our output to it passed limits.max_session_output: it is not reading.
     log::warn("session_not_reading", "peer", peer_, "system_id", system_id_, "limit",
               rt_.cfg().limits.max_session_output);
@@ -353,6 +364,11 @@ void DownstreamSession::tick(uint64_t now) {
   auto ms = [](config::Duration d) { return static_cast<uint64_t>(d.count()); };
   switch (state_) {
     case State::Open:
+      // A handshake not done within timers.tls_handshake fails (onClosed from inside).
+      if (conn_->tls() != nullptr && !conn_->tls()->established() &&
+          conn_->expireHandshake(ms(t.tls_handshake))) {
+        return;
+      }
       if (now - opened_ms_ >= ms(t.session_init)) {
         close("no bind within session_init");
       }

@@ -11,6 +11,7 @@
 
 #include "config/model.h"
 #include "gateway/gw_metrics.h"
+#include "gateway/tls_contexts.h"
 #include "net/loop.h"
 
 namespace smppgw {
@@ -30,6 +31,11 @@ class Runtime {
   const std::shared_ptr<const config::Config>& config() const { return config_; }
   void setConfig(std::shared_ptr<const config::Config> c) { config_ = std::move(c); }
   GatewayMetrics& metrics() { return metrics_; }
+  // The TLS contexts of the configuration in force (swapped with it; open connections keep
+  // theirs).
+  const TlsContexts& tls() const { return tls_; }
+  void setTls(TlsContexts t) { tls_ = std::move(t); }
+  TlsLogLimiter& tlsLog() { return tls_log_; }
   std::mt19937& rng() { return rng_; }
 
  private:
@@ -37,6 +43,8 @@ class Runtime {
   std::shared_ptr<const config::Config> config_;
   GatewayMetrics metrics_;
   std::mt19937 rng_;
+  TlsContexts tls_;
+  TlsLogLimiter tls_log_;
 };
 
 }  // namespace smppgw
