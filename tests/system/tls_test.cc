@@ -165,24 +165,31 @@ TEST_CASE("TLS: carriers with a wrong CA, an expired certificate, a wrong name f
   const auto& p = pki();
   McsimProc good(mcsimTls(p.server_cert, p.server_key));
   McsimProc expired(mcsimTls(p.expired_cert, p.expired_key));
-  json cfg = tlsGatewayConfig(
-      {{"wrongca", good.port()}, {"expired", expired.port()}, {"wrongname", good.port()}}, false);
+  json cfg = tlsGatewayConfig({{"wrongca", good.port()},
+                               {"expired", expired.port()},
+                               {"wrongname", good.port()},
+                               {"noverify", expired.port()}},
+                              false);
   cfg["upstreams"][0]["tls"] = {{"ca", p.other_ca}};
   cfg["upstreams"][1]["tls"] = {{"ca", p.ca}};
   cfg["upstreams"][2]["tls"] = {{"ca", p.ca}, {"server_name", "wrong.example"}};
+  cfg["upstreams"][3]["tls"] = {{"verify_peer", false}};  // the explicit opt-out binds
   GatewayProc gw(cfg, false);
   const std::string f = R"(smppgw_tls_handshake_failures_total{side="upstream",upstream=")";
   CHECK(waitMetric(gw, f + R"(wrongca",reason="unknown_ca"})", 1) >= 1);
   CHECK(waitMetric(gw, f + R"(expired",reason="expired"})", 1) >= 1);
   CHECK(waitMetric(gw, f + R"(wrongname",reason="hostname_mismatch"})", 1) >= 1);
   CHECK(waitMetric(gw, R"(smppgw_upstream_binds{upstream="wrongca",state="bound"})", 0) == 0);
-  // A customer gets an answer, not a hang: no carrier is bound.
+  CHECK(waitMetric(gw, R"(smppgw_upstream_binds{upstream="noverify",state="bound"})", 1) == 1);
+  CHECK(waitMetric(gw, R"(smppgw_tls_verify_disabled{upstream="noverify"})", 1) == 1);
+  CHECK(gw.waitForLog("event=tls_verify_disabled"));
+  // A customer gets an answer, not a hang: only the unverified carrier is bound.
   EsmeClient c;
   REQUIRE(tlsConnect(c, gw.port()));
   REQUIRE(c.bind(CommandId::bind_transceiver, "acme", "secret") != nullptr);
   ReceivedPtr r = c.submit("447700900001", "447700900999", "nowhere", 0, kWaitMs);
   REQUIRE(r != nullptr);
-  CHECK(r->status() != 0);
+  CHECK(r->status() == 0);
   c.close();
   CHECK(gw.stop() == 0);
 }
