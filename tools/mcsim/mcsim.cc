@@ -160,6 +160,11 @@ void McSim::onHousekeeping() {
     if (s.state == Session::State::Closed) {
       return;
     }
+    // A TLS client that never finishes its handshake is dropped after 10 s.
+    if (s.conn && s.conn->tls() != nullptr && !s.conn->tls()->established()) {
+      s.conn->expireHandshake(10000);
+      return;
+    }
     deliveries_.expire(s, now);
     if (s.state == Session::State::Draining && s.inflight.size() == 0) {
       s.sendUnbind();
