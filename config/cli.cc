@@ -182,7 +182,8 @@ void printSummary(std::ostream& out, const Config& c) {
 
 }  // namespace
 
-int runCheckConfig(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
+int runCheckConfig(std::span<const std::string_view> args, std::ostream& out, std::ostream& err,
+                   const ExtraCheck& extra) {
   std::string file;
   bool quiet = false;
   for (auto a : args) {
@@ -206,6 +207,12 @@ int runCheckConfig(std::span<const std::string_view> args, std::ostream& out, st
     return 2;
   }
   LoadResult r = loadConfigFile(file);
+  if (r.ok() && extra) {
+    extra(*r.config, r.errors);
+    if (!r.errors.empty()) {
+      r.config.reset();
+    }
+  }
   for (const auto& e : r.errors) {
     out << "error: " << toString(e) << "\n";
   }

@@ -174,11 +174,18 @@ void checkCustomers(LoadState& st) {
       }
     }
     bool admitted = false;
+    bool mtls = false;  // a listener admitting it verifies client certificates
     for (const auto& l : st.c.listeners) {
-      admitted = admitted || l.admits(static_cast<CustomerId>(i));
+      const bool here = l.admits(static_cast<CustomerId>(i));
+      admitted = admitted || here;
+      mtls = mtls || (here && l.tls.enabled && l.tls.require_client_certificate);
     }
     if (!admitted && !st.c.listeners.empty() && !c.system_id.empty()) {
       st.d.warn(st.src.customers[i], "no listener admits customer " + quote(c.system_id));
+    } else if (admitted && !mtls && !c.certificate_names.empty()) {
+      st.d.warn(st.src.customers[i],
+                "certificate_names is set but no listener admitting customer " +
+                    quote(c.system_id) + " requires client certificates: it cannot bind");
     }
   }
 }

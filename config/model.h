@@ -98,6 +98,7 @@ struct Tls {
   std::string server_name;                  // upstream SNI/verification name; default = host
   std::string min_version = "1.2";          // "1.2" or "1.3"
   std::string ciphers;                      // OpenSSL cipher list; empty = library default
+  std::string ciphersuites;                 // TLS 1.3 ciphersuites; empty = library default
 };
 
 struct Listener {
@@ -139,6 +140,9 @@ struct Customer {
   std::string password;
   bool password_plain = false;
   std::vector<std::string> tags;
+  // Non-empty: binds only over TLS with a verified client certificate carrying one of these
+  // names (subject CN, DNS or email subjectAltName).
+  std::vector<std::string> certificate_names;
   std::uint8_t bind_types = 0b111;  // bit per BindType
   std::uint32_t max_binds = 4;
   std::vector<Cidr> source_networks;  // empty = any address
@@ -295,6 +299,7 @@ struct RoutingOptions {
 
 struct Timers {
   Duration session_init{10000};      // connect -> bind must complete
+  Duration tls_handshake{10000};     // TLS handshake (both sides) must complete
   Duration enquire_link{30000};      // our keepalive probes
   Duration inactivity{300000};       // idle customer session is unbound
   Duration response{30000};          // default request timeout

@@ -34,6 +34,7 @@ void readTls(LoadState& st, Obj& parent, Tls& tls, bool listener) {
   }
   o.oneOf<std::string>("min_version", tls.min_version, {{"1.2", "1.2"}, {"1.3", "1.3"}});
   o.str("ciphers", tls.ciphers);
+  o.str("ciphersuites", tls.ciphersuites);
   o.finish();
   if (!tls.enabled) {
     return;
@@ -176,6 +177,14 @@ void readCustomers(LoadState& st, Obj& r) {
       }
       return true;
     });
+    c.certificate_names =
+        o.strings("certificate_names", [&](const std::string& s, const std::string& tp) {
+          if (s.empty() || s.size() > 253) {
+            st.d.error(tp, "a certificate name is 1-253 characters");
+            return false;
+          }
+          return true;
+        });
     if (const json* bt = o.take("bind_types")) {
       c.bind_types = 0;
       forEach(

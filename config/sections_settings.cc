@@ -35,6 +35,7 @@ void readTimers(LoadState& st, Obj& r) {
   Obj o(st.d, r.take("timers"), "timers");
   auto& t = st.c.timers;
   o.duration("session_init", t.session_init);
+  o.duration("tls_handshake", t.tls_handshake);
   o.duration("enquire_link", t.enquire_link);
   o.duration("inactivity", t.inactivity);
   o.duration("response", t.response);

@@ -23,6 +23,18 @@ void Gateway::authenticate(DownstreamSession& s, CommandId bind, uint32_t seq,
     s.bindFailed(bind, seq, st::ESME_RINVSYSID);  // removed by a reload
     return;
   }
+  // Bound to client certificates: only over TLS, with a verified certificate naming it.
+  if (const auto& names = customerCfg(id)->certificate_names;
+      !names.empty() && (s.tls() == nullptr || !certificateNameMatches(*s.tls(), names))) {
+    refuseMetric(id, metrics::RefusalReason::Auth);
+    log::warn("bind_refused_certificate", "peer", s.peer(), "system_id", body.system_id, "reason",
+              s.tls() == nullptr         ? "not over TLS"
+              : !s.tls()->peerVerified() ? "no verified client certificate"
+                                         : "client certificate names another peer",
+              "certificate_cn", s.tls() != nullptr ? s.tls()->peerCommonName() : std::string());
+    s.bindFailed(bind, seq, st::ESME_RBINDFAIL);
+    return;
+  }
   if (uint32_t status = checkBindPolicy(s, bind, id); status != st::ESME_ROK) {
     s.bindFailed(bind, seq, status);
     return;
@@ -80,6 +92,7 @@ uint32_t Gateway::checkBindPolicy(const DownstreamSession& s, CommandId bind, Cu
   if (!c.enabled || !l.admits(state(id).cfg)) {
     return st::ESME_RBINDFAIL;
   }
+
   config::BindType t = bind == CommandId::bind_transmitter ? config::BindType::Transmitter
                        : bind == CommandId::bind_receiver  ? config::BindType::Receiver
                                                            : config::BindType::Transceiver;

@@ -57,6 +57,11 @@ void DownstreamSession::onProxyHeader(net::Connection& c) {
   log::debug("proxy_header", "peer", peer_, "proxy", c.proxyAddress());
 }
 
+void DownstreamSession::onSecured(net::Connection& c) {
+  countTlsHandshake(rt_.metrics().registry(), rt_.tlsLog(), rt_.now(), "listener",
+                    rt_.cfg().listeners[listener_].name, peer_, *c.tls(), true);
+}
+
 void DownstreamSession::onClosed(net::Connection& c, int status) {
   if (state_ == State::Closed) {
     return;
@@ -71,6 +76,12 @@ void DownstreamSession::onClosed(net::Connection& c, int status) {
                 net::proxyFailureName(c.proxyFailure()), "detail", c.proxyFailureDetail(),
                 "suppressed", suppressed);
     }
+  } else if (status == net::kStatusTlsHandshake && c.tls() != nullptr) {
+    // Counted and logged (rate-limited) there: a scanner must not flood the log.
+    countTlsHandshake(rt_.metrics().registry(), rt_.tlsLog(), rt_.now(), "listener",
+                      rt_.cfg().listeners[listener_].name, peer_, *c.tls(), false);
+  } else if (status == net::kStatusTlsError) {
+    log::info("session_closed", "peer", peer_, "system_id", system_id_, "reason", "TLS error");
   } else if (status == UV_ENOBUFS) {
     // Our output to it passed limits.max_session_output: it is not reading.
     log::warn("session_not_reading", "peer", peer_, "system_id", system_id_, "limit",
@@ -370,6 +381,11 @@ void DownstreamSession::tick(uint64_t now) {
     case State::Open:
       // The PROXY header comes before the bind: session_init bounds it too, counted apart.
       if (conn_->expireProxyHeader(ms(t.session_init))) {
+        return;
+      }
+      // A handshake not done within timers.tls_handshake fails (onClosed from inside).
+      if (conn_->tls() != nullptr && !conn_->tls()->established() &&
+          conn_->expireHandshake(ms(t.tls_handshake))) {
         return;
       }
       if (now - opened_ms_ >= ms(t.session_init)) {

@@ -61,6 +61,9 @@ class DownstreamSession final : public net::ConnectionHandler {
   void onFramingError(net::Connection& c, const codec::DecodeError& e) override;
   void onClosed(net::Connection& c, int status) override;
   void onProxyHeader(net::Connection& c) override;
+  void onSecured(net::Connection& c) override;
+  // The TLS session under this connection (null: plaintext), for the bind's certificate check.
+  const net::TlsSession* tls() const { return conn_->tls(); }
 
   SessionRef ref() const { return ref_; }
   State state() const { return state_; }

@@ -103,13 +103,21 @@ Gateway::~Gateway() {
 
 bool Gateway::start() {
   const auto& c = cfg();
-  for (size_t i = 0; i < c.listeners.size(); ++i) {
-    const config::Listener& l = c.listeners[i];
-    if (l.tls.enabled) {
-      log::error("listener_failed", "listener", l.name, "reason",
-                 "TLS listeners are not implemented in this build");
+  {
+    // Certificates, keys and CAs are read before anything listens or connects.
+    std::vector<config::Diagnostic> errors;
+    TlsContexts tls = buildTlsContexts(c, errors);
+    for (const auto& e : errors) {
+      log::error("tls_failed", "problem", config::toString(e));
+    }
+    if (!errors.empty()) {
       return false;
     }
+    rt_.setTls(std::move(tls));
+    publishTlsGauges(rt_.metrics().registry(), c, rt_.tls(), true);
+  }
+  for (size_t i = 0; i < c.listeners.size(); ++i) {
+    const config::Listener& l = c.listeners[i];
     sockaddr_storage addr{};
     if (!net::parseAddress(l.address, l.port, addr)) {
       log::error("listener_failed", "listener", l.name, "reason", "bad address", "address",
@@ -123,7 +131,8 @@ bool Gateway::start() {
                  "reason", uv_strerror(rc));
       return false;
     }
-    log::info("listening", "listener", l.name, "address", l.address, "port", listener->port());
+    log::info("listening", "listener", l.name, "address", l.address, "port", listener->port(),
+              "tls", l.tls.enabled);
     listeners_.push_back(std::move(listener));
   }
   listener_connections_.assign(c.listeners.size(), 0);
@@ -158,6 +167,13 @@ void Gateway::accept(size_t listener_index, uv_stream_t* server) {
   }
   if (l.proxy_protocol) {
     conn->expectProxyHeader();  // the session's peer becomes the header's source
+  }
+  // A TLS listener: the handshake runs first; the session reads its bind from the plaintext.
+  if (const auto& tls = rt_.tls().listeners[listener_index];
+      tls && (!conn->startTls(tls) || conn->closing())) {
+    log::error("tls_session_failed", "listener", l.name, "reason", conn->tls()->failureDetail());
+    conn->abort();
+    return;
   }
   const SessionRef ref = sessions_.reserve();
   DownstreamSession& s = sessions_.put(

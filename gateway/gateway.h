@@ -19,6 +19,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -78,7 +79,10 @@ class Gateway final : private SessionHost,
   // running configuration in force; every error is logged and counted.
   void requestReload(std::string path);
   // Applies an already loaded config (the second half of requestReload; tests call it too).
-  bool applyReload(std::shared_ptr<const config::Config> config, routing::RoutingTablePtr table);
+  // `tls`: the configuration's TLS contexts, already built (the reload job builds them off the
+  // loop); without, they are built here.
+  bool applyReload(std::shared_ptr<const config::Config> config, routing::RoutingTablePtr table,
+                   std::optional<TlsContexts> tls = std::nullopt);
 
   // Password checks and reloads on the thread pool, not yet called back.
   size_t pendingWork() const { return work_.size(); }

@@ -25,6 +25,7 @@
 #include "gateway/cli_decode.h"
 #include "gateway/gateway.h"
 #include "gateway/log.h"
+#include "gateway/tls_contexts.h"
 #include "metrics/exposer.h"
 #include "metrics/registry.h"
 #include "net/loop.h"
@@ -228,7 +229,7 @@ int main(int argc, char** argv) {
     return smppgw::runDecode(args, std::cin, std::cout, std::cerr);
   }
   if (cmd == "check-config") {
-    return smppgw::config::runCheckConfig(args, std::cout, std::cerr);
+    return smppgw::config::runCheckConfig(args, std::cout, std::cerr, smppgw::checkTlsFiles);
   }
   if (cmd == "route") {
     return smppgw::routing::runRoute(args, std::cout, std::cerr);

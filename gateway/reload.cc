@@ -18,6 +18,7 @@ struct Gateway::ReloadJob {
   std::string path;
   config::LoadResult loaded;
   routing::CompileResult compiled;
+  TlsContexts tls;  // built here too: certificate files are read off the loop
 };
 
 void Gateway::requestReload(std::string path) {
@@ -43,6 +44,13 @@ void Gateway::requestReload(std::string path) {
         j->loaded = config::loadConfigFile(j->path);
         if (j->loaded.ok()) {
           j->compiled = routing::RoutingTable::compile(j->loaded.config);
+          // A certificate that does not load refuses the whole reload, like any other error.
+          if (j->compiled.ok()) {
+            j->tls = buildTlsContexts(*j->loaded.config, j->compiled.errors);
+            if (!j->compiled.errors.empty()) {
+              j->compiled.table = nullptr;
+            }
+          }
         }
       },
       [](uv_work_t* req, int status) {
@@ -72,7 +80,7 @@ void Gateway::requestReload(std::string path) {
                      "keeping the running configuration");
           return;
         }
-        gw->applyReload(j->loaded.config, j->compiled.table);
+        gw->applyReload(j->loaded.config, j->compiled.table, std::move(j->tls));
       });
   if (rc != 0) {
     reload_running_ = false;
@@ -83,9 +91,22 @@ void Gateway::requestReload(std::string path) {
 }
 
 bool Gateway::applyReload(std::shared_ptr<const config::Config> next,
-                          routing::RoutingTablePtr table) {
+                          routing::RoutingTablePtr table, std::optional<TlsContexts> tls) {
+  if (!tls) {
+    std::vector<config::Diagnostic> errors;
+    tls = buildTlsContexts(*next, errors);
+    if (!errors.empty()) {
+      rt_.metrics().registry().counter(metrics::CounterFamily::ConfigReloads, {"failure"}).inc();
+      log::error("reload_refused", "reason", config::toString(errors.front()), "action",
+                 "keeping the running configuration");
+      return false;
+    }
+  }
   const config::Config& old = rt_.cfg();
   if (next->content_hash == old.content_hash) {
+    // Same file, maybe renewed certificates behind the same paths: new connections get them.
+    rt_.setTls(std::move(*tls));
+    publishTlsGauges(rt_.metrics().registry(), rt_.cfg(), rt_.tls(), false);
     rt_.metrics().registry().counter(metrics::CounterFamily::ConfigReloads, {"unchanged"}).inc();
     log::info("reload_unchanged", "hash", next->content_hash);
     return true;
@@ -124,6 +145,8 @@ bool Gateway::applyReload(std::shared_ptr<const config::Config> next,
     }
   }
   rt_.setConfig(std::move(next));
+  rt_.setTls(std::move(*tls));  // open connections keep the contexts they hold
+  publishTlsGauges(rt_.metrics().registry(), rt_.cfg(), rt_.tls(), true);
   table_ = std::move(table);
   selector_ = routing::GroupSelector(rt_.cfg());
   ids_.setLimits(ms(rt_.cfg().store.mapping_ttl), rt_.cfg().store.max_mappings);

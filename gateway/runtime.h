@@ -11,6 +11,7 @@
 
 #include "config/model.h"
 #include "gateway/gw_metrics.h"
+#include "gateway/tls_contexts.h"
 #include "net/loop.h"
 
 namespace smppgw {
@@ -56,6 +57,11 @@ class Runtime {
   const std::shared_ptr<const config::Config>& config() const { return config_; }
   void setConfig(std::shared_ptr<const config::Config> c) { config_ = std::move(c); }
   GatewayMetrics& metrics() { return metrics_; }
+  // The TLS contexts of the configuration in force (swapped with it; open connections keep
+  // theirs).
+  const TlsContexts& tls() const { return tls_; }
+  void setTls(TlsContexts t) { tls_ = std::move(t); }
+  TlsLogLimiter& tlsLog() { return tls_log_; }
   std::mt19937& rng() { return rng_; }
   // Lines about peers that fail before saying who they are (PROXY header failures).
   LogBudget& proxyLogBudget() { return proxy_log_; }
@@ -66,6 +72,8 @@ class Runtime {
   GatewayMetrics metrics_;
   std::mt19937 rng_;
   LogBudget proxy_log_;
+  TlsContexts tls_;
+  TlsLogLimiter tls_log_;
 };
 
 }  // namespace smppgw

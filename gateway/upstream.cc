@@ -102,6 +102,18 @@ void UpstreamBind::connectTo(const sockaddr* addr) {
   state_since_ms_ = rt_.now();
   conn_ = net::Connection::create(rt_.loop(), this, rt_.cfg().limits.max_pdu_size);
   ++generation_;
+  // TLS: the carrier's certificate is checked against server_name (default: host), which is
+  // also the SNI; the context resumes the session it last had with this carrier.
+  const auto& c = up_.cfg();
+  const auto& ctxs = rt_.tls().upstreams;
+  if (up_.configIndex() < ctxs.size() && ctxs[up_.configIndex()] &&
+      !conn_->startTls(ctxs[up_.configIndex()],
+                       c.tls.server_name.empty() ? c.host : c.tls.server_name)) {
+    log::error("tls_session_failed", "upstream", describe(), "reason",
+               conn_->tls()->failureDetail());
+    lost("TLS session failed", UV_EPROTO);
+    return;
+  }
   if (int rc = conn_->connect(addr); rc != 0) {
     lost("connect failed", rc);
   }
@@ -292,8 +304,19 @@ void UpstreamBind::onFramingError(net::Connection&, const codec::DecodeError& e)
   lost("framing lost", UV_EPROTO);
 }
 
-void UpstreamBind::onClosed(net::Connection&, int status) {
-  lost("connection closed", status);
+void UpstreamBind::onSecured(net::Connection& c) {
+  countTlsHandshake(rt_.metrics().registry(), rt_.tlsLog(), rt_.now(), "upstream", up_.name(),
+                    c.peerAddress(), *c.tls(), true);
+}
+
+void UpstreamBind::onClosed(net::Connection& c, int status) {
+  if (status == net::kStatusTlsHandshake && c.tls() != nullptr) {
+    countTlsHandshake(rt_.metrics().registry(), rt_.tlsLog(), rt_.now(), "upstream", up_.name(),
+                      c.peerAddress(), *c.tls(), false);
+    lost("TLS handshake failed", UV_EPROTO);
+    return;
+  }
+  lost("connection closed", status == net::kStatusTlsError ? UV_EPROTO : status);
 }
 
 void UpstreamBind::lost(const char* reason, int status) {
@@ -349,6 +372,11 @@ void UpstreamBind::tick(uint64_t now) {
     case State::Resolving:
     case State::Connecting:
     case State::Binding:
+      // The bind waits in the connection's output until the handshake is done.
+      if (conn_ != nullptr && conn_->tls() != nullptr && !conn_->tls()->established() &&
+          conn_->expireHandshake(ms(rt_.cfg().timers.tls_handshake))) {
+        return;
+      }
       if (now - state_since_ms_ >= ms(c.connect_timeout)) {
         lost("connect/bind timed out", UV_ETIMEDOUT);
       }

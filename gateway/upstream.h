@@ -63,6 +63,7 @@ class UpstreamBind final : public net::ConnectionHandler {
   void onFramingError(net::Connection& c, const codec::DecodeError& e) override;
   void onConnected(net::Connection& c, int status) override;
   void onClosed(net::Connection& c, int status) override;
+  void onSecured(net::Connection& c) override;
 
   State state() const { return state_; }
   bool bound() const { return state_ == State::Bound; }

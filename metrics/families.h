@@ -14,8 +14,8 @@
 // as Prometheus treats an empty label as absent.
 //
 // Families marked "not supported in this version" belong to features this version does not have
-// (TLS, a durable store). They are declared so dashboards and alerts can refer to them; they have
-// no series (TLS) or stay 0 (the store backlog: the memory store has none).
+// (a durable store). They are declared so dashboards and alerts can refer to them; they stay 0
+// (the store backlog: the memory store has none).
 
 #include <array>
 #include <cstddef>
@@ -170,13 +170,20 @@ inline constexpr Buckets kLatencyBuckets =
           "Mappings removed: reason=expired (mapping_ttl) or evicted (max_mappings reached).")    \
   GAUGE(StoreBacklog, "smppgw_store_backlog", labels(),                                           \
         "Records accepted but not yet durable. Always 0: only the memory store is supported.")    \
-  /* ---- TLS: not supported in this version; these families have no series ---- */            \
+  /* ---- TLS (side="listener": customers' connections; side="upstream": ours to carriers) ---- */ \
   COUNTER(TlsHandshakes, "smppgw_tls_handshakes_total",                                           \
           labels("side", "listener", "upstream", "result"),                                       \
-          "TLS handshakes by side and result=ok|failed (TLS: not supported in this version).")   \
+          "TLS handshakes by side and result=ok|failed.")                                         \
+  COUNTER(TlsHandshakeFailures, "smppgw_tls_handshake_failures_total",                            \
+          labels("side", "listener", "upstream", "reason"),                                       \
+          "Failed TLS handshakes by reason: unknown_ca|expired|hostname_mismatch|"               \
+          "no_client_certificate|bad_certificate|protocol|timeout|other.")                        \
   GAUGE(TlsCertificateExpiry, "smppgw_tls_certificate_expiry_timestamp_seconds",                  \
         labels("side", "listener", "upstream"),                                                   \
-        "notAfter of the certificate in use, Unix time (TLS: not supported in this version).")    \
+        "notAfter of our certificate in use (listener, or upstream client certificate), Unix "   \
+        "time.")                                                                                  \
+  GAUGE(TlsVerifyDisabled, "smppgw_tls_verify_disabled", labels("upstream"),                      \
+        "1 for an upstream over TLS whose certificate is not verified (tls.verify_peer false).") \
   /* ---- configuration and process ---- */                                                       \
   COUNTER(ConfigReloads, "smppgw_config_reloads_total", labels("result"),                         \
           "Configuration reloads: result=success|failure|unchanged (a failure keeps the old one).")\

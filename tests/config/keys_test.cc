@@ -175,7 +175,7 @@ TEST_CASE("every key the table marks unsupported is refused with its JSON path")
       CHECK_FALSE(hasError(good, path, "not supported"));
     }
   }
-  // TLS (both sides), PROXY protocol, retry, store_and_forward (3 places), the durable store.
+  // PROXY protocol, retry, store_and_forward (3 places), the durable store, and others.
   CHECK(refused >= 12);
 }
 

@@ -16,6 +16,7 @@
 #include "net/loop.h"
 #include "routing/table.h"
 #include "tests/support/esme_client.h"
+#include "tests/support/pki.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -491,4 +492,37 @@ TEST_CASE("proxy_protocol: a PROXY header not complete within session_init is co
   CHECK(h.registry.serialize().find(
             "smppgw_proxy_header_failures_total{listener=\"pp\",reason=\"timeout\"} 1") !=
         std::string::npos);
+}
+
+// A TLS listener: a client that connects and never says hello is dropped once
+// timers.tls_handshake has passed on the loop's clock, and counted with reason="timeout".
+TEST_CASE("TLS listener: a handshake not done within timers.tls_handshake fails (timeout)") {
+  const auto& p = nettest::pki();
+  REQUIRE_MESSAGE(p.error.empty(), p.error);
+  Harness h(Harness::Text{R"({
+      "gateway": {"allow_plain_passwords": true},
+      "listeners": [{"name": "l", "address": "127.0.0.1", "port": 0,
+                     "tls": {"certificate": ")" +
+                          p.server_cert + R"(", "private_key": ")" + p.server_key + R"("}}],
+      "customers": [{"system_id": "acme", "password": "secret"}],
+      "upstreams": [{"name": "u", "host": "127.0.0.1", "port": 1, "system_id": "gw",
+                     "connect_timeout": "1s", "reconnect": {"initial": "10s", "max": "10s"}}],
+      "groups": [{"name": "g", "members": [{"upstream": "u"}]}],
+      "routes": [{"action": {"group": "g"}}],
+      "metrics": {"enabled": false},
+      "timers": {"tls_handshake": "2s", "session_init": "30s"}})"});
+  auto& accepted = h.registry.counter(metrics::CounterFamily::Connections, {"l", "accepted"});
+  auto& timeouts = h.registry.counter(metrics::CounterFamily::TlsHandshakeFailures,
+                                      {"listener", "l", "", "timeout"});
+  EsmeClient c;
+  REQUIRE(c.connect("127.0.0.1", h.gw->listenerPort(0)));
+  REQUIRE(h.runUntil([&] { return accepted.value() == 1; }));
+  h.advance(1999);
+  h.iterate();
+  CHECK_FALSE(c.waitClosed(20));
+  CHECK(timeouts.value() == 0);
+  h.advance(2);
+  REQUIRE(h.runUntil([&] { return timeouts.value() == 1; }));
+  h.iterate();
+  CHECK(c.waitClosed(1000));
 }

@@ -4,6 +4,7 @@
 //
 //   node node_esme.js --url smpp://127.0.0.1:PORT --system-id ID --password PW [--count N]
 //                     [--timeout-ms T] [--bind transceiver|transmitter] [--long]
+//                     [--ca FILE]   (with an ssmpp:// url: the CA that verifies smppgw as localhost)
 'use strict';
 const smpp = require('smpp');
 
@@ -22,7 +23,12 @@ const finish = (ok) => {
 };
 const timer = setTimeout(() => { summary.errors.push('timeout'); finish(false); }, timeoutMs);
 
-const session = smpp.connect({ url: args.url, auto_enquire_link_period: 0 });
+const options = { url: args.url, auto_enquire_link_period: 0 };
+if (args.ca) {
+  options.ca = require('fs').readFileSync(args.ca);
+  options.servername = 'localhost';
+}
+const session = smpp.connect(options);
 session.on('error', (e) => { summary.errors.push(String(e)); clearTimeout(timer); finish(false); });
 session.on('deliver_sm', (pdu) => {
   session.send(pdu.response());

@@ -10,7 +10,7 @@
 #include "net/connection.h"
 #include "net/loop.h"
 #include "net/tls.h"
-#include "pki.h"
+#include "tests/support/pki.h"
 
 using namespace smppgw;
 

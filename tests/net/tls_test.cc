@@ -14,7 +14,7 @@
 #include "net/connection.h"
 #include "net/loop.h"
 #include "net/tls.h"
-#include "pki.h"
+#include "tests/support/pki.h"
 #include "tests/support/process.h"
 
 using namespace smppgw;

@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -32,7 +34,62 @@ EsmeClient::~EsmeClient() {
   close();
 }
 
+void EsmeClient::SslFree::operator()(ssl_st* s) const {
+  SSL_free(s);
+}
+void EsmeClient::SslFree::operator()(ssl_ctx_st* c) const {
+  SSL_CTX_free(c);
+}
+
+bool EsmeClient::tlsWait(int rc, int timeout_ms) {
+  const int e = SSL_get_error(ssl_.get(), rc);
+  if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+    return false;
+  }
+  pollfd p{fd_, static_cast<short>(e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT), 0};
+  return ::poll(&p, 1, timeout_ms) == 1;
+}
+
+bool EsmeClient::startTls(const std::string& ca, const std::string& server_name,
+                          const std::string& cert, const std::string& key, std::string& error,
+                          int timeout_ms) {
+  auto openssl_error = [] {
+    char buf[256] = "handshake failed";
+    if (unsigned long e = ERR_get_error()) {
+      ERR_error_string_n(e, buf, sizeof buf);
+    }
+    ERR_clear_error();
+    return std::string(buf);
+  };
+  ssl_ctx_.reset(SSL_CTX_new(TLS_client_method()));
+  SSL_CTX_load_verify_locations(ssl_ctx_.get(), ca.c_str(), nullptr);
+  SSL_CTX_set_verify(ssl_ctx_.get(), SSL_VERIFY_PEER, nullptr);
+  if (!cert.empty() &&
+      (SSL_CTX_use_certificate_chain_file(ssl_ctx_.get(), cert.c_str()) != 1 ||
+       SSL_CTX_use_PrivateKey_file(ssl_ctx_.get(), key.c_str(), SSL_FILETYPE_PEM) != 1)) {
+    error = openssl_error();
+    return false;
+  }
+  ssl_.reset(SSL_new(ssl_ctx_.get()));
+  SSL_set_fd(ssl_.get(), fd_);
+  SSL_set_tlsext_host_name(ssl_.get(), server_name.c_str());
+  SSL_set1_host(ssl_.get(), server_name.c_str());
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    const int rc = SSL_connect(ssl_.get());
+    if (rc == 1) {
+      return true;
+    }
+    if (!tlsWait(rc, remainingMs(deadline))) {
+      error = openssl_error();
+      ssl_.reset();
+      return false;
+    }
+  }
+}
+
 void EsmeClient::close() {
+  ssl_.reset();
   if (fd_ >= 0) {
     ::close(fd_);
     fd_ = -1;
@@ -104,6 +161,15 @@ bool EsmeClient::connect(const std::string& host, uint16_t port, int timeout_ms)
 bool EsmeClient::sendRaw(const void* data, size_t size) {
   const auto* p = static_cast<const uint8_t*>(data);
   const auto deadline = Clock::now() + std::chrono::seconds(5);
+  while (ssl_ && size > 0) {
+    const int n = SSL_write(ssl_.get(), p, static_cast<int>(size));
+    if (n > 0) {
+      p += n;
+      size -= static_cast<size_t>(n);
+    } else if (!tlsWait(n, remainingMs(deadline))) {
+      return false;
+    }
+  }
   while (size > 0 && fd_ >= 0) {
     const ssize_t n = ::send(fd_, p, size, MSG_NOSIGNAL);
     if (n > 0) {
@@ -133,6 +199,27 @@ bool EsmeClient::send(const codec::Pdu& pdu, uint8_t peer_version) {
 bool EsmeClient::fill(int timeout_ms) {
   if (fd_ < 0 || eof_) {
     return false;
+  }
+  if (ssl_) {
+    // OpenSSL may hold decrypted bytes the socket no longer shows: read first, poll after.
+    uint8_t buf[16384];
+    const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+      const int n = SSL_read(ssl_.get(), buf, sizeof buf);
+      if (n > 0) {
+        rx_.insert(rx_.end(), buf, buf + n);
+        return true;
+      }
+      const int e = SSL_get_error(ssl_.get(), n);
+      if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+        ERR_clear_error();
+        eof_ = true;  // close_notify, reset or a TLS alert
+        return false;
+      }
+      if (!tlsWait(n, remainingMs(deadline))) {
+        return false;
+      }
+    }
   }
   pollfd p{fd_, POLLIN, 0};
   if (::poll(&p, 1, timeout_ms) != 1) {

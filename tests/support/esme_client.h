@@ -14,6 +14,9 @@
 #include "codec/decode.h"
 #include "codec/pdu.h"
 
+struct ssl_st;
+struct ssl_ctx_st;
+
 namespace smppgw::testsupport {
 
 // One received PDU: its bytes, and the decoded form whose views point into them.
@@ -46,6 +49,11 @@ class EsmeClient {
   // The local IPv4 address the next connect() binds to ("" = the kernel's choice); any of
   // 127.0.0.0/8 works on loopback, so a test can be a client from several addresses.
   void setLocalAddress(std::string address) { local_ = std::move(address); }
+  // TLS over the connected socket (blocking, bounded): verifies the server against `ca` and
+  // `server_name`; `cert`/`key` (optional) is the client certificate. False with `error` set
+  // (OpenSSL's words) if the handshake fails. Everything after goes through TLS.
+  bool startTls(const std::string& ca, const std::string& server_name, const std::string& cert,
+                const std::string& key, std::string& error, int timeout_ms = 3000);
   // Takes over a connected socket (e.g. one a test accepted while playing the MC).
   void adopt(int fd);
   void close();
@@ -77,7 +85,16 @@ class EsmeClient {
   bool fill(int timeout_ms);  // one poll+recv into rx_; false on timeout/EOF/error
   ReceivedPtr takeFrame();
 
+  struct SslFree {
+    void operator()(ssl_st* s) const;
+    void operator()(ssl_ctx_st* c) const;
+  };
+  // Waits for the socket as SSL_get_error(rc) asks; false on timeout or a fatal error.
+  bool tlsWait(int rc, int timeout_ms);
+
   int fd_ = -1;
+  std::unique_ptr<ssl_ctx_st, SslFree> ssl_ctx_;
+  std::unique_ptr<ssl_st, SslFree> ssl_;
   int rcvbuf_ = 0;
   int maxseg_ = 0;
   std::string local_;

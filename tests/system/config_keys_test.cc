@@ -134,21 +134,20 @@ class SilentMc {
 
 }  // namespace
 
-TEST_CASE("an upstream tls block is refused by check-config and run, with its path") {
+TEST_CASE("a TLS file that does not load is refused by check-config and run, with its path") {
   json cfg = smppgw::testsupport::baseGatewayConfig({{"mc", 2776}});
-  cfg["upstreams"][0]["tls"] = {{"ca", "/etc/ssl/certs/ca-certificates.crt"}};
+  cfg["upstreams"][0]["tls"] = {{"ca", "/nonexistent/carrier-ca.pem"}};
   const std::string path = writeTemp("tls-upstream", cfg.dump(2));
-  const std::string expected =
-      "upstreams[0].tls: not supported in this version: TLS to carriers is not built";
+  const std::string expected = "upstreams[0].tls.ca: ca_file /nonexistent/carrier-ca.pem";
 
   auto check = runSmppgw({"check-config", path});
   CHECK(check->exitCode() == 1);
   CHECK_MESSAGE(check->out().find(expected) != std::string::npos, check->out());
 
-  // `run` refuses before it opens a socket: the password never leaves in clear.
+  // `run` refuses before it opens a socket: the password never leaves unprotected.
   auto run = runSmppgw({"run", "-c", path});
   CHECK(run->exitCode() == 1);
-  CHECK_MESSAGE(run->err().find(expected) != std::string::npos, run->err());
+  CHECK_MESSAGE(run->err().find("upstreams[0].tls.ca") != std::string::npos, run->err());
   CHECK(run->err().find("upstream_bound") == std::string::npos);
 }
 

@@ -13,6 +13,7 @@
 #include "codec/status.h"
 #include "tests/support/esme_client.h"
 #include "tests/support/peers.h"
+#include "tests/support/pki.h"
 #include "tests/support/process.h"
 
 using namespace std::chrono_literals;
@@ -72,19 +73,24 @@ class NodeMc {
 };
 
 // node-smpp's client against the gateway; returns its JSON summary.
-json runNodeEsme(uint16_t port, int count, bool long_messages = false) {
+// With `ca`: over TLS (ssmpp://), verifying the gateway against that CA.
+json runNodeEsme(uint16_t port, int count, bool long_messages = false, const std::string& ca = {}) {
   ChildProcess p;
-  std::vector<std::string> args = {kInterop + "/node_esme.js",
-                                   "--url",
-                                   "smpp://127.0.0.1:" + std::to_string(port),
-                                   "--system-id",
-                                   "acme",
-                                   "--password",
-                                   "secret",
-                                   "--count",
-                                   std::to_string(count)};
+  std::vector<std::string> args = {
+      kInterop + "/node_esme.js",
+      "--url",
+      (ca.empty() ? "smpp://" : "ssmpp://") + std::string("127.0.0.1:") + std::to_string(port),
+      "--system-id",
+      "acme",
+      "--password",
+      "secret",
+      "--count",
+      std::to_string(count)};
   if (long_messages) {
     args.insert(args.end(), {"--long", "1"});
+  }
+  if (!ca.empty()) {
+    args.insert(args.end(), {"--ca", ca});
   }
   std::string error;
   REQUIRE_MESSAGE(p.start(nodeBinary(), args, &error), error);
@@ -105,6 +111,19 @@ TEST_CASE("node-smpp client -> smppgw -> smpp-mcsim: submits answered, receipts 
   CHECK(s["accepted"] == 25);
   CHECK(s["receipts_matched"] == 25);
   CHECK(s["receipts_unknown"] == 0);
+}
+
+TEST_CASE("node-smpp client over TLS (ssmpp://) -> smppgw TLS listener: receipts matched") {
+  const auto& pki = smppgw::nettest::pki();
+  REQUIRE_MESSAGE(pki.error.empty(), pki.error);
+  McsimProc mc({"--receipt-delay-ms", "20"});
+  json cfg = smppgw::testsupport::baseGatewayConfig({{"mc", mc.port()}});
+  cfg["listeners"][0]["tls"] = {{"certificate", pki.server_cert}, {"private_key", pki.server_key}};
+  GatewayProc gw(cfg);
+  json s = runNodeEsme(gw.port(), 10, false, pki.ca);
+  CHECK(s["ok"] == true);
+  CHECK(s["accepted"] == 10);
+  CHECK(s["receipts_matched"] == 10);
 }
 
 TEST_CASE("smppgw binds to a node-smpp MC: submits and its receipts come back rewritten") {

@@ -22,6 +22,11 @@ struct ExtraTlv {
 struct Config {
   std::string listen = "127.0.0.1:2775";
   std::string port_file;
+  // TLS listener (--tls-cert/--tls-key); --tls-ca verifies client certificates.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
+  bool tls_require_client_cert = false;
   bool quiet = false;
   uint64_t duration_ms = 0;            // 0: until SIGINT/SIGTERM
   std::string mc_system_id = "mcsim";  // the MC's own system_id in bind_resp

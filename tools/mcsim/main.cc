@@ -112,6 +112,12 @@ int main(int argc, char** argv) {
            "address to listen on (numeric; default 127.0.0.1:2775; port 0 picks a free one)",
            cfg.listen);
   p.string("port-file", "PATH", "write the bound port to PATH once listening", cfg.port_file);
+  p.string("tls-cert", "FILE", "PEM certificate chain: the listener speaks TLS (with --tls-key)",
+           cfg.tls_cert);
+  p.string("tls-key", "FILE", "PEM private key of --tls-cert", cfg.tls_key);
+  p.string("tls-ca", "FILE", "PEM CA bundle that verifies client certificates", cfg.tls_ca);
+  p.flag("tls-require-client-cert", "refuse TLS clients without a certificate --tls-ca verifies",
+         cfg.tls_require_client_cert);
   p.string("system-id", "ID", "accept binds only with this system_id (else ESME_RINVSYSID)",
            cfg.required_system_id);
   p.option("password", "PW", "accept binds only with this password (else ESME_RINVPASWD)",

@@ -51,6 +51,25 @@ bool McSim::start() {
                  cfg_.listen.c_str());
     return false;
   }
+  if (!cfg_.tls_cert.empty() || !cfg_.tls_key.empty()) {
+    net::TlsOptions o;
+    o.role = net::TlsOptions::Role::Server;
+    o.cert_file = cfg_.tls_cert;
+    o.key_file = cfg_.tls_key;
+    o.ca_file = cfg_.tls_ca;
+    o.require_client_cert = cfg_.tls_require_client_cert;
+    std::string error;
+    tls_ = net::TlsContext::create(o, error);
+    if (!tls_) {
+      std::fprintf(stderr, "smpp-mcsim: TLS: %s\n", error.c_str());
+      return false;
+    }
+  } else if (!cfg_.tls_ca.empty() || cfg_.tls_require_client_cert) {
+    std::fprintf(stderr,
+                 "smpp-mcsim: --tls-ca and --tls-require-client-cert need --tls-cert and "
+                 "--tls-key\n");
+    return false;
+  }
   listener_ = std::make_unique<net::Listener>(loop_, [this](uv_stream_t* s) { onAccept(s); });
   if (int rc = listener_->listen(reinterpret_cast<sockaddr*>(&addr)); rc != 0) {
     std::fprintf(stderr, "smpp-mcsim: cannot listen on %s: %s\n", cfg_.listen.c_str(),
@@ -72,9 +91,9 @@ bool McSim::start() {
     duration_timer_ = std::make_unique<net::Timer>(loop_, [this] { shutdown(); });
     duration_timer_->start(cfg_.duration_ms);
   }
-  log("listening on %s:%u (latency %s, receipts %s%s)", host.c_str(), port_,
-      cfg_.latency.describe().c_str(), cfg_.receipt_delay.describe().c_str(),
-      cfg_.receipt_first ? ", before the response" : "");
+  log("listening on %s:%u%s (latency %s, receipts %s%s)", host.c_str(), port_,
+      tls_ ? " over TLS" : "", cfg_.latency.describe().c_str(),
+      cfg_.receipt_delay.describe().c_str(), cfg_.receipt_first ? ", before the response" : "");
   return true;
 }
 
@@ -83,7 +102,8 @@ void McSim::onAccept(uv_stream_t* server) {
   auto s = std::make_unique<Session>(*this, idx, sessions_.nextSerial(), cfg_.window);
   s->conn = net::Connection::create(loop_, s.get(), codec::kDefaultMaxCommandLength);
   s->opened_ns = net::Loop::hrtimeNs();
-  if (s->conn->accept(server) != 0 || shutting_down_) {
+  if (s->conn->accept(server) != 0 || shutting_down_ ||
+      (tls_ && (!s->conn->startTls(tls_) || s->conn->closing()))) {
     s->conn->abort();
     s->conn.reset();
     sessions_.unreserve(idx);
@@ -138,6 +158,11 @@ void McSim::onHousekeeping() {
   const uint64_t now = net::Loop::hrtimeNs();
   sessions_.forEach([&](Session& s) {
     if (s.state == Session::State::Closed) {
+      return;
+    }
+    // A TLS client that never finishes its handshake is dropped after 10 s.
+    if (s.conn && s.conn->tls() != nullptr && !s.conn->tls()->established()) {
+      s.conn->expireHandshake(10000);
       return;
     }
     deliveries_.expire(s, now);

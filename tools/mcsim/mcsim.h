@@ -85,6 +85,7 @@ class McSim {
   Deliveries deliveries_;
   Messages messages_;
   std::unique_ptr<net::Listener> listener_;
+  std::shared_ptr<net::TlsContext> tls_;  // null: plaintext listener
   uint16_t port_ = 0;
 
   std::unique_ptr<net::Timer> housekeeping_;

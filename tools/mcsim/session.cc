@@ -141,10 +141,14 @@ void Session::onFramingError(net::Connection&, const codec::DecodeError& e) {
   close();
 }
 
-void Session::onClosed(net::Connection&, int st) {
+void Session::onClosed(net::Connection& c, int st) {
+  const std::string why = st == net::kStatusTlsHandshake && c.tls() != nullptr
+                              ? std::string("TLS handshake failed: ") + toString(c.tls()->failure())
+                          : st == net::kStatusTlsError ? std::string("TLS error")
+                          : st == UV_EOF               ? std::string("by peer")
+                                                       : std::string(uv_strerror(st));
   sim.log("connection %s closed (%s)",
-          account != nullptr ? account->system_id.c_str() : "(unbound)",
-          st == UV_EOF ? "by peer" : uv_strerror(st));
+          account != nullptr ? account->system_id.c_str() : "(unbound)", why.c_str());
   drop();
 }
 

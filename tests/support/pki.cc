@@ -1,4 +1,4 @@
-#include "pki.h"
+#include "tests/support/pki.h"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
