@@ -190,6 +190,20 @@ TEST_CASE("smpp-bench --tls: binds after the handshake, every submit answered ov
   CHECK(r.report["loop"]["writes"].get<uint64_t>() < 2000);
 }
 
+TEST_CASE("smpp-bench --tls --one-pdu-per-write: one TLS record batch and one write per PDU") {
+  REQUIRE_MESSAGE(smppgw::nettest::pki().error.empty(), smppgw::nettest::pki().error);
+  net::Loop loop;
+  TlsMc mc(loop, false);
+  Run r = runBench(loop, mc,
+                   {"--tls", "--tls-ca", smppgw::nettest::pki().ca, "--count", "300", "--window",
+                    "10", "--one-pdu-per-write"});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.report["responses_ok"] == 300);
+  CHECK(r.report["loop"]["writes"].get<uint64_t>() >= 300);
+  CHECK(mc.submits == 300);
+}
+
 TEST_CASE("smpp-bench --tls with a client certificate to an MC that requires one") {
   REQUIRE_MESSAGE(smppgw::nettest::pki().error.empty(), smppgw::nettest::pki().error);
   const auto& pki = smppgw::nettest::pki();
