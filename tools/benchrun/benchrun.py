@@ -285,7 +285,7 @@ def gateway_config(mc_port, sessions, window, upstream_binds, customers=None,
     }
     if pki:
         cfg["listeners"][0]["tls"] = {"certificate": pki["cert"], "private_key": pki["key"]}
-        cfg["upstreams"][0]["tls"] = {"ca": pki["ca"]}
+        cfg["upstreams"][0]["tls"] = {"ca": pki["ca"], "server_name": "127.0.0.1"}
     return cfg
 
 
