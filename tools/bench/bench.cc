@@ -54,6 +54,9 @@ void BenchSession::onFramingError(net::Connection&, const codec::DecodeError& e)
 void BenchSession::onConnected(net::Connection&, int st) {
   bench.handleConnected(*this, st);
 }
+void BenchSession::onSecured(net::Connection&) {
+  bench.handleSecured(*this);
+}
 void BenchSession::onClosed(net::Connection&, int st) {
   bench.handleClosed(*this, st);
 }
@@ -94,6 +97,24 @@ bool Bench::start(std::string& error) {
       !tools::NumberRange::parse(cfg_.dest, dst, error)) {
     return false;
   }
+  if (cfg_.tls) {
+    net::TlsOptions o;
+    o.role = net::TlsOptions::Role::Client;
+    o.ca_file = cfg_.tls_ca;
+    o.cert_file = cfg_.tls_cert;
+    o.key_file = cfg_.tls_key;
+    if (o.cert_file.empty() != o.key_file.empty()) {
+      error = "--tls-cert and --tls-key go together";
+      return false;
+    }
+    std::string why;
+    tls_ctx_ = net::TlsContext::create(o, why);
+    if (tls_ctx_ == nullptr) {
+      error = "TLS: " + why;
+      return false;
+    }
+    tls_server_name_ = cfg_.tls_server_name.empty() ? host : cfg_.tls_server_name;
+  }
   rd_ = cfg_.receipts ? 1 : 0;
   if (!factory_.build(cfg_.mix, src, dst, rd_, cfg_.seed, error)) {
     return false;
@@ -115,6 +136,12 @@ bool Bench::start(std::string& error) {
   }
   start_ns_ = net::Loop::hrtimeNs();
   for (auto& s : sessions_) {
+    if (tls_ctx_ != nullptr && !s->conn->startTls(tls_ctx_, tls_server_name_)) {
+      error = "TLS: " + (s->conn->tls() != nullptr ? s->conn->tls()->failureDetail()
+                                                   : std::string("cannot start a session"));
+      return false;
+    }
+    s->connect_ns = net::Loop::hrtimeNs();
     if (int rc = s->conn->connect(reinterpret_cast<sockaddr*>(&addr_)); rc != 0) {
       error = std::string("connect: ") + uv_strerror(rc);
       return false;
@@ -143,8 +170,9 @@ bool Bench::start(std::string& error) {
   } else {
     std::snprintf(until, sizeof until, "%.1f s", static_cast<double>(cfg_.duration_ms) / 1000.0);
   }
-  log("%u session(s) to %s, %s, mix %s%s, %s", cfg_.sessions, cfg_.connect.c_str(), what,
-      std::string(mixName(cfg_.mix)).c_str(), cfg_.receipts ? ", receipts" : "", until);
+  log("%u session(s) to %s%s, %s, mix %s%s, %s", cfg_.sessions, cfg_.connect.c_str(),
+      cfg_.tls ? " over TLS" : "", what, std::string(mixName(cfg_.mix)).c_str(),
+      cfg_.receipts ? ", receipts" : "", until);
   return true;
 }
 
@@ -171,6 +199,24 @@ void Bench::handleConnected(BenchSession& s, int st) {
     checkDone(net::Loop::hrtimeNs());
     return;
   }
+  if (tls_ctx_ != nullptr) {
+    s.state = BenchSession::State::Handshaking;  // the bind waits for onSecured
+    return;
+  }
+  sendBind(s);
+}
+
+void Bench::handleSecured(BenchSession& s) {
+  const net::TlsSession* t = s.conn->tls();
+  ++tls_handshakes_;
+  if (t->sessionReused()) {
+    ++tls_resumed_;
+  }
+  if (tls_version_.empty()) {
+    tls_version_ = t->version();
+    tls_cipher_ = t->cipher();
+  }
+  handshake_hist_.record(net::Loop::hrtimeNs() - s.connect_ns);
   sendBind(s);
 }
 
@@ -607,6 +653,18 @@ void Bench::handleFramingError(BenchSession& s, const codec::DecodeError& e) {
 }
 
 void Bench::handleClosed(BenchSession& s, int st) {
+  if (st == net::kStatusTlsHandshake && s.conn->tls() != nullptr) {
+    const net::TlsSession* t = s.conn->tls();
+    ++tls_failed_;
+    if (tls_failure_.empty()) {
+      tls_failure_ = net::toString(t->failure());
+    }
+    log("session %u: TLS handshake with %s (%s) failed: %s: %s", s.index, cfg_.connect.c_str(),
+        tls_server_name_.c_str(), net::toString(t->failure()), t->failureDetail().c_str());
+    closeSession(s);
+    checkDone(net::Loop::hrtimeNs());
+    return;
+  }
   if (s.state != BenchSession::State::Closed && s.state != BenchSession::State::Unbinding &&
       !finishing_) {
     ++sessions_lost_;
@@ -725,6 +783,10 @@ void Bench::onTick() {
     if (s.state == BenchSession::State::Closed || s.state == BenchSession::State::Connecting) {
       continue;
     }
+    if (s.state == BenchSession::State::Handshaking) {
+      s.conn->expireHandshake(cfg_.bind_timeout_ms);  // on expiry: handleClosed, from inside
+      continue;
+    }
     while (auto* slot = s.inflight.oldest()) {
       const auto kind = slot->payload.kind;
       uint64_t limit = resp_timeout;
@@ -801,6 +863,9 @@ void Bench::onProgress() {
 }
 
 int Bench::exitCode() const {
+  if (tls_failed_ > 0) {
+    return 3;
+  }
   if (binds_ok_ == 0 || binds_failed_ > 0 || connect_failed_ > 0) {
     return 1;
   }
@@ -835,6 +900,7 @@ std::string Bench::reportJson() const {
   ordered_json j;
   j["tool"] = "smpp-bench";
   j["config"] = {{"connect", cfg_.connect},
+                 {"tls", cfg_.tls},
                  {"sessions", cfg_.sessions},
                  {"bind", cfg_.transmitter ? "transmitter" : "transceiver"},
                  {"mode", cfg_.rate > 0 ? "open" : "closed"},
@@ -881,6 +947,12 @@ std::string Bench::reportJson() const {
                 {"failed", binds_failed_},
                 {"connect_failed", connect_failed_},
                 {"lost", sessions_lost_}};
+  if (cfg_.tls) {
+    j["tls"] = {{"server_name", tls_server_name_}, {"version", tls_version_},
+                {"cipher", tls_cipher_},           {"handshakes", tls_handshakes_},
+                {"resumed", tls_resumed_},         {"failed", tls_failed_},
+                {"failure", tls_failure_},         {"handshake_ms", pct(handshake_hist_, 1e6)}};
+  }
   const net::LoopStats& ls = loop_.stats();
   j["loop"] = {{"reads", ls.reads},
                {"writes", ls.writes},
@@ -913,6 +985,15 @@ std::string Bench::reportText() const {
                     : "",
       std::string(mixName(cfg_.mix)).c_str(), cfg_.receipts ? ", receipts" : "");
   (void)c;
+  if (cfg_.tls) {
+    add("  tls: %s %s, %llu handshake(s) (%llu resumed, mean %.2f ms), %llu failed%s%s\n",
+        tls_version_.empty() ? "-" : tls_version_.c_str(),
+        tls_cipher_.empty() ? "-" : tls_cipher_.c_str(),
+        static_cast<unsigned long long>(tls_handshakes_),
+        static_cast<unsigned long long>(tls_resumed_), handshake_hist_.mean() / 1e6,
+        static_cast<unsigned long long>(tls_failed_), tls_failure_.empty() ? "" : ": ",
+        tls_failure_.c_str());
+  }
   add("  finished in %.3f s (%s)\n", j["elapsed_s"].get<double>(), stop_reason_.c_str());
   add("  submit_sm: %llu sent (%llu messages), %llu answered, %llu ok, %llu timeouts\n",
       static_cast<unsigned long long>(submitted_), static_cast<unsigned long long>(messages_),

@@ -30,6 +30,12 @@ namespace smppgw::bench {
 
 struct Config {
   std::string connect;  // HOST:PORT
+  // TLS under every session: the handshake (bounded by bind_timeout_ms) comes before the bind.
+  bool tls = false;
+  std::string tls_ca;           // PEM CA bundle verifying the server (empty: system default)
+  std::string tls_server_name;  // name or IP the certificate must match (empty: --connect's host)
+  std::string tls_cert;         // client certificate (PEM), with tls_key
+  std::string tls_key;
   uint32_t sessions = 1;
   bool transmitter = false;  // bind_transmitter (+ a bind_receiver per session for receipts)
   std::string system_id = "bench";
@@ -62,7 +68,7 @@ class Bench;
 class BenchSession : public net::ConnectionHandler {
  public:
   enum class Role : uint8_t { Transceiver, Transmitter, Receiver };
-  enum class State : uint8_t { Connecting, Binding, Bound, Unbinding, Closed };
+  enum class State : uint8_t { Connecting, Handshaking, Binding, Bound, Unbinding, Closed };
   struct Req {
     enum class Kind : uint8_t { Bind, Submit, Enquire, Unbind };
     Kind kind = Kind::Submit;
@@ -74,6 +80,7 @@ class BenchSession : public net::ConnectionHandler {
   void onPdu(net::Connection& c, codec::Bytes pdu) override;
   void onFramingError(net::Connection& c, const codec::DecodeError& e) override;
   void onConnected(net::Connection& c, int status) override;
+  void onSecured(net::Connection& c) override;
   void onClosed(net::Connection& c, int status) override;
 
   bool canSubmit() const { return state == State::Bound && role != Role::Receiver; }
@@ -86,6 +93,7 @@ class BenchSession : public net::ConnectionHandler {
   tools::InflightRing<Req> inflight;
   uint32_t submits_outstanding = 0;
   uint64_t last_enquire_ns = 0;
+  uint64_t connect_ns = 0;
   // The rest of a long message still to send on this session (same reference, same schedule).
   const MessageShape* parts_shape = nullptr;
   size_t parts_next = 0;
@@ -105,7 +113,8 @@ class Bench {
   bool start(std::string& error);
   // SIGINT/SIGTERM: first stop sending and drain, second finish at once.
   void interrupt();
-  // Process exit code: 0 all answered (and receipts received), 1 otherwise.
+  // Process exit code: 0 all answered (and receipts received), 3 a TLS handshake failed, 1
+  // otherwise.
   int exitCode() const;
   std::string reportJson() const;
   std::string reportText() const;
@@ -114,6 +123,7 @@ class Bench {
   void handlePdu(BenchSession& s, codec::Bytes pdu);
   void handleFramingError(BenchSession& s, const codec::DecodeError& e);
   void handleConnected(BenchSession& s, int status);
+  void handleSecured(BenchSession& s);
   void handleClosed(BenchSession& s, int status);
 
  private:
@@ -158,6 +168,8 @@ class Bench {
   MessageFactory factory_;
   std::vector<std::unique_ptr<BenchSession>> sessions_;
   sockaddr_storage addr_{};
+  std::shared_ptr<net::TlsContext> tls_ctx_;
+  std::string tls_server_name_;
   uint8_t rd_ = 0;
 
   tools::PreciseTimer pacer_;
@@ -195,6 +207,12 @@ class Bench {
   uint64_t binds_failed_ = 0;
   uint64_t connect_failed_ = 0;
   uint64_t sessions_lost_ = 0;
+  uint64_t tls_handshakes_ = 0;
+  uint64_t tls_resumed_ = 0;
+  uint64_t tls_failed_ = 0;
+  std::string tls_version_;  // of the first session secured
+  std::string tls_cipher_;
+  std::string tls_failure_;  // reason of the first failure ("unknown_ca", ...)
   uint64_t receipts_expected_ = 0;
   uint64_t receipts_matched_ = 0;
   uint64_t receipts_unknown_ = 0;  // receipts for no submit of ours (counted at the end)
@@ -210,7 +228,9 @@ class Bench {
   tools::LatencyHistogram submit_hist_;
   tools::LatencyHistogram interval_hist_;
   tools::LatencyHistogram receipt_hist_;
-  tools::LatencyHistogram send_lag_hist_;  // open loop: actual send - scheduled send
+  tools::LatencyHistogram send_lag_hist_;
+  tools::LatencyHistogram handshake_hist_;  // TCP connect started -> TLS secured  // open loop:
+                                            // actual send - scheduled send
   tools::FlatIdMap<PendingReceipt> pending_receipts_;
   tools::FlatIdMap<uint64_t> early_receipts_;  // receipts that came before their response
   codec::Pdu in_;

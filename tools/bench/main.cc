@@ -63,6 +63,20 @@ int main(int argc, char** argv) {
                cfg.bind_timeout_ms);
   p.durationMs("enquire-link", "DURATION", "enquire_link interval per session (default 30s; 0 off)",
                cfg.enquire_link_ms);
+  p.section("TLS");
+  p.flag("tls",
+         "TLS under every session (the handshake comes before the bind; --bind-timeout\n"
+         "bounds it too)",
+         cfg.tls);
+  p.string("tls-ca", "FILE", "PEM CA bundle that verifies the server (default: the system's)",
+           cfg.tls_ca);
+  p.string("tls-server-name", "NAME",
+           "host name (SNI and certificate check) or IP address the server certificate must\n"
+           "match (default: --connect's host)",
+           cfg.tls_server_name);
+  p.string("tls-cert", "FILE", "client certificate (PEM) for servers that require one",
+           cfg.tls_cert);
+  p.string("tls-key", "FILE", "private key (PEM) of --tls-cert", cfg.tls_key);
   p.section("Load");
   p.u32("window", "W", "outstanding submit_sm per session (default 10)", cfg.window, 1, 1000000);
   p.number("rate", "R",
@@ -129,8 +143,10 @@ int main(int argc, char** argv) {
           "throughput, submit latency p50/p90/p99/p99.9/max, receipt round trip, counts by\n"
           "command_status, timeouts and receipts matched/unmatched/missing.\n"
           "Exit code: 0 if every submit_sm was answered (and, with --receipts, every receipt\n"
-          "arrived), 1 otherwise, 2 on a usage error. SIGINT stops sending and drains; a second\n"
-          "SIGINT stops at once.\n",
+          "arrived), 1 otherwise, 2 on a usage error (or TLS files that cannot be loaded), 3 if\n"
+          "a TLS handshake failed (the reason is logged: unknown_ca, expired,\n"
+          "hostname_mismatch, ...). SIGINT stops sending and drains; a second SIGINT stops at\n"
+          "once.\n",
           stdout);
       return 0;
     case tools::OptionParser::Result::Error:
@@ -149,6 +165,13 @@ int main(int argc, char** argv) {
   }
   if (cfg.mix == smppgw::bench::Mix::Realistic) {
     cfg.receipts = true;
+  }
+  if (!cfg.tls && (!cfg.tls_ca.empty() || !cfg.tls_server_name.empty() || !cfg.tls_cert.empty() ||
+                   !cfg.tls_key.empty())) {
+    std::fprintf(stderr,
+                 "smpp-bench: --tls-ca, --tls-server-name, --tls-cert and --tls-key need "
+                 "--tls\n");
+    return 2;
   }
   cfg.interface_version = static_cast<uint8_t>(version);
   if (cfg.count == 0 && cfg.duration_ms == 0) {

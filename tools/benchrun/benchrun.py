@@ -15,8 +15,16 @@ processes did not use is "foreign" CPU, and a run with more than --noise-thresho
 it is flagged noisy. It prints medians, min-max and the ratios of shared/docs/performance.md C.2,
 for all runs and for quiet runs only, and writes every run as a JSON line plus a summary JSON.
 
-Profiles: smoke (CI, ~1 min), ratios, g8, full (the whole matrix), cg (callgrind instruction
-counts: G1/G2/G3), memory (resident size with 10,000 idle bound sessions).
+Profiles: smoke (CI, ~1 min), ratios, g8, full (the whole matrix), tls (plaintext vs TLS gateway),
+cg (callgrind instruction counts: G1/G2/G3), memory (resident size with 10,000 idle bound
+sessions).
+
+TLS (--tls on|both, and the tls profile): a throwaway PKI is generated into the results directory
+with the openssl command (a CA, a certificate for 127.0.0.1/localhost); direct-tls runs
+smpp-bench --tls against smpp-mcsim --tls-cert/--tls-key, gateway-tls puts TLS on the gateway's
+listener and on its upstream to that smpp-mcsim. If smppgw or smpp-mcsim refuses the TLS
+configuration or flags (a build without them), the TLS runs are reported as skipped, with the
+reason, and do not fail the invocation.
 
 Exit code: 0 if every run worked (every request answered, every receipt arrived, clean exits),
 1 otherwise, 2 on a usage error. The figures never decide the exit code.
@@ -41,7 +49,9 @@ import sys
 import time
 
 HZ = os.sysconf("SC_CLK_TCK")
-CONFIGS = ("direct", "uvpure", "gateway", "gateway-b")  # gateway-b: --compare-smppgw
+CONFIGS = ("direct", "uvpure", "gateway", "gateway-b",  # gateway-b: --compare-smppgw
+           "direct-tls", "gateway-tls", "gateway-b-tls")  # -tls: TLS on every SMPP hop
+TLS_VARIANTS = {"direct": "direct-tls", "gateway": "gateway-tls", "gateway-b": "gateway-b-tls"}
 
 # ---------------------------------------------------------------------------------------------
 # Profiles: each is a list of matrices; reps are interleaved across them (rep-major).
@@ -60,6 +70,10 @@ PROFILES = {
     "ratios": [matrix(["minimal"], [1, 10, 100], [1], ["closed"], 5, 3.0)],
     # G8: realistic mix (receipts on every message, 2 % MO), 4 binds x window 10.
     "g8": [matrix(["realistic"], [10], [4], ["closed"], 5, 5.0)],
+    # Plaintext vs TLS gateway (configs gateway,gateway-tls): 1 x W1 and 1 x W100 minimal (as in
+    # ratios), 4 x W10 realistic with receipts (as in g8).
+    "tls": [matrix(["minimal"], [1, 100], [1], ["closed"], 5, 3.0),
+            matrix(["realistic"], [10], [4], ["closed"], 5, 5.0)],
     # The whole matrix of shared/docs/performance.md.
     "full": [matrix(["minimal", "realistic"], [1, 10, 100], [1, 4],
                     ["closed", "open50", "open80"], 5, 3.0)],
@@ -162,6 +176,10 @@ class RunError(Exception):
     pass
 
 
+class SkipRun(Exception):
+    """The binary under test refuses TLS (not built in): the run is skipped, not failed."""
+
+
 def wait_until(pred, timeout, what, procs=()):
     deadline = time.monotonic() + timeout
     while True:
@@ -243,10 +261,10 @@ class Binaries:
 
 
 def gateway_config(mc_port, sessions, window, upstream_binds, customers=None,
-                   max_connections=1000):
+                   max_connections=1000, pki=None):
     if customers is None:
         customers = [("bench", "secret")]
-    return {
+    cfg = {
         "version": 1,
         "gateway": {"system_id": "smppgw-bench", "allow_plain_passwords": True},
         "listeners": [{"name": "bench", "address": "127.0.0.1", "port": 0,
@@ -265,6 +283,83 @@ def gateway_config(mc_port, sessions, window, upstream_binds, customers=None,
         "metrics": {"enabled": False},
         "log": {"level": "info"},
     }
+    if pki:
+        cfg["listeners"][0]["tls"] = {"certificate": pki["cert"], "private_key": pki["key"]}
+        cfg["upstreams"][0]["tls"] = {"ca": pki["ca"], "server_name": "127.0.0.1"}
+    return cfg
+
+
+# ---------------------------------------------------------------------------------------------
+# TLS: a throwaway PKI, and whether the binaries under test take the TLS config and flags.
+
+
+def make_pki(outdir):
+    """A CA and a certificate for 127.0.0.1/localhost (EC P-256, valid 2 days), with the openssl
+    command, into OUTDIR/pki. Returns {"ca", "cert", "key"} or raises SkipRun."""
+    openssl = shutil.which("openssl")
+    if not openssl:
+        raise SkipRun("the openssl command is not installed (needed for the throwaway PKI)")
+    d = os.path.join(outdir, "pki")
+    os.makedirs(d, exist_ok=True)
+    p = {k: os.path.join(d, v) for k, v in (("ca", "ca.pem"), ("ca_key", "ca.key"),
+                                             ("cert", "server.pem"), ("key", "server.key"),
+                                             ("csr", "server.csr"), ("ext", "server.ext"))}
+    with open(p["ext"], "w") as f:
+        f.write("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                "extendedKeyUsage=serverAuth,clientAuth\n"
+                "subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    steps = [
+        [openssl, "req", "-x509"] + ec + ["-keyout", p["ca_key"], "-out", p["ca"], "-days", "2",
+                                          "-subj", "/CN=smpp-benchrun CA",
+                                          "-addext", "basicConstraints=critical,CA:TRUE",
+                                          "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+        [openssl, "req"] + ec + ["-keyout", p["key"], "-out", p["csr"], "-subj", "/CN=localhost"],
+        [openssl, "x509", "-req", "-in", p["csr"], "-CA", p["ca"], "-CAkey", p["ca_key"],
+         "-CAcreateserial", "-out", p["cert"], "-days", "2", "-extfile", p["ext"]],
+    ]
+    for argv in steps:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise SkipRun("openssl %s failed: %s" % (argv[1], r.stderr.strip()[-300:]))
+    return {"ca": p["ca"], "cert": p["cert"], "key": p["key"]}
+
+
+def refusal(text):
+    """What a refusing binary said: its `error:` lines (smppgw), else its first line."""
+    lines = [x.strip() for x in text.splitlines() if x.strip()]
+    errors = [x for x in lines if x.startswith("error:")]
+    return ("; ".join(errors) if errors else (lines[0] if lines else "(no message)"))[:400]
+
+
+def tls_support(bins, outdir, configs):
+    """{config: reason} for the TLS configs that cannot run here (none if all can): the PKI,
+    smpp-mcsim --help naming --tls-cert, `smppgw check-config` taking a TLS listener + upstream."""
+    wanted = [c for c in configs if c.endswith("-tls")]
+    if not wanted:
+        return None, {}
+    try:
+        pki = make_pki(outdir)
+    except SkipRun as e:
+        return None, {c: str(e) for c in wanted}
+    skip = {}
+    r = subprocess.run([bins.mcsim, "--help"], capture_output=True, text=True, timeout=30)
+    if "--tls-cert" not in r.stdout:
+        why = "smpp-mcsim (%s) has no --tls-cert/--tls-key flags" % bins.mcsim
+        for c in wanted:
+            skip[c] = why
+    probe = os.path.join(outdir, "pki", "smppgw-tls-probe.json")
+    with open(probe, "w") as f:
+        json.dump(gateway_config(2775, 1, 1, 1, pki=pki), f, indent=2)
+    for c, exe in (("gateway-tls", bins.smppgw), ("gateway-b-tls", bins.smppgw_b)):
+        if c not in wanted or c in skip or not exe:
+            continue
+        r = subprocess.run([exe, "check-config", probe], capture_output=True, text=True,
+                           timeout=30)
+        if r.returncode != 0:
+            skip[c] = "smppgw (%s) refuses the TLS config: %s" % (exe,
+                                                                  refusal(r.stderr + r.stdout))
+    return pki, skip
 
 
 class Stack:
@@ -272,18 +367,38 @@ class Stack:
 
     def __init__(self, bins, config, rundir, sessions=1, window=1, upstream_binds=1,
                  mo_rate=0.0, valgrind=None, gw_customers=None, max_connections=1000,
-                 nofile=None, ready_timeout=15.0):
+                 nofile=None, ready_timeout=15.0, pki=None):
         self.mcsim = None
         self.mid = None
+        self.pki = pki if config.endswith("-tls") else None
         try:
             self._start(bins, config, rundir, sessions, window, upstream_binds, mo_rate,
                         valgrind, gw_customers, max_connections, nofile, ready_timeout)
+        except RunError as e:
+            self.kill()
+            if self.pki:
+                self._maybe_skip(e)
+            raise
         except BaseException:
             self.kill()  # nothing started here outlives a failed start
             raise
 
+    def _maybe_skip(self, err):
+        """A TLS stack whose smpp-mcsim exited at once with a usage error (2), or whose gateway
+        refused a tls key of its configuration: the binary does not take TLS yet. Anything else
+        is a failure."""
+        for p in self.procs():
+            if p.running():
+                continue
+            refused = p.p.returncode == 2 if p.name == "mcsim" else \
+                ".tls" in refusal(p.err()) and refusal(p.err()).startswith("error:")
+            if refused:
+                raise SkipRun("%s refuses the TLS %s: %s" % (
+                    p.name, "flags" if p.name == "mcsim" else "config", refusal(p.err())))
+
     def _start(self, bins, config, rundir, sessions, window, upstream_binds, mo_rate, valgrind,
                gw_customers, max_connections, nofile, ready_timeout):
+        base = config[:-4] if config.endswith("-tls") else config
         self.config = config
         self.rundir = rundir
         self.stats_path = os.path.join(rundir, "mid-stats.json")
@@ -297,34 +412,36 @@ class Stack:
               "--window", "1000", "--duration", "900s"]
         if mo_rate > 0:
             mc += ["--mo-rate", "%.3f" % mo_rate]
+        if self.pki:
+            mc += ["--tls-cert", self.pki["cert"], "--tls-key", self.pki["key"]]
         self.mcsim = Proc("mcsim", mc, rundir)
         self.mc_port = wait_until(lambda: read_port(mc_port_file), 10, "smpp-mcsim's port",
                                   [self.mcsim])
         self.port = self.mc_port
-        if config == "direct":
+        if base == "direct":
             return
         prefix = list(valgrind) if valgrind else []
         env = dict(os.environ)
-        if config == "uvpure":
+        if base == "uvpure":
             argv = prefix + [bins.relay, "--listen", "127.0.0.1:0", "--upstream",
                              "127.0.0.1:%d" % self.mc_port, "--port-file", port_file,
                              "--stats-file", self.stats_path]
             self.mid = Proc("relay", argv, rundir, env=env, nofile=nofile)
-        elif config in ("gateway", "gateway-b"):
+        elif base in ("gateway", "gateway-b"):
             cfg = gateway_config(self.mc_port, sessions, window, upstream_binds, gw_customers,
-                                 max_connections)
+                                 max_connections, self.pki)
             cfg_path = os.path.join(rundir, "smppgw.json")
             with open(cfg_path, "w") as f:
                 json.dump(cfg, f, indent=2)
             env["SMPPGW_STATS_FILE"] = self.stats_path
-            exe = bins.smppgw if config == "gateway" else bins.smppgw_b
+            exe = bins.smppgw if base == "gateway" else bins.smppgw_b
             argv = prefix + [exe, "run", "-c", cfg_path, "--port-file", port_file]
             self.mid = Proc("gateway", argv, rundir, env=env, nofile=nofile)
         else:
             raise RunError("unknown config " + config)
         self.port = wait_until(lambda: read_port(port_file), ready_timeout,
                                self.mid.name + "'s port", [self.mid, self.mcsim])
-        if config in ("gateway", "gateway-b"):
+        if base in ("gateway", "gateway-b"):
             wait_until(lambda: self.gateway_log_count("event=upstream_bound") >= upstream_binds,
                        ready_timeout, "the gateway's upstream binds", [self.mid, self.mcsim])
 
@@ -396,11 +513,17 @@ def measure(bins, args, outdir, seq, rep, config, mix, sessions, window, mode, l
            "upstream_binds": ub if config.startswith("gateway") else None, "mo_rate": mo_rate,
            "ok": False, "problems": []}
     stack = None
+    if config in args.tls_skip:
+        rec["skipped"] = args.tls_skip[config]
+        shutil.rmtree(rundir, ignore_errors=True)
+        return rec
     try:
-        stack = Stack(bins, config, rundir, sessions, window, ub, mo_rate)
+        stack = Stack(bins, config, rundir, sessions, window, ub, mo_rate, pki=args.pki)
         bargs = ["--sessions", str(sessions), "--window", str(window), "--mix", mix,
                  "--duration", "%gs" % duration, "--seed", str(rep + 1),
                  "--response-timeout", "5s", "--receipt-timeout", "5s"]
+        if stack.pki:
+            bargs += ["--tls", "--tls-ca", stack.pki["ca"]]
         if mode != "closed":
             bargs += ["--rate", "%.1f" % rate]
         cpu0 = {p.name: p.sample() for p in stack.procs()}
@@ -439,12 +562,12 @@ def measure(bins, args, outdir, seq, rep, config, mix, sessions, window, mode, l
         rec["mcsim_exit"] = mc_rc
         rec["mcsim_loop"] = pick(mc_sum, "loop")
         rec["mcsim_mo_sent"] = pick(mc_sum, "mo", "sent")
-        if config != "direct":
+        if not config.startswith("direct"):
             rec["mid_exit"] = mid_rc
             rec["mid_stats"] = mid_stats
         rts = rec["responses"] or 0
         if rts > 0:
-            if config != "direct" and mid_stats:
+            if not config.startswith("direct") and mid_stats:
                 lp = mid_stats["loop"]
                 rec["mid_syscalls_per_rt"] = (lp["reads"] + lp["writes"] +
                                               lp["iterations"]) / rts
@@ -460,10 +583,13 @@ def measure(bins, args, outdir, seq, rep, config, mix, sessions, window, mode, l
         rec["ok"] = not rec["problems"]
     except RunError as e:
         rec["problems"].append(str(e))
+    except SkipRun as e:
+        rec["skipped"] = str(e)
+        args.tls_skip[config] = str(e)  # the same binary: its other runs are skipped at once
     finally:
         if stack is not None:
             stack.kill()
-    if rec["ok"] and not args.keep_logs:
+    if (rec["ok"] or rec.get("skipped")) and not args.keep_logs:
         shutil.rmtree(rundir, ignore_errors=True)
     else:
         rec["logs"] = rundir
@@ -513,7 +639,7 @@ def check_run(rec, mc_sum):
         p.append("smpp-mcsim exit code %s" % rec.get("mcsim_exit"))
     if mc_sum is None:
         p.append("no smpp-mcsim summary")
-    if rec["config"] != "direct":
+    if not rec["config"].startswith("direct"):
         if rec.get("mid_exit") != 0:
             p.append("%s exit code %s" % (rec["config"], rec.get("mid_exit")))
         if not rec.get("mid_stats"):
@@ -619,6 +745,19 @@ def ratios_for(key, ok):
         x["G5_cpu"] = ratio(g, u, "mid_cpu_ns_per_rt")
         x["G6_throughput"] = ratio(g, u, "throughput")
         x["uvpure_vs_direct_throughput"] = ratio(u, d, "throughput")
+        gt, gbt = rs.get("gateway-tls"), rs.get("gateway-b-tls")
+        if gt:  # TLS on both hops of the gateway against plaintext, same rep
+            x["TLS_vs_plain_throughput"] = ratio(gt, g, "throughput")
+            x["TLS_vs_plain_syscalls"] = ratio(gt, g, "mid_syscalls_per_rt")
+            x["TLS_vs_plain_cpu"] = ratio(gt, g, "mid_cpu_ns_per_rt")
+            x["TLS_vs_plain_p50"] = ratio(gt, g, "p50_us")
+        if gbt and gt:
+            x["B_vs_A_tls_cpu"] = ratio(gbt, gt, "mid_cpu_ns_per_rt")
+            x["B_vs_A_tls_throughput"] = ratio(gbt, gt, "throughput")
+            x["B_vs_A_tls_p50"] = ratio(gbt, gt, "p50_us")
+        dt = rs.get("direct-tls")
+        if dt:
+            x["direct_TLS_vs_plain_throughput"] = ratio(dt, d, "throughput")
         gb = rs.get("gateway-b")
         if gb:  # --compare-smppgw: the other binary against this one, same rep
             x["B_vs_A_cpu"] = ratio(gb, g, "mid_cpu_ns_per_rt")
@@ -719,7 +858,7 @@ def print_report(points, targets, runs, out=sys.stdout):
                 fmt(a["p99_us"]), fmt(a["mid_cpu_ns_per_rt"]),
                 fmt(a["mid_syscalls_per_rt"], 3), cpu, fmt(pick(a, "foreign_pct", "median")),
                 c.get("regime", "")))
-            if config != "direct":
+            if not config.startswith("direct"):
                 w("  %-8s       user/sys ns/rt %s / %s; minor faults per 1k rt %s\n" % (
                     "", fmt(pick(a, "mid_user_ns_per_rt", "median")),
                     fmt(pick(a, "mid_sys_ns_per_rt", "median")),
@@ -734,6 +873,9 @@ def print_report(points, targets, runs, out=sys.stdout):
             w("  ratios (per rep, median (min-max)) [quiet reps median]:\n")
             for k in ("G4_syscalls", "G5_cpu", "G6_throughput", "G7_added_p50_us",
                       "B_vs_A_cpu", "B_vs_A_throughput", "B_vs_A_p50",
+                      "TLS_vs_plain_throughput", "TLS_vs_plain_syscalls", "TLS_vs_plain_cpu",
+                      "TLS_vs_plain_p50", "B_vs_A_tls_cpu", "B_vs_A_tls_throughput",
+                      "B_vs_A_tls_p50", "direct_TLS_vs_plain_throughput",
                       "G7_added_p99_us", "uvpure_vs_direct_throughput",
                       "added_p50_us_gateway", "added_p50_us_uvpure"):
                 if ra.get(k):
@@ -746,9 +888,16 @@ def print_report(points, targets, runs, out=sys.stdout):
         w("  %-3s %-58s %-12s %s %s\n" % (t["id"], t["what"],
                                            fmt(t["value"], 3 if t["id"] != "G8" else 0), state,
                                            t["detail"]))
-    bad = [r for r in runs if not r["ok"]]
+    bad = [r for r in runs if not r["ok"] and not r.get("skipped")]
     noisy = [r for r in runs if r.get("noisy")]
-    w("\n%d runs, %d failed, %d noisy\n" % (len(runs), len(bad), len(noisy)))
+    skipped = {}
+    for r in runs:
+        if r.get("skipped"):
+            skipped.setdefault(r["config"], [0, r["skipped"]])[0] += 1
+    w("\n%d runs, %d failed, %d noisy, %d skipped\n" % (
+        len(runs), len(bad), len(noisy), sum(n for n, _ in skipped.values())))
+    for config, (n, why) in sorted(skipped.items()):
+        w("  %s: %d run(s) skipped: %s\n" % (config, n, why))
     for r in bad:
         w("  FAILED %s %s c%d w%d %s rep %d: %s (logs: %s)\n" % (
             r["config"], r["mix"], r["sessions"], r["window"], r["mode"], r["rep"],
@@ -825,6 +974,10 @@ def run_matrices(bins, args, matrices, outdir, jl):
                             if mode == "closed" and rec["ok"]:
                                 this_rep[(config, mix, c, w)] = rec["throughput"]
                                 capacity[(config, mix, c, w)] = rec["throughput"]
+                            if rec.get("skipped"):
+                                log("  %-7s %-9s c%d w%-3d %-7s skipped: %s" % (
+                                    config, mix, c, w, mode, rec["skipped"]))
+                                continue
                             log("  %-7s %-9s c%d w%-3d %-7s %s %10s/s p50 %7s us  mid %s ns/rt "
                                 "%s sc/rt  foreign %s%%%s" % (
                                     config, mix, c, w, mode,
@@ -1189,7 +1342,7 @@ def report_only(args):
                    "targets": targets, "runs": len(runs),
                    "noise_threshold_pct": args.noise_threshold}, f, indent=1)
     print("\nsummary: " + out)
-    return 0 if runs and all(r["ok"] for r in runs) else 1
+    return 0 if runs and all(r["ok"] or r.get("skipped") for r in runs) else 1
 
 
 def main(argv=None):
@@ -1212,6 +1365,10 @@ def main(argv=None):
     g.add_argument("--compare-smppgw", metavar="PATH",
                    help="A/B: also run this smppgw binary as config gateway-b, interleaved "
                    "with the others; reports B_vs_A ratios (CPU, throughput, p50) per rep")
+    g.add_argument("--tls", choices=["off", "on", "both"], default=None,
+                   help="on: direct and gateway configs run over TLS (direct-tls, gateway-tls; "
+                   "uvpure has none); both: plaintext and TLS, interleaved (default off; the tls "
+                   "profile: gateway and gateway-tls)")
     g.add_argument("--windows", type=csv_list(int))
     g.add_argument("--binds", type=csv_list(int), help="bench sessions (customer binds)")
     g.add_argument("--mixes", type=csv_list(str), help="minimal,realistic")
@@ -1250,17 +1407,32 @@ def main(argv=None):
     if args.report:
         return report_only(args)
     if args.configs is None:
-        args.configs = list(CONFIGS[:3]) + (["gateway-b"] if args.compare_smppgw else [])
+        if args.profile == "tls":
+            args.configs = ["gateway"] + (["gateway-b"] if args.compare_smppgw else [])
+        else:
+            args.configs = list(CONFIGS[:3]) + (["gateway-b"] if args.compare_smppgw else [])
+    tls = args.tls or ("both" if args.profile == "tls" else "off")
+    if tls != "off":
+        variants = [TLS_VARIANTS[c] for c in args.configs if c in TLS_VARIANTS]
+        if not variants:
+            ap.error("--tls %s needs a direct or gateway config" % tls)
+        plain = [c for c in args.configs if not c.endswith("-tls")]
+        args.configs = (plain if tls == "both" else []) + \
+            [v for v in variants if v not in plain]
+    args.configs = list(dict.fromkeys(args.configs))  # each once, in order
     for cfg in args.configs:
         if cfg not in CONFIGS:
             ap.error("unknown config " + cfg)
-    if "gateway-b" in args.configs and not args.compare_smppgw:
+    if any(c.startswith("gateway-b") for c in args.configs) and not args.compare_smppgw:
         ap.error("gateway-b needs --compare-smppgw PATH")
     bins = Binaries(args.build_dir)
     bins.smppgw_b = os.path.abspath(args.compare_smppgw) if args.compare_smppgw else None
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     outdir = args.out or os.path.join(bins.base, "benchrun", "%s-%s" % (args.profile, stamp))
     os.makedirs(outdir, exist_ok=True)
+    args.pki, args.tls_skip = tls_support(bins, outdir, args.configs)
+    for config, why in args.tls_skip.items():
+        log("%s: skipped: %s" % (config, why))
 
     def on_signal(signum, _frame):
         kill_children()
@@ -1299,13 +1471,17 @@ def main(argv=None):
                     matrices.append(mx)
                 summary["matrices"] = matrices
                 summary["configs"] = args.configs
+                summary["tls_pki"] = args.pki
                 runs = run_matrices(bins, args, matrices, outdir, jl)
                 points = summarize(runs, args.noise_threshold)
                 targets = evaluate_targets(points)
                 summary.update({"points": points, "targets": targets, "runs": len(runs),
-                                "failed": sum(1 for r in runs if not r["ok"]),
+                                "failed": sum(1 for r in runs
+                                              if not r["ok"] and not r.get("skipped")),
+                                "skipped": {r["config"]: r["skipped"] for r in runs
+                                            if r.get("skipped")},
                                 "noisy": sum(1 for r in runs if r.get("noisy"))})
-                ok = bool(runs) and all(r["ok"] for r in runs)
+                ok = bool(runs) and all(r["ok"] or r.get("skipped") for r in runs)
                 print_report(points, targets, runs)
     finally:
         kill_children()
