@@ -1,6 +1,6 @@
 // smpp-bench over TLS, as a real process, against a small TLS MC in this test: net::Listener +
 // net::Connection + a server TlsContext answering bind, submit_sm, enquire_link and unbind on
-// 127.0.0.1:0. Certificates are generated at run time (tests/net/pki.h). The MC's loop runs here
+// 127.0.0.1:0. Certificates are generated at run time (tests/support/pki.h). The MC's loop runs here
 // until the bench process exits (SIGCHLD wakes it), bounded by a guard timer.
 
 #include <doctest/doctest.h>
@@ -17,7 +17,7 @@
 #include "net/connection.h"
 #include "net/loop.h"
 #include "net/tls.h"
-#include "tests/net/pki.h"
+#include "tests/support/pki.h"
 #include "tests/support/process.h"
 #include "tools/common/pdu_util.h"
 
