@@ -54,10 +54,6 @@ inline store::MappingInput mappingFor(const UpInFlight& info, uint64_t gateway_i
 
 constexpr uint64_t kTickMs = 100;
 
-inline uint64_t ms(config::Duration d) {
-  return static_cast<uint64_t>(d.count());
-}
-
 // Routing-relevant fields of a submission, whatever its PDU type.
 struct SubmitFields {
   std::string_view source;

@@ -16,6 +16,11 @@
 
 namespace smppgw {
 
+// A configured duration in the loop clock's unit.
+inline uint64_t ms(config::Duration d) {
+  return static_cast<uint64_t>(d.count());
+}
+
 // At most kPerSecond lines a second of one kind; allow() says how many were dropped since the
 // last line it allowed.
 class LogBudget {

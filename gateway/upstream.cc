@@ -14,12 +14,6 @@ namespace smppgw {
 using codec::CommandId;
 namespace st = codec::status;
 
-namespace {
-uint64_t ms(config::Duration d) {
-  return static_cast<uint64_t>(d.count());
-}
-}  // namespace
-
 // ---------------------------------------------------------------------------------------------
 // UpstreamBind
 

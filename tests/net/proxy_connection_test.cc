@@ -11,6 +11,7 @@
 #include "net/connection.h"
 #include "net/loop.h"
 #include "net/proxy_protocol.h"
+#include "tests/net/loop_util.h"
 
 using namespace smppgw;
 using net::ProxyFailure;
@@ -19,15 +20,7 @@ namespace {
 
 constexpr uint32_t kMaxPdu = 70000;
 
-bool runUntil(net::Loop& loop, const std::function<bool()>& done, int seconds = 5) {
-  bool expired = false;
-  net::Timer guard(loop, [&] { expired = true; });
-  guard.start(static_cast<uint64_t>(seconds) * 1000);
-  while (!done() && !expired) {
-    uv_run(loop.raw(), UV_RUN_ONCE);
-  }
-  return done();
-}
+using nettest::runUntil;
 
 const std::string kEnquireLink("\x00\x00\x00\x10\x00\x00\x00\x15\x00\x00\x00\x00\x00\x00\x00\x07",
                                16);

@@ -14,6 +14,7 @@
 #include "net/connection.h"
 #include "net/loop.h"
 #include "net/tls.h"
+#include "tests/net/loop_util.h"
 #include "tests/support/pki.h"
 #include "tests/support/process.h"
 
@@ -24,16 +25,7 @@ namespace {
 
 constexpr uint32_t kMaxPdu = 70000;
 
-// Runs the loop until `done` holds or `seconds` of real time have passed; returns whether it held.
-bool runUntil(net::Loop& loop, const std::function<bool()>& done, int seconds = 5) {
-  bool expired = false;
-  net::Timer guard(loop, [&] { expired = true; });
-  guard.start(static_cast<uint64_t>(seconds) * 1000);
-  while (!done() && !expired) {
-    uv_run(loop.raw(), UV_RUN_ONCE);
-  }
-  return done();
-}
+using nettest::runUntil;
 
 // A PDU of `len` octets (enquire_link header, a patterned body): only framing matters here.
 std::string makePdu(uint32_t len, uint32_t seq) {
