@@ -100,9 +100,14 @@ void UpstreamBind::connectTo(const sockaddr* addr) {
   // also the SNI; the context resumes the session it last had with this carrier.
   const auto& c = up_.cfg();
   const auto& ctxs = rt_.tls().upstreams;
-  if (up_.configIndex() < ctxs.size() && ctxs[up_.configIndex()] &&
-      !conn_->startTls(ctxs[up_.configIndex()],
-                       c.tls.server_name.empty() ? c.host : c.tls.server_name)) {
+  const std::shared_ptr<net::TlsContext> ctx =
+      up_.configIndex() < ctxs.size() ? ctxs[up_.configIndex()] : nullptr;
+  if (c.tls.enabled && ctx == nullptr) {
+    // (an upstream a reload removed): never fall back to plaintext for a TLS carrier.
+    lost("no TLS context", UV_EPROTO);
+    return;
+  }
+  if (ctx && !conn_->startTls(ctx, c.tls.server_name.empty() ? c.host : c.tls.server_name)) {
     log::error("tls_session_failed", "upstream", describe(), "reason",
                conn_->tls()->failureDetail());
     lost("TLS session failed", UV_EPROTO);
