@@ -36,6 +36,7 @@ void readSections(LoadState& st, const json& root) {
   readGateway(st, r);
   readTimers(st, r);
   readLimits(st, r);
+  readAuth(st, r);
   readNumbering(st, r);
   readRouting(st, r);
   readListeners(st, r);

@@ -43,6 +43,7 @@ struct LoadState {
 void readGateway(LoadState& st, Obj& r);
 void readTimers(LoadState& st, Obj& r);
 void readLimits(LoadState& st, Obj& r);
+void readAuth(LoadState& st, Obj& r);
 void readNumbering(LoadState& st, Obj& r);
 void readRouting(LoadState& st, Obj& r);
 void readListeners(LoadState& st, Obj& r);

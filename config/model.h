@@ -314,6 +314,20 @@ struct Limits {
   std::uint32_t max_queue_per_group = 10000;
   std::uint32_t max_pending_deliveries_per_customer = 100000;
   std::uint32_t max_session_output = 4 << 20;  // unread bytes before a customer session is closed
+  std::uint32_t max_connections_per_source = 100;
+};
+
+// Binds under attack (docs/configuration.md#auth).
+struct Auth {
+  std::uint32_t max_failures = 10;  // per source address within failure_window, then blocked
+  Duration failure_window{60000};
+  Duration block{300000};
+  Duration failure_delay{1000};  // a failed bind's answer waits this long
+  std::uint32_t max_attempts_per_connection = 3;
+  std::uint32_t max_pending_checks = 1000;
+  std::uint32_t max_pending_checks_per_source = 4;
+  std::uint32_t check_concurrency = 2;
+  bool distinct_statuses = true;
 };
 
 struct Store {
@@ -361,6 +375,7 @@ struct Config {
   RoutingOptions routing;
   Timers timers;
   Limits limits;
+  Auth auth;
   Store store;
   Metrics metrics;
   Log log;

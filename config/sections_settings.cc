@@ -53,12 +53,28 @@ void readLimits(LoadState& st, Obj& r) {
   o.uint("max_queue_per_group", l.max_queue_per_group);
   o.uint("max_pending_deliveries_per_customer", l.max_pending_deliveries_per_customer);
   o.uint("max_session_output", l.max_session_output);
+  o.uint("max_connections_per_source", l.max_connections_per_source);
   o.finish();
   if (l.max_pdu_size < 65536 + 300) {
     st.d.warn(o.path("max_pdu_size"),
               std::to_string(l.max_pdu_size) +
                   " is below 65836: PDUs carrying a full message_payload (64 KiB) are refused");
   }
+}
+
+void readAuth(LoadState& st, Obj& r) {
+  Obj o(st.d, r.take("auth"), "auth");
+  auto& a = st.c.auth;
+  o.uint("max_failures", a.max_failures);
+  o.duration("failure_window", a.failure_window);
+  o.duration("block", a.block);
+  o.duration("failure_delay", a.failure_delay);
+  o.uint("max_attempts_per_connection", a.max_attempts_per_connection);
+  o.uint("max_pending_checks", a.max_pending_checks);
+  o.uint("max_pending_checks_per_source", a.max_pending_checks_per_source);
+  o.uint("check_concurrency", a.check_concurrency);
+  o.boolean("distinct_statuses", a.distinct_statuses);
+  o.finish();
 }
 
 void readNumbering(LoadState& st, Obj& r) {

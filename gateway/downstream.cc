@@ -55,6 +55,9 @@ void DownstreamSession::onFramingError(net::Connection&, const codec::DecodeErro
 void DownstreamSession::onProxyHeader(net::Connection& c) {
   peer_ = c.peerAddress();
   log::debug("proxy_header", "peer", peer_, "proxy", c.proxyAddress());
+  if (!host_.onPeerKnown(*this)) {
+    close("refused for its source address");
+  }
 }
 
 void DownstreamSession::onSecured(net::Connection& c) {
@@ -271,15 +274,35 @@ void DownstreamSession::bindSucceeded(CommandId bind, uint32_t seq, CustomerRt c
   host_.onSessionBound(*this);
 }
 
-void DownstreamSession::bindFailed(CommandId bind, uint32_t seq, uint32_t status) {
-  if (state_ != State::Authenticating) {
+void DownstreamSession::bindFailed(CommandId bind, uint32_t seq, uint32_t status,
+                                   bool auth_failure) {
+  if (state_ != State::Authenticating || held_refusal_) {
     return;
   }
+  if (auth_failure) {
+    ++failed_binds_;
+    if (const uint64_t delay = ms(rt_.cfg().auth.failure_delay); delay > 0) {
+      held_refusal_ = HeldRefusal{bind, seq, status, rt_.now() + delay};  // tick() answers
+      return;
+    }
+  }
+  refuseBind(bind, seq, status, auth_failure);
+}
+
+void DownstreamSession::refuseBind(CommandId bind, uint32_t seq, uint32_t status,
+                                   bool auth_failure) {
   transition(State::Open);
-  log::warn("bind_refused", "peer", peer_, "system_id", system_id_, "status",
-            codec::statusName(status));
+  uint64_t suppressed = 0;
+  if (rt_.bindLogBudget().allow(rt_.now(), suppressed)) {
+    log::warn("bind_refused", "peer", peer_, "system_id", system_id_, "status",
+              codec::statusName(status), "suppressed", suppressed);
+  }
   system_id_.clear();
   respondStatus(bind, seq, status);
+  if (auth_failure && failed_binds_ >= rt_.cfg().auth.max_attempts_per_connection) {
+    close("too many failed binds");
+    return;
+  }
   conn_->resumeReading();
 }
 
@@ -393,6 +416,12 @@ void DownstreamSession::tick(uint64_t now) {
       }
       return;
     case State::Authenticating:
+      if (held_refusal_ && now >= held_refusal_->due_ms) {
+        const HeldRefusal r = *held_refusal_;
+        held_refusal_.reset();
+        refuseBind(r.bind, r.seq, r.status, true);
+      }
+      return;
     case State::Closed:
       return;
     case State::Unbinding:

@@ -8,6 +8,7 @@
 //      \--session_init timer, framing error, peer close--> CLOSED
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "codec/decode.h"
@@ -40,6 +41,9 @@ class SessionHost {
   // notReading() changed.
   virtual void onReceiverReadingChanged(DownstreamSession& s) = 0;
   virtual void onSessionBound(DownstreamSession& s) = 0;
+  // The PROXY header named the peer: false refuses it (limits per source address, a block);
+  // the session then closes.
+  virtual bool onPeerKnown(DownstreamSession& s) = 0;
   // The session is over: the host frees its slot (the object at the end of the iteration).
   virtual void onSessionClosed(DownstreamSession& s) = 0;
   virtual GatewayMetrics::Customer* customerMetrics(CustomerRt customer) = 0;
@@ -115,7 +119,13 @@ class DownstreamSession final : public net::ConnectionHandler {
   // Bind outcome (from the gateway's authentication).
   void bindSucceeded(codec::CommandId bind, uint32_t seq, CustomerRt customer, uint32_t window,
                      uint32_t delivery_window);
-  void bindFailed(codec::CommandId bind, uint32_t seq, uint32_t status);
+  // An auth_failure (unknown system_id, wrong password, certificate, blocked source) is answered
+  // after auth.failure_delay, reading nothing meanwhile, and its
+  // auth.max_attempts_per_connection-th closes the connection once answered.
+  void bindFailed(codec::CommandId bind, uint32_t seq, uint32_t status, bool auth_failure = false);
+  // Counted in its source address's connections (the host's limits.max_connections_per_source).
+  bool sourceCounted() const { return source_counted_; }
+  void setSourceCounted() { source_counted_ = true; }
 
   // Timers, driven by the gateway's tick.
   void tick(uint64_t now_ms);
@@ -142,6 +152,7 @@ class DownstreamSession final : public net::ConnectionHandler {
   void answerDecodeError(const codec::DecodeError& e);
   void failDeliveries(metrics::DeferReason reason);
   void maybeFinishUnbind();
+  void refuseBind(codec::CommandId bind, uint32_t seq, uint32_t status, bool auth_failure);
   // The only way state_ changes: the allowed changes are checked (debug builds stop on any other;
   // release builds log it, count it and take it).
   void transition(State to);
@@ -172,6 +183,16 @@ class DownstreamSession final : public net::ConnectionHandler {
   uint32_t peer_unbind_seq_ = 0;  // their unbind, answered once outstanding requests are done
   uint64_t unbind_started_ms_ = 0;
   bool not_reading_ = false;
+  bool source_counted_ = false;
+  // A failed bind's answer, held for auth.failure_delay.
+  struct HeldRefusal {
+    codec::CommandId bind;
+    uint32_t seq;
+    uint32_t status;
+    uint64_t due_ms;
+  };
+  std::optional<HeldRefusal> held_refusal_;
+  uint32_t failed_binds_ = 0;  // auth failures on this connection
 };
 
 }  // namespace smppgw

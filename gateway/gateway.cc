@@ -1,6 +1,7 @@
 #include "gateway/gateway.h"
 
 #include <openssl/rand.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -124,8 +125,8 @@ bool Gateway::start() {
                  l.address);
       return false;
     }
-    auto listener =
-        std::make_unique<net::Listener>(loop_, [this, i](uv_stream_t* s) { accept(i, s); });
+    auto listener = std::make_unique<net::Listener>(
+        loop_, [this, i](uv_stream_t* s, int status) { accept(i, s, status); });
     if (int rc = listener->listen(reinterpret_cast<sockaddr*>(&addr)); rc != 0) {
       log::error("listener_failed", "listener", l.name, "address", l.address, "port", l.port,
                  "reason", uv_strerror(rc));
@@ -136,6 +137,7 @@ bool Gateway::start() {
     listeners_.push_back(std::move(listener));
   }
   listener_connections_.assign(c.listeners.size(), 0);
+  budgetDescriptors();
   for (auto& u : upstreams_) {
     u->start(now());
   }
@@ -151,17 +153,98 @@ uint16_t Gateway::listenerPort(size_t index) const {
 // ---------------------------------------------------------------------------------------------
 // Sessions
 
-void Gateway::accept(size_t listener_index, uv_stream_t* server) {
+// Out of descriptors, accept() would fail for every listener and the metrics port alike: the
+// process keeps this many back from customer connections (carrier binds, the metrics port's 64
+// connections, files, a margin).
+constexpr uint32_t kReservedDescriptors = 128;
+
+void Gateway::budgetDescriptors() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    return;
+  }
+  if (rl.rlim_cur < rl.rlim_max) {
+    const rlim_t was = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+      rl.rlim_cur = was;
+    }
+  }
+  uint64_t carrier = 0;
+  for (const auto& u : cfg().upstreams) {
+    carrier += u.binds;
+  }
+  const uint64_t reserve = kReservedDescriptors + carrier;
+  const uint64_t limit = rl.rlim_cur == RLIM_INFINITY ? UINT32_MAX : rl.rlim_cur;
+  descriptor_budget_ =
+      static_cast<uint32_t>(std::min<uint64_t>(limit > reserve ? limit - reserve : 1, UINT32_MAX));
+  if (descriptor_budget_ < cfg().limits.max_connections) {
+    log::warn(
+        "descriptor_limit", "limit", limit, "reserved", reserve, "max_connections",
+        cfg().limits.max_connections, "accepting_at_most", descriptor_budget_, "hint",
+        "raise the descriptor limit (LimitNOFILE=, ulimit -n) or lower limits.max_connections");
+  }
+}
+
+void Gateway::refuseConnection(const config::Listener& l, const char* reason,
+                               const std::string& peer, bool accepted_already) {
+  if (!accepted_already) {
+    rt_.metrics().connection(l.name, false).inc();
+  }
+  rt_.metrics().connectionRefused(l.name, reason).inc();
+  // A flood from one address must not become a flood of log lines: a few a second, counted.
+  uint64_t suppressed = 0;
+  if (rt_.connectionLogBudget().allow(now(), suppressed)) {
+    log::warn("connection_refused", "listener", l.name, "peer", peer, "reason", reason,
+              "suppressed", suppressed);
+  }
+}
+
+const char* Gateway::admitSource(const sockaddr_storage& peer) {
+  const SourceKey key = sourceKey(peer);
+  if (sources_.blocked(key, now())) {
+    return "blocked";
+  }
+  Sources::Entry& e = sources_.at(key);
+  if (e.connections >= cfg().limits.max_connections_per_source) {
+    return "per_source";
+  }
+  ++e.connections;
+  return nullptr;
+}
+
+bool Gateway::onPeerKnown(DownstreamSession& s) {
+  if (const char* reason = admitSource(s.peerSockaddr())) {
+    // (counted accepted already, as its PROXY header had to be read)
+    refuseConnection(cfg().listeners[s.listener()], reason, s.peer(), true);
+    return false;
+  }
+  s.setSourceCounted();
+  return true;
+}
+
+void Gateway::accept(size_t listener_index, uv_stream_t* server, int status) {
+  const config::Listener& l = cfg().listeners[listener_index];
+  if (status != 0) {
+    // Out of descriptors: libuv accepted and closed the waiting connections with the one it
+    // keeps in reserve, so the kernel's queue does not fill with connections nobody answers.
+    refuseConnection(l, status == UV_EMFILE || status == UV_ENFILE ? "no_descriptors" : "failed",
+                     uv_strerror(status));
+    return;
+  }
   auto conn = net::Connection::create(loop_, nullptr, cfg().limits.max_pdu_size);
   if (conn->accept(server) != 0) {
     return;
   }
-  const config::Listener& l = cfg().listeners[listener_index];
-  if (shutting_down_ || sessions_.open() >= cfg().limits.max_connections ||
-      listener_connections_[listener_index] >= l.max_connections) {
-    rt_.metrics().connection(l.name, false).inc();
-    log::warn("connection_refused", "listener", l.name, "peer", conn->peerAddress(), "reason",
-              shutting_down_ ? "shutting down" : "max_connections");
+  const char* refused = shutting_down_ ? "shutting_down"
+                        : sessions_.open() >= cfg().limits.max_connections ||
+                                sessions_.open() >= descriptor_budget_ ||
+                                listener_connections_[listener_index] >= l.max_connections
+                            ? "max_connections"
+                        : l.proxy_protocol ? nullptr  // the source is known after its header
+                                           : admitSource(conn->peerSockaddr());
+  if (refused != nullptr) {
+    refuseConnection(l, refused, conn->peerAddress());
     conn->abort();
     return;
   }
@@ -172,6 +255,9 @@ void Gateway::accept(size_t listener_index, uv_stream_t* server) {
   if (const auto& tls = rt_.tls().listeners[listener_index];
       tls && (!conn->startTls(tls) || conn->closing())) {
     log::error("tls_session_failed", "listener", l.name, "reason", conn->tls()->failureDetail());
+    if (!l.proxy_protocol) {
+      sources_.at(sourceKey(conn->peerSockaddr())).connections--;
+    }
     conn->abort();
     return;
   }
@@ -180,6 +266,9 @@ void Gateway::accept(size_t listener_index, uv_stream_t* server) {
       ref, std::make_unique<DownstreamSession>(rt_, static_cast<SessionHost&>(*this), ref,
                                                static_cast<config::ListenerId>(listener_index),
                                                std::move(conn), now()));
+  if (!l.proxy_protocol) {
+    s.setSourceCounted();
+  }
   ++listener_connections_[listener_index];
   rt_.metrics().connection(l.name, true).inc();
   log::debug("connection_accepted", "listener", l.name, "peer", s.peer());
@@ -206,6 +295,14 @@ void Gateway::onSessionClosed(DownstreamSession& s) {
   }
   if (listener_connections_.size() > s.listener() && listener_connections_[s.listener()] > 0) {
     --listener_connections_[s.listener()];
+  }
+  if (Sources::Entry* e = sources_.find(sourceKey(s.peerSockaddr())); e != nullptr) {
+    if (s.sourceCounted() && e->connections > 0) {
+      --e->connections;
+    }
+    if (s.customer().valid() && e->bound > 0) {
+      --e->bound;
+    }
   }
   sessions_.release(ref);
   maybeFinishShutdown();
@@ -384,6 +481,7 @@ void Gateway::tick() {
   if (t >= next_housekeeping_ms_) {
     next_housekeeping_ms_ = t + 1000;
     ids_.expireMappings(t);
+    rt_.metrics().authBlockedSources().set(static_cast<int64_t>(sources_.tick(t, cfg().auth)));
     sticky_.expire(routing::ConcatStickiness::TimePoint(std::chrono::milliseconds(t)));
   }
   if (shutting_down_) {

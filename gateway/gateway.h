@@ -37,6 +37,7 @@
 #include "gateway/message_id.h"
 #include "gateway/runtime.h"
 #include "gateway/session_table.h"
+#include "gateway/sources.h"
 #include "gateway/token_bucket.h"
 #include "gateway/types.h"
 #include "gateway/upstream.h"
@@ -181,10 +182,28 @@ class Gateway final : private SessionHost,
   bool holdForMulti(const store::MappingView& m, codec::CommandId command, codec::Bytes raw,
                     BindRef from, uint32_t upstream_seq);
   const config::Customer* customerCfg(CustomerRt customer) const;
-  void accept(size_t listener_index, uv_stream_t* server);
+  void accept(size_t listener_index, uv_stream_t* server, int status);
+  // nullptr: a connection from `peer` may open (counted); else the refusal reason.
+  const char* admitSource(const sockaddr_storage& peer);
+  void refuseConnection(const config::Listener& l, const char* reason, const std::string& peer,
+                        bool accepted_already = false);
+  bool onPeerKnown(DownstreamSession& s) override;
+  // Sizes the customer connections to the process's descriptor limit (raised to its hard limit).
+  void budgetDescriptors();
   void tick();
+  // The password check on the thread pool (id invalid: an unknown system_id, checked against a
+  // decoy so that it costs what a wrong password costs); finishBind answers.
+  void checkPassword(DownstreamSession& s, codec::CommandId bind, uint32_t seq, CustomerRt id,
+                     std::string password);
   void finishBind(SessionRef ref, codec::CommandId bind, uint32_t seq, CustomerRt id,
                   bool password_ok, const std::string& password);
+  // Hands waiting checks to the thread pool, in turn by source, up to auth.check_concurrency.
+  void runChecks();
+  void checkDone(std::unique_ptr<AuthJob> job);
+  // A refused bind, counted (bind attempts, refusals); an auth failure also counts against its
+  // source address (auth.max_failures) and is answered late (auth.failure_delay).
+  void refuseBind(DownstreamSession& s, codec::CommandId bind, uint32_t seq, uint32_t status,
+                  CustomerRt id, metrics::RefusalReason reason, bool source_failure);
   uint32_t checkBindPolicy(const DownstreamSession& s, codec::CommandId bind, CustomerRt id) const;
   CustomerState& state(CustomerRt id);  // (gateway_internal.h)
   const CustomerState& state(CustomerRt id) const;
@@ -239,6 +258,14 @@ class Gateway final : private SessionHost,
   metrics::ChildMemo<std::string, metrics::Gauge> session_gauges_;
   std::vector<std::pair<metrics::Gauge*, int64_t>> session_counts_;
   std::string pepper_;  // random per process: keys the cache of verified passwords
+  Sources sources_;     // per source address: connections, failed binds, blocks, checks
+  // Password checks waiting for their turn: per source, the sources taken in turn.
+  std::unordered_map<SourceKey, std::deque<std::unique_ptr<AuthJob>>, SourceKeyHash> check_queues_;
+  std::deque<SourceKey> check_turns_;
+  size_t checks_waiting_ = 0;
+  size_t checks_running_ = 0;
+  size_t dirty_running_ = 0;  // of which from sources with recent failures (at most 1)
+  uint32_t descriptor_budget_ = 0xFFFFFFFFu;  // customer connections the fd limit allows
   // Thread-pool work (password checks, reloads) not yet called back; `alive_` is shared with
   // each job so a callback after the gateway is gone touches nothing of it.
   std::unordered_set<uv_work_t*> work_;

@@ -202,6 +202,8 @@ struct Gateway::AuthJob {
   uint32_t customer_cfg;                         // its index in `config`
   std::shared_ptr<const config::Config> config;  // keeps the customer record alive
   std::string password;
+  SourceKey source;    // its turn among the waiting checks; counted in the source's checks
+  bool dirty = false;  // its source had failed binds when it started
   bool ok = false;
 };
 

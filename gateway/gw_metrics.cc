@@ -188,6 +188,28 @@ GatewayMetrics::Counter& GatewayMetrics::proxyHeaderFailure(std::string_view lis
   return r_.counter(CF::ProxyHeaderFailures, {listener, reason});
 }
 
+GatewayMetrics::Counter& GatewayMetrics::connectionRefused(std::string_view listener,
+                                                           std::string_view reason) {
+  return r_.counter(CF::ConnectionsRefused, {listener, reason});
+}
+
+GatewayMetrics::Counter& GatewayMetrics::refusal(std::string_view customer,
+                                                 metrics::RefusalReason reason) {
+  return r_.counter(CF::Refusals, {customer, mf::label(reason)});
+}
+
+GatewayMetrics::Counter& GatewayMetrics::authBlocks() {
+  return r_.counter(CF::AuthBlocks);
+}
+
+GatewayMetrics::Gauge& GatewayMetrics::authBlockedSources() {
+  return r_.gauge(GF::AuthBlockedSources);
+}
+
+GatewayMetrics::Gauge& GatewayMetrics::passwordChecks(bool running) {
+  return r_.gauge(GF::PasswordChecks, {running ? "running" : "waiting"});
+}
+
 GatewayMetrics::Counter& GatewayMetrics::connection(std::string_view listener, bool accepted) {
   return r_.counter(CF::Connections, {listener, accepted ? "accepted" : "refused"});
 }

@@ -86,6 +86,11 @@ class GatewayMetrics {
                        std::string_view bind_type, bool ok);
   Counter& connection(std::string_view listener, bool accepted);
   Counter& proxyHeaderFailure(std::string_view listener, std::string_view reason);
+  Counter& connectionRefused(std::string_view listener, std::string_view reason);
+  Counter& refusal(std::string_view customer, metrics::RefusalReason reason);
+  Counter& authBlocks();
+  Gauge& authBlockedSources();
+  Gauge& passwordChecks(bool running);
 
  private:
   // The upstream's and customer's label values ("" for unknown: e.g. an unmatched receipt).

@@ -70,6 +70,9 @@ class Runtime {
   std::mt19937& rng() { return rng_; }
   // Lines about peers that fail before saying who they are (PROXY header failures).
   LogBudget& proxyLogBudget() { return proxy_log_; }
+  // Refused binds and refused connections: anyone can cause them at will.
+  LogBudget& bindLogBudget() { return bind_log_; }
+  LogBudget& connectionLogBudget() { return connection_log_; }
 
  private:
   net::Loop& loop_;
@@ -77,6 +80,8 @@ class Runtime {
   GatewayMetrics metrics_;
   std::mt19937 rng_;
   LogBudget proxy_log_;
+  LogBudget bind_log_;
+  LogBudget connection_log_;
   TlsContexts tls_;
   TlsLogLimiter tls_log_;
 };

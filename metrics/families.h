@@ -89,6 +89,17 @@ inline constexpr Buckets kLatencyBuckets =
   /* ---- customer sessions ---- */                                                               \
   COUNTER(Connections, "smppgw_connections_total", labels("listener", "result"),                  \
           "TCP connections on a listener: result=accepted|refused (over max_connections).")       \
+  COUNTER(ConnectionsRefused, "smppgw_connections_refused_total", labels("listener", "reason"),   \
+          "Connections closed at once, by reason: max_connections (listener or limits), "         \
+          "per_source (limits.max_connections_per_source), blocked (auth.block), "                 \
+          "no_descriptors (out of file descriptors), failed, shutting_down.")                    \
+  COUNTER(AuthBlocks, "smppgw_auth_blocks_total", labels(),                                       \
+          "Source addresses blocked for auth.block after auth.max_failures failed binds.")        \
+  GAUGE(AuthBlockedSources, "smppgw_auth_blocked_sources", labels(),                              \
+        "Source addresses blocked right now.")                                                    \
+  GAUGE(PasswordChecks, "smppgw_password_checks", labels("state"),                                \
+        "Password checks (PBKDF2) waiting for their turn (state=waiting) or running "             \
+        "(state=running, at most auth.check_concurrency).")                                       \
   COUNTER(ProxyHeaderFailures, "smppgw_proxy_header_failures_total", labels("listener", "reason"), \
           "Connections closed on a proxy_protocol listener for their PROXY header: "             \
           "reason=not_proxy|invalid|timeout|closed.")                                            \
@@ -101,7 +112,8 @@ inline constexpr Buckets kLatencyBuckets =
         "bind type.")                                                                             \
   COUNTER(Refusals, "smppgw_refusals_total", labels("customer", "reason"),                        \
           "Requests and binds refused by the gateway itself, by reason (rate, window, "          \
-          "queue_full, queue_timeout, policy, auth, no_route, no_upstream, state, shutdown).")    \
+          "queue_full, queue_timeout, policy, auth, auth_blocked, auth_busy, no_route, "         \
+          "no_upstream, state, shutdown). customer is empty for an unknown system_id.")    \
   GAUGE(Inflight, "smppgw_inflight_requests", labels("side", "customer", "upstream"),             \
         "Requests sent and not answered yet, per peer (summed over its sessions or binds).")      \
   GAUGE(InflightLimit, "smppgw_inflight_limit", labels("side", "customer", "upstream"),           \
@@ -312,14 +324,16 @@ enum class RefusalReason : uint8_t {
   QueueTimeout,  // waited a whole timers.response in the queue
   Policy,        // sender, bind type, network or listener not allowed; disabled; max_binds
   Auth,          // unknown system_id or wrong password
+  AuthBlocked,   // a bind from a source address blocked for failed binds
+  AuthBusy,      // password checks over auth.max_pending_checks(_per_source)
   NoRoute,       // no route matched
   NoUpstream,    // no member of the routed group is bound
   State,         // request not allowed in this session state or bind type
   Shutdown,      // the gateway is shutting down
 };
-inline constexpr std::array<std::string_view, 10> kRefusalReasonLabels = {
-    "rate", "window",   "queue_full",  "queue_timeout", "policy",
-    "auth", "no_route", "no_upstream", "state",         "shutdown"};
+inline constexpr std::array<std::string_view, 12> kRefusalReasonLabels = {
+    "rate",         "window",    "queue_full", "queue_timeout", "policy", "auth",
+    "auth_blocked", "auth_busy", "no_route",   "no_upstream",   "state",  "shutdown"};
 
 enum class ReceiptResult : uint8_t { Matched, Unmatched, Held, Suppressed, Expired };
 inline constexpr std::array<std::string_view, 5> kReceiptResultLabels = {

@@ -673,9 +673,7 @@ int Listener::listen(const sockaddr* addr, int backlog) {
   }
   return uv_listen(reinterpret_cast<uv_stream_t*>(&state_->tcp), backlog,
                    [](uv_stream_t* server, int status) {
-                     if (status == 0) {
-                       static_cast<State*>(server->data)->fn(server);
-                     }
+                     static_cast<State*>(server->data)->fn(server, status);
                    });
 }
 

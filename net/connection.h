@@ -194,8 +194,17 @@ std::string formatAddress(const sockaddr* sa);
 // A listening TCP socket; each accepted connection is handed to the callback.
 class Listener {
  public:
-  using AcceptFn = std::function<void(uv_stream_t* server)>;
+  // status != 0: accepting failed (UV_EMFILE: out of descriptors; libuv then accepted and
+  // closed the waiting connections with a descriptor it keeps in reserve).
+  using AcceptFn = std::function<void(uv_stream_t* server, int status)>;
   Listener(Loop& loop, AcceptFn fn);
+  // Callers with nothing to do about a failed accept.
+  Listener(Loop& loop, std::function<void(uv_stream_t* server)> fn)
+      : Listener(loop, [fn = std::move(fn)](uv_stream_t* server, int status) {
+          if (status == 0) {
+            fn(server);
+          }
+        }) {}
   ~Listener();
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;

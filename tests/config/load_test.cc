@@ -173,7 +173,7 @@ TEST_CASE("all errors are reported at once, not just the first") {
       "upstreams[0].port: must be between 1 and 65535, got 70000",
       "upstreams[0].window: must be between 1 and 1000, got 0",
       "groups[0].members: empty group: it can never deliver",
-      "bogus: unknown key (known keys: customers, gateway, groups, limits, listeners, log, "
+      "bogus: unknown key (known keys: auth, customers, gateway, groups, limits, listeners, log, "
       "metrics, mo_routes, numbering, routes, routing, store, timers, upstreams, version)",
       "routes[0].action.group: unknown group \"nope\" (known: g)",
   };

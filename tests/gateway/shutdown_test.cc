@@ -37,7 +37,8 @@ std::string configWithHashedPassword() {
     "upstreams": [{"name": "u", "host": "127.0.0.1", "port": 1, "system_id": "gw"}],
     "groups": [{"name": "g", "members": [{"upstream": "u"}]}],
     "routes": [{"action": {"group": "g"}}],
-    "metrics": {"enabled": false}
+    "metrics": {"enabled": false},
+    "auth": {"check_concurrency": 64, "max_pending_checks_per_source": 100}
   })";
 }
 

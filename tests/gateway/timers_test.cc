@@ -526,3 +526,96 @@ TEST_CASE("TLS listener: a handshake not done within timers.tls_handshake fails 
   h.iterate();
   CHECK(c.waitClosed(1000));
 }
+
+TEST_CASE("auth: failed binds answered after failure_delay; an address blocked for auth.block") {
+  Harness h("{}", 1,
+            R"(, "auth": {"max_failures": 2, "failure_window": "1m", "block": "5m",
+                          "failure_delay": "1s", "max_attempts_per_connection": 5})");
+  auto sendBind = [](EsmeClient& c, const char* password) {
+    codec::Pdu p(CommandId::bind_transmitter, c.nextSeq());
+    auto& b = p.as<codec::BindBody>();
+    b.system_id = "acme";
+    b.password = password;
+    b.interface_version = 0x34;
+    REQUIRE(c.send(p));
+  };
+  EsmeClient c;
+  REQUIRE(c.connect("127.0.0.1", h.gw->listenerPort(0)));
+  for (int failure = 1; failure <= 2; ++failure) {
+    sendBind(c, "wrong");
+    // The check ran (off the loop) and failed; its answer waits failure_delay on the manual clock.
+    const std::string refused =
+        "smppgw_refusals_total{customer=\"acme\",reason=\"auth\"} " + std::to_string(failure);
+    REQUIRE(h.runUntil([&] { return h.registry.serialize().find(refused) != std::string::npos; }));
+    h.iterate();
+    CHECK(c.read(0) == nullptr);
+    h.advance(999);
+    h.iterate();
+    CHECK(c.read(0) == nullptr);
+    h.advance(1);
+    ReceivedPtr r;
+    REQUIRE(h.runUntil([&] { return (r = c.read(0)) != nullptr; }));
+    CHECK(r->status() == codec::status::ESME_RINVPASWD);
+  }
+  // The second failure blocked the address (at the second check, 1 s ago): new connections
+  // are closed at once, even with the right password, until 5 min after it.
+  const std::string series = "smppgw_connections_refused_total{listener=\"l\",reason=\"blocked\"}";
+  {
+    EsmeClient blocked;
+    REQUIRE(blocked.connect("127.0.0.1", h.gw->listenerPort(0)));
+    CHECK(h.runUntil([&] { return blocked.waitClosed(0); }));
+  }
+  h.advance(300'000 - 1'000 - 1);
+  {
+    EsmeClient blocked;
+    REQUIRE(blocked.connect("127.0.0.1", h.gw->listenerPort(0)));
+    CHECK(h.runUntil([&] { return blocked.waitClosed(0); }));
+  }
+  CHECK(h.registry.serialize().find(series + " 2") != std::string::npos);
+  h.advance(1);
+  EsmeClient again;
+  REQUIRE(again.connect("127.0.0.1", h.gw->listenerPort(0)));
+  sendBind(again, "secret");
+  ReceivedPtr r;
+  REQUIRE(h.runUntil([&] { return (r = again.read(0)) != nullptr; }));
+  CHECK(r->status() == codec::status::ESME_ROK);
+  CHECK(h.registry.serialize().find("smppgw_auth_blocks_total 1") != std::string::npos);
+}
+
+TEST_CASE("proxy_protocol: max_connections_per_source counts the header's source, not the proxy") {
+  Harness h(Harness::Text{R"({
+      "gateway": {"allow_plain_passwords": true},
+      "listeners": [{"name": "pp", "address": "127.0.0.1", "port": 0, "proxy_protocol": true}],
+      "customers": [{"system_id": "acme", "password": "secret"}],
+      "upstreams": [{"name": "u", "host": "127.0.0.1", "port": 1, "system_id": "gw",
+                     "connect_timeout": "1s", "reconnect": {"initial": "10s", "max": "10s"}}],
+      "groups": [{"name": "g", "members": [{"upstream": "u"}]}],
+      "routes": [{"action": {"group": "g"}}],
+      "metrics": {"enabled": false},
+      "limits": {"max_connections_per_source": 2}})"});
+  // Three connections through the same proxy (127.0.0.1) for two customers' addresses.
+  auto viaProxy = [&](EsmeClient& c, const std::string& source) {
+    REQUIRE(c.connect("127.0.0.1", h.gw->listenerPort(0)));
+    const std::string header = "PROXY TCP4 " + source + " 192.0.2.1 40000 2775\r\n";
+    REQUIRE(c.sendRaw(header.data(), header.size()));
+  };
+  EsmeClient a1, a2, a3, b1;
+  viaProxy(a1, "192.0.2.7");
+  viaProxy(a2, "192.0.2.7");
+  viaProxy(b1, "192.0.2.8");
+  REQUIRE(h.runUntil([&] { return h.gw->openSessions() == 3; }));
+  viaProxy(a3, "192.0.2.7");  // the third from 192.0.2.7: over the limit of 2
+  CHECK(h.runUntil([&] { return a3.waitClosed(0); }));
+  CHECK(h.registry.serialize().find(
+            "smppgw_connections_refused_total{listener=\"pp\",reason=\"per_source\"} 1") !=
+        std::string::npos);
+  CHECK(h.gw->openSessions() == 3);
+  // One of 192.0.2.7's goes: the address may connect again.
+  a1.close();
+  REQUIRE(h.runUntil([&] { return h.gw->openSessions() == 2; }));
+  EsmeClient a4;
+  viaProxy(a4, "192.0.2.7");
+  REQUIRE(h.runUntil([&] { return h.gw->openSessions() == 3; }));
+  h.iterate();
+  CHECK_FALSE(a4.waitClosed(0));
+}

@@ -42,16 +42,22 @@ json McsimProc::stop() {
   return json::parse(nl == std::string::npos ? out : out.substr(nl + 1), nullptr, false);
 }
 
-GatewayProc::GatewayProc(const json& config, bool wait_for_upstreams)
+GatewayProc::GatewayProc(const json& config, bool wait_for_upstreams,
+                         const std::vector<std::string>& wrapper)
     : config_path_(tempPath("smppgw-config") + ".json"), port_file_(tempPath("smppgw-port")) {
   {
     std::ofstream f(config_path_);
     f << config.dump(2);
   }
   std::string error;
-  REQUIRE_MESSAGE(proc_.start(binaryPath("gateway/smppgw"),
-                              {"run", "-c", config_path_, "--port-file", port_file_}, &error),
-                  error);
+  std::vector<std::string> args = {"run", "-c", config_path_, "--port-file", port_file_};
+  std::string path = binaryPath("gateway/smppgw");
+  if (!wrapper.empty()) {
+    args.insert(args.begin(), path);
+    args.insert(args.begin(), wrapper.begin() + 1, wrapper.end());
+    path = wrapper[0];
+  }
+  REQUIRE_MESSAGE(proc_.start(path, args, &error), error);
   auto p = proc_.waitForPortFile(port_file_, 10s);
   REQUIRE_MESSAGE(p.has_value(), "smppgw did not start: " << proc_.err());
   port_ = *p;

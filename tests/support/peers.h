@@ -34,7 +34,9 @@ class GatewayProc {
  public:
   // Writes `config` to a temporary file and runs `smppgw run -c FILE` on it. Unless told not to,
   // returns once every configured upstream bind is bound (its log says so).
-  explicit GatewayProc(const nlohmann::json& config, bool wait_for_upstreams = true);
+  // `wrapper`: a command that runs it (e.g. {"prlimit", "--nofile=256:256", "--"}), same pid.
+  explicit GatewayProc(const nlohmann::json& config, bool wait_for_upstreams = true,
+                       const std::vector<std::string>& wrapper = {});
   // Waits until the gateway's log (stderr) holds `needle` `count` times; false on timeout/exit.
   bool waitForLog(const std::string& needle, size_t count = 1,
                   std::chrono::milliseconds timeout = std::chrono::seconds(10));
