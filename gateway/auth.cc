@@ -2,6 +2,8 @@
 
 #include "gateway/gateway.h"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 
 #include "config/password.h"
@@ -34,7 +36,7 @@ void Gateway::authenticate(DownstreamSession& s, CommandId bind, uint32_t seq,
     return;
   }
   if (!id.valid()) {
-    checkPassword(s, bind, seq, id, std::string(body.password));  // answered ESME_RINVSYSID
+    checkPassword(s, bind, seq, id, body.system_id, std::string(body.password));  // RINVSYSID
     return;
   }
   // Bound to client certificates: only over TLS, with a verified certificate naming it.
@@ -60,11 +62,13 @@ void Gateway::authenticate(DownstreamSession& s, CommandId bind, uint32_t seq,
   // A password that verified before is recognised by a keyed hash (microseconds, on the loop);
   // anything else pays the full PBKDF2 on the thread pool.
   CustomerState& cs = state(id);
-  if (!cs.verified.empty() && cs.verified == config::sha256Hex(pepper_ + password)) {
+  const std::string keyed = config::sha256Hex(pepper_ + password);
+  if (!cs.verified.empty() && cs.verified.size() == keyed.size() &&
+      CRYPTO_memcmp(cs.verified.data(), keyed.data(), keyed.size()) == 0) {
     finishBind(s.ref(), bind, seq, id, true, password);
     return;
   }
-  checkPassword(s, bind, seq, id, std::move(password));
+  checkPassword(s, bind, seq, id, body.system_id, std::move(password));
 }
 
 void Gateway::refuseBind(DownstreamSession& s, CommandId bind, uint32_t seq, uint32_t status,
@@ -93,7 +97,14 @@ void Gateway::refuseBind(DownstreamSession& s, CommandId bind, uint32_t seq, uin
 }
 
 void Gateway::checkPassword(DownstreamSession& s, CommandId bind, uint32_t seq, CustomerRt id,
-                            std::string password) {
+                            std::string_view system_id, std::string password) {
+  // The same account and password already waiting or running (a customer's binds reconnecting
+  // together): this bind takes that check's answer instead of a check of its own.
+  std::string key = config::sha256Hex(pepper_ + std::string(system_id) + '\0' + password);
+  if (auto it = checks_by_key_.find(key); it != checks_by_key_.end()) {
+    it->second->waiters.push_back({s.ref(), bind, seq});
+    return;
+  }
   const config::Auth& a = cfg().auth;
   const SourceKey source = sourceKey(s.peerSockaddr());
   Sources::Entry& from = sources_.at(source);
@@ -114,7 +125,9 @@ void Gateway::checkPassword(DownstreamSession& s, CommandId bind, uint32_t seq, 
   job->config = rt_.config();
   job->password = std::move(password);
   job->source = source;
+  job->key = std::move(key);
   job->req.data = job.get();
+  checks_by_key_.emplace(job->key, job.get());
   auto& q = check_queues_[source];
   if (q.empty()) {
     check_turns_.push_back(source);
@@ -154,8 +167,9 @@ void Gateway::runChecks() {
       check_turns_.push_back(source);  // its next check waits for every other source's
     }
     --checks_waiting_;
-    if (session(job->ref) == nullptr) {
+    if (session(job->ref) == nullptr && job->waiters.empty()) {
       sources_.at(source).checks--;  // the connection went away while it waited
+      checks_by_key_.erase(job->key);
       continue;
     }
     int rc = uv_queue_work(
@@ -183,8 +197,12 @@ void Gateway::runChecks() {
         });
     if (rc != 0) {
       sources_.at(source).checks--;
-      if (DownstreamSession* s = session(job->ref)) {
-        s->bindFailed(job->bind, job->seq, st::ESME_RSYSERR);
+      checks_by_key_.erase(job->key);
+      job->waiters.push_back({job->ref, job->bind, job->seq});
+      for (const auto& w : job->waiters) {
+        if (DownstreamSession* s = session(w.ref)) {
+          s->bindFailed(w.bind, w.seq, st::ESME_RSYSERR);
+        }
       }
       continue;
     }
@@ -203,7 +221,12 @@ void Gateway::checkDone(std::unique_ptr<AuthJob> j) {
   if (Sources::Entry* e = sources_.find(j->source); e != nullptr && e->checks > 0) {
     --e->checks;
   }
+  checks_by_key_.erase(j->key);
+  rt_.metrics().passwordChecksDone(j->ok).inc();
   finishBind(j->ref, j->bind, j->seq, j->customer, j->ok, j->password);
+  for (const auto& w : j->waiters) {
+    finishBind(w.ref, w.bind, w.seq, j->customer, j->ok, j->password);
+  }
   runChecks();
 }
 

@@ -194,7 +194,7 @@ class Gateway final : private SessionHost,
   // The password check on the thread pool (id invalid: an unknown system_id, checked against a
   // decoy so that it costs what a wrong password costs); finishBind answers.
   void checkPassword(DownstreamSession& s, codec::CommandId bind, uint32_t seq, CustomerRt id,
-                     std::string password);
+                     std::string_view system_id, std::string password);
   void finishBind(SessionRef ref, codec::CommandId bind, uint32_t seq, CustomerRt id,
                   bool password_ok, const std::string& password);
   // Hands waiting checks to the thread pool, in turn by source, up to auth.check_concurrency.
@@ -262,6 +262,7 @@ class Gateway final : private SessionHost,
   // Password checks waiting for their turn: per source, the sources taken in turn.
   std::unordered_map<SourceKey, std::deque<std::unique_ptr<AuthJob>>, SourceKeyHash> check_queues_;
   std::deque<SourceKey> check_turns_;
+  std::unordered_map<std::string, AuthJob*> checks_by_key_;  // waiting or running, by AuthJob::key
   size_t checks_waiting_ = 0;
   size_t checks_running_ = 0;
   size_t dirty_running_ = 0;  // of which from sources with recent failures (at most 1)

@@ -204,6 +204,13 @@ struct Gateway::AuthJob {
   std::string password;
   SourceKey source;    // its turn among the waiting checks; counted in the source's checks
   bool dirty = false;  // its source had failed binds when it started
+  std::string key;     // keyed hash of system_id + password: later binds with both wait for it
+  struct Waiter {
+    SessionRef ref;
+    CommandId bind;
+    uint32_t seq;
+  };
+  std::vector<Waiter> waiters;  // answered with this check's result
   bool ok = false;
 };
 

@@ -206,6 +206,10 @@ GatewayMetrics::Gauge& GatewayMetrics::authBlockedSources() {
   return r_.gauge(GF::AuthBlockedSources);
 }
 
+GatewayMetrics::Counter& GatewayMetrics::passwordChecksDone(bool ok) {
+  return r_.counter(CF::PasswordChecksDone, {ok ? "ok" : "failed"});
+}
+
 GatewayMetrics::Gauge& GatewayMetrics::passwordChecks(bool running) {
   return r_.gauge(GF::PasswordChecks, {running ? "running" : "waiting"});
 }

@@ -91,6 +91,7 @@ class GatewayMetrics {
   Counter& authBlocks();
   Gauge& authBlockedSources();
   Gauge& passwordChecks(bool running);
+  Counter& passwordChecksDone(bool ok);
 
  private:
   // The upstream's and customer's label values ("" for unknown: e.g. an unmatched receipt).

@@ -97,6 +97,9 @@ inline constexpr Buckets kLatencyBuckets =
           "Source addresses blocked for auth.block after auth.max_failures failed binds.")        \
   GAUGE(AuthBlockedSources, "smppgw_auth_blocked_sources", labels(),                              \
         "Source addresses blocked right now.")                                                    \
+  COUNTER(PasswordChecksDone, "smppgw_password_checks_total", labels("result"),                  \
+          "Password checks (PBKDF2) done: result=ok|failed. Binds with the same account and "      \
+          "password while one is checked share its check.")                                         \
   GAUGE(PasswordChecks, "smppgw_password_checks", labels("state"),                                \
         "Password checks (PBKDF2) waiting for their turn (state=waiting) or running "             \
         "(state=running, at most auth.check_concurrency).")                                       \

@@ -60,7 +60,7 @@ json abuseConfig(uint16_t mc_port) {
   cfg["gateway"]["allow_plain_passwords"] = false;
   cfg["customers"] = json::array(
       {{{"system_id", "acme"}, {"password", hashOf("acmepw01")}, {"window", 50}, {"max_binds", 8}},
-       {{"system_id", "beta"}, {"password", hashOf("betapw01")}, {"max_binds", 8}},
+       {{"system_id", "beta"}, {"password", hashOf("betapw01")}, {"max_binds", 32}},
        {{"system_id", "gamma"}, {"password", hashOf("betapw01")}, {"max_binds", 8}}});
   cfg["metrics"] = {{"enabled", true}, {"address", "127.0.0.1"}, {"port", 0}};
   cfg["auth"] = {{"max_failures", 5},
@@ -338,6 +338,33 @@ TEST_CASE("500 wrong passwords from one address: 5 are checked, then the address
   CHECK(metric(mport, "smppgw_auth_blocked_sources") == 1);
   // Refused connections are logged a few lines a second, with a count of the rest.
   CHECK(count(gw.proc().err(), "event=connection_refused") < 100);
+}
+
+TEST_CASE("a customer's 20 binds reconnecting at once share one password check") {
+  McsimProc mc;
+  GatewayProc gw(abuseConfig(mc.port()));
+  std::vector<std::unique_ptr<EsmeClient>> clients;
+  for (int i = 0; i < 20; ++i) {  // 20 binds in the kernel's queues before the first is read
+    auto c = std::make_unique<EsmeClient>();
+    REQUIRE(c->connect("127.0.0.1", gw.port()));
+    smppgw::codec::Pdu p(CommandId::bind_transmitter, c->nextSeq());
+    auto& b = p.as<smppgw::codec::BindBody>();
+    b.system_id = "beta";
+    b.password = "betapw01";
+    b.interface_version = 0x34;
+    REQUIRE(c->send(p));
+    clients.push_back(std::move(c));
+  }
+  for (auto& c : clients) {
+    auto r = c->read(5000);
+    REQUIRE(r != nullptr);
+    CHECK(r->status() == st::ESME_ROK);
+  }
+  // One check, or a few if the first finished before every bind was read; never 20.
+  const double checks = metric(gw.metricsPort(), "smppgw_password_checks_total{result=\"ok\"}");
+  MESSAGE(checks << " password checks for 20 binds");
+  CHECK(checks >= 1);
+  CHECK(checks <= 3);
 }
 
 TEST_CASE("unknown system_id: as slow as a wrong password, and a distinct status by default") {

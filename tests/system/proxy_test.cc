@@ -18,6 +18,7 @@
 #include "tests/support/esme_client.h"
 #include "tests/support/haproxy.h"
 #include "tests/support/peers.h"
+#include "tests/support/pki.h"
 #include "tests/support/prometheus.h"
 
 using nlohmann::json;
@@ -123,6 +124,76 @@ TEST_CASE("a PROXY header on a listener that does not expect one is a malformed 
     CHECK(r->id() == CommandId::generic_nack);
     CHECK(c.waitClosed(2000));
   }
+}
+
+TEST_CASE("HAProxy in front of a TLS listener: the header, then TLS, then the bind") {
+  // HAProxy passes the TLS bytes through (mode tcp) after its PROXY v2 header; smppgw reads the
+  // header, terminates TLS, and applies source_networks to the client's own address.
+  const auto& p = smppgw::nettest::pki();
+  REQUIRE_MESSAGE(p.error.empty(), p.error);
+  McsimProc mc;
+  json cfg = proxyConfig(mc.port());
+  cfg["listeners"][0]["tls"] = {{"certificate", p.server_cert}, {"private_key", p.server_key}};
+  GatewayProc gw(cfg);
+  HaproxyProcess hp;
+  HaproxyOptions o;
+  o.send = HaproxyOptions::Send::V2;
+  o.server_port = gw.port();
+  std::string err;
+  REQUIRE_MESSAGE(hp.start(o, &err), err);
+  auto bindTls = [&](const std::string& local) -> long long {
+    EsmeClient c;
+    c.setLocalAddress(local);
+    if (!c.connect("127.0.0.1", hp.port())) {
+      return -1;
+    }
+    std::string error;
+    if (!c.startTls(p.ca, "localhost", "", "", error)) {
+      MESSAGE("TLS through HAProxy failed: " << error);
+      return -2;
+    }
+    auto r = c.bind(CommandId::bind_transceiver, "acme", "secret");
+    return r ? static_cast<long long>(r->status()) : -1;
+  };
+  CHECK(bindTls("127.0.0.2") == 0);
+  CHECK(bindTls("127.0.0.3") == kBindFail);
+  CHECK(failures(gw, "not_proxy") == -1);
+}
+
+TEST_CASE("HAProxy in front: max_connections_per_source counts each client, not HAProxy") {
+  McsimProc mc;
+  json cfg = proxyConfig(mc.port());
+  cfg["limits"]["max_connections_per_source"] = 2;
+  GatewayProc gw(cfg);
+  HaproxyProcess hp;
+  HaproxyOptions o;
+  o.send = HaproxyOptions::Send::V2;
+  o.server_port = gw.port();
+  std::string err;
+  REQUIRE_MESSAGE(hp.start(o, &err), err);
+  // Two binds from 127.0.0.2 (its limit), then a third connection from it is closed; a client
+  // from 127.0.0.4 still gets its answer (a refusal: only 127.0.0.2 may bind).
+  EsmeClient a, b, c, d;
+  for (EsmeClient* x : {&a, &b}) {
+    x->setLocalAddress("127.0.0.2");
+    REQUIRE(x->connect("127.0.0.1", hp.port()));
+    auto r = x->bind(CommandId::bind_transceiver, "acme", "secret");
+    REQUIRE(r);
+    CHECK(r->status() == 0);
+  }
+  c.setLocalAddress("127.0.0.2");
+  REQUIRE(c.connect("127.0.0.1", hp.port()));
+  CHECK(c.bind(CommandId::bind_transceiver, "acme", "secret") == nullptr);
+  CHECK(c.waitClosed(2000));
+  d.setLocalAddress("127.0.0.4");
+  REQUIRE(d.connect("127.0.0.1", hp.port()));
+  auto r = d.bind(CommandId::bind_transceiver, "acme", "secret");
+  REQUIRE(r);
+  CHECK(r->status() == kBindFail);
+  auto m = smppgw::test::httpGet("127.0.0.1", gw.metricsPort(), "/metrics");
+  CHECK(smppgw::testsupport::metricSample(
+            m.body, "smppgw_connections_refused_total{listener=\"test\",reason=\"per_source\"}") ==
+        1);
 }
 
 int main(int argc, char** argv) {

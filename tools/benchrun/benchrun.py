@@ -286,6 +286,11 @@ def gateway_config(mc_port, sessions, window, upstream_binds, customers=None,
     if pki:
         cfg["listeners"][0]["tls"] = {"certificate": pki["cert"], "private_key": pki["key"]}
         cfg["upstreams"][0]["tls"] = {"ca": pki["ca"], "server_name": "127.0.0.1"}
+    if max_connections > 1000:
+        # The memory profile: every session comes from 127.0.0.1, above the default per-address
+        # limit (100). Only then, so binaries without the key (--compare-smppgw OLD) take the
+        # usual configs.
+        cfg["limits"]["max_connections_per_source"] = max_connections
     return cfg
 
 
@@ -1206,21 +1211,22 @@ def print_cg(summary, out=sys.stdout):
 # Memory: resident size of the gateway with many idle bound sessions.
 
 
-def run_memory(bins, args, outdir, jl):
+def run_memory(bins, args, outdir, jl, config="gateway"):
+    """The gateway's resident size with N idle bound sessions (config gateway-tls: over TLS)."""
     total = args.memory_sessions
     per = args.memory_per_bench
     nbench = (total + per - 1) // per
-    rundir = os.path.join(outdir, "memory")
+    rundir = os.path.join(outdir, "memory" if config == "gateway" else "memory-" + config)
     os.makedirs(rundir, exist_ok=True)
     customers = [("bench%d" % i, "secret") for i in range(nbench)]
-    res = {"kind": "memory", "sessions": total, "bench_processes": nbench, "samples": [],
-           "problems": []}
+    res = {"kind": "memory", "config": config, "sessions": total, "bench_processes": nbench,
+           "samples": [], "problems": []}
     benches = []
     stack = None
     with maybe_lock(args.lock):
         try:
-            stack = Stack(bins, "gateway", rundir, per, 1, 1, 0.0, gw_customers=customers,
-                          max_connections=total + 1000, nofile=total + 2000)
+            stack = Stack(bins, config, rundir, per, 1, 1, 0.0, gw_customers=customers,
+                          max_connections=total + 1000, nofile=total + 2000, pki=args.pki)
             gw = stack.mid
             time.sleep(1.0)
             base = gw.rss_kb()
@@ -1233,6 +1239,8 @@ def run_memory(bins, args, outdir, jl):
                         str(n), "--system-id", customers[i][0], "--password", "secret",
                         "--rate", "0.001", "--duration", "600s", "--window", "1",
                         "--enquire-link", "0", "--json", "--quiet"]
+                if stack.pki:
+                    argv += ["--tls", "--tls-ca", stack.pki["ca"]]
                 benches.append(Proc("bench%d" % i, argv, rundir, nofile=n + 100))
                 bound += n
                 wait_until(lambda: stack.gateway_log_count("event=session_bound") >= bound,
@@ -1283,8 +1291,9 @@ def run_memory(bins, args, outdir, jl):
 
 def print_memory(res, out=sys.stdout):
     w = out.write
-    w("\n== Memory: gateway resident size with %d idle bound sessions (%d bench processes)\n" %
-      (res["sessions"], res["bench_processes"]))
+    w("\n== Memory: gateway resident size with %d idle bound sessions%s (%d bench processes)\n" %
+      (res["sessions"], " over TLS" if res.get("config") == "gateway-tls" else "",
+       res["bench_processes"]))
     for s in res["samples"]:
         w("  %6d sessions: %8s KiB\n" % (s["sessions"], fmt(s["rss_kb"])))
     if "rss_mb" in res:
@@ -1456,10 +1465,14 @@ def main(argv=None):
                 ok = all(not c["problems"] for c in cg["cases"])
                 print_cg(cg)
             elif args.profile == "memory":
-                res = run_memory(bins, args, outdir, jl)
-                summary["memory"] = res
-                ok = not res["problems"]
-                print_memory(res)
+                # --tls on: over TLS; both: plaintext, then TLS.
+                configs = [c for c in ("gateway", "gateway-tls") if c in args.configs] or \
+                    ["gateway"]
+                for config in configs:
+                    res = run_memory(bins, args, outdir, jl, config)
+                    summary["memory" if config == "gateway" else "memory_tls"] = res
+                    ok = ok and not res["problems"]
+                    print_memory(res)
             else:
                 matrices = []
                 for mx in PROFILES[args.profile]:
