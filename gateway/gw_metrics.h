@@ -29,9 +29,9 @@ class GatewayMetrics {
     metrics::ChildMemo<uint32_t> pdus_in;    // by command id
     metrics::ChildMemo<uint32_t> pdus_out;   // by command id
     metrics::ChildMemo<uint64_t> responses;  // by (command id << 32 | status)
-    std::array<Counter*, 10> refusals{};     // by metrics::RefusalReason
-    std::array<Counter*, 5> deliveries{};    // by metrics::DeliveryResult
-    std::array<Counter*, 7> deferred{};      // by metrics::DeferReason
+    std::array<Counter*, metrics::kRefusalReasonLabels.size()> refusals{};  // by RefusalReason
+    std::array<Counter*, metrics::kDeliveryResultLabels.size()> deliveries{};
+    std::array<Counter*, metrics::kDeferReasonLabels.size()> deferred{};
     Counter* not_reading = nullptr;
     Gauge* held = nullptr;
     Counter* decode_errors = nullptr;
@@ -58,7 +58,7 @@ class GatewayMetrics {
     std::array<Gauge*, 5> binds{};  // by metrics::UpstreamBindState
     Gauge* queue_depth = nullptr;
     Gauge* receipts_held = nullptr;
-    std::array<Counter*, 3> unmatched{};  // by metrics::UnmatchedReason
+    std::array<Counter*, metrics::kUnmatchedReasonLabels.size()> unmatched{};
     Gauge* inflight = nullptr;
     Gauge* inflight_limit = nullptr;
   };

@@ -139,7 +139,8 @@ class GoodCustomer {
         b.source_addr = "12345";
         b.dest_addr_ton = 1;
         b.dest_addr_npi = 1;
-        b.destination_addr = "44770090" + std::to_string(10000 + sent_ % 80000);
+        dst_ = "44770090" + std::to_string(10000 + sent_ % 80000);
+        b.destination_addr = dst_;  // a view: dst_ outlives the send
         b.short_message = smppgw::codec::asBytes(std::string_view("hello"));
         if (!c_.send(p)) {
           broken_ = true;
@@ -172,6 +173,7 @@ class GoodCustomer {
   std::atomic<bool> broken_{false};
   std::mutex mu_;
   std::vector<Clock::time_point> times_;
+  std::string dst_;
 };
 
 // Runs `attack` while `good` submits; reports the throughput ratio (during / the second before)
