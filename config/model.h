@@ -172,6 +172,12 @@ struct Reconnect {
   double jitter = 0.2;  // +- fraction applied to each delay
 };
 
+// A carrier's ESME_RTHROTTLED pauses the bind: initial, doubled per further throttle up to max.
+struct ThrottlePause {
+  Duration initial{200};
+  Duration max{10000};
+};
+
 // How to make an upstream's submit_sm_resp message ids and its receipt ids comparable.
 struct MessageIdNormalisation {
   IdBase response = IdBase::AsIs;  // base of ids in submit_sm_resp
@@ -209,6 +215,7 @@ struct Upstream {
   Duration request_timeout{30000};
   Duration connect_timeout{10000};
   Reconnect reconnect;
+  ThrottlePause throttle_pause;
   MessageIdNormalisation message_id;
   AddressRewrite rewrite;
 };
@@ -224,8 +231,9 @@ struct Group {
   std::string name;
   GroupStrategy strategy = GroupStrategy::Failover;
   std::vector<GroupMember> members;
-  std::uint32_t max_attempts = 1;             // members tried per message (1 = no retry)
-  std::vector<std::uint32_t> retry_statuses;  // carrier statuses that allow another attempt
+  std::uint32_t max_attempts = 1;  // attempts per message, the first included (1 = no retry)
+  // Carrier statuses that allow another attempt: ESME_RTHROTTLED, ESME_RMSGQFUL, ESME_RSYSERR.
+  std::vector<std::uint32_t> retry_statuses{0x58, 0x14, 0x08};
 };
 
 struct EsmClassMatch {

@@ -370,6 +370,16 @@ void readUpstreams(LoadState& st, Obj& r) {
       }
     }
     {
+      Obj tp(st.d, o.take("throttle_pause"), o.path("throttle_pause"));
+      tp.duration("initial", u.throttle_pause.initial);
+      tp.duration("max", u.throttle_pause.max);
+      tp.finish();
+      if (u.throttle_pause.max < u.throttle_pause.initial) {
+        st.d.error(tp.path("max"), formatDuration(u.throttle_pause.max) + " is below initial " +
+                                       formatDuration(u.throttle_pause.initial));
+      }
+    }
+    {
       Obj m(st.d, o.take("message_id"), o.path("message_id"));
       auto bases = {std::pair<std::string_view, IdBase>{"as_is", IdBase::AsIs},
                     {"hex", IdBase::Hex},

@@ -89,15 +89,10 @@ void readGroups(LoadState& st, Obj& r) {
     if (members != nullptr && members->is_array() && members->empty()) {
       st.d.error(o.path("members"), "empty group: it can never deliver");
     }
-    const bool attemptsGiven = o.take("max_attempts") != nullptr;
-    g.max_attempts = 1;  // one member per message: values above 1 are refused (key table)
+    // (Above the number of members: the "try later" statuses go to the best member again.)
     o.uint("max_attempts", g.max_attempts);
-    if (attemptsGiven && !g.members.empty() && g.max_attempts > g.members.size()) {
-      st.d.error(o.path("max_attempts"), std::to_string(g.max_attempts) +
-                                             " exceeds the number of members (" +
-                                             std::to_string(g.members.size()) + ")");
-    }
     if (const json* rs = o.take("retry_statuses")) {
+      g.retry_statuses.clear();
       forEach(st.d, rs, o.path("retry_statuses"),
               [&](const json& v, const std::string& vp, std::size_t) {
                 if (auto s = asStatus(st.d, v, vp)) {

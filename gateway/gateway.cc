@@ -481,6 +481,9 @@ void Gateway::tick() {
   if (t >= next_housekeeping_ms_) {
     next_housekeeping_ms_ = t + 1000;
     ids_.expireMappings(t);
+    // Retry states whose message can have no further attempt: its final answer (or failure)
+    // erases it; this catches any request that vanished without either.
+    std::erase_if(retries_, [t](const auto& kv) { return kv.second.deadline_ms + 60'000 < t; });
     rt_.metrics().authBlockedSources().set(static_cast<int64_t>(sources_.tick(t, cfg().auth)));
     sticky_.expire(routing::ConcatStickiness::TimePoint(std::chrono::milliseconds(t)));
   }

@@ -173,6 +173,16 @@ class Gateway final : private SessionHost,
   MtResult routeSubmission(DownstreamSession& s, const config::Customer& cust,
                            const codec::Pdu& pdu, codec::Bytes raw, const SubmitFields& f,
                            uint64_t t, uint64_t multi, uint8_t multi_dest);
+  // Member states for the selector (member_status_); false: no member of any group is bound.
+  bool refreshMemberStatus(uint32_t group, uint64_t t);
+  // Re-encodes for `up` where it needs it (address rewrite, registered_delivery, TLV version)
+  // and hands it over (sent or queued); false: its queue is full.
+  bool forwardTo(Upstream& up, const config::Customer& cust, const codec::Pdu& pdu,
+                 codec::Bytes raw, std::string_view destination, uint8_t registered_delivery,
+                 const UpInFlight& info, uint64_t t);
+  // The carrier answered `status` to an attempt of a retryable message: true when another
+  // attempt went out (groups[].max_attempts, retry_statuses), false when the customer gets it.
+  bool retryAfter(UpstreamBind& from, const UpInFlight& info, uint32_t status);
   MtResult onSubmitMulti(DownstreamSession& s, const config::Customer& cust, const codec::Pdu& pdu,
                          uint64_t t);
   void onMultiPartResponse(UpstreamBind& b, const UpInFlight& info, const codec::Pdu& resp);
@@ -250,6 +260,22 @@ class Gateway final : private SessionHost,
   std::vector<uint32_t> group_queued_;                // by config group id
   std::vector<routing::MemberStatus> member_status_;  // per upstream, refreshed per pick
   std::unordered_map<uint64_t, MultiSubmit> multis_;  // by gateway id
+  // Messages whose group allows more than one attempt: what another attempt needs, by
+  // UpInFlight::retry. Erased at the final answer (or failure) of the message.
+  struct Retry {
+    codec::Buffer raw;        // the customer's PDU as it came in
+    std::string destination;  // as routed (normalised)
+    uint8_t registered_delivery = 0;
+    std::optional<routing::ConcatKey> ckey;
+    uint8_t part = 0;
+    std::vector<config::UpstreamId> tried;
+    uint32_t attempts = 1;
+    uint64_t deadline_ms = 0;  // no attempt starts after it (timers.response from the submit)
+  };
+  std::unordered_map<uint32_t, Retry> retries_;
+  uint32_t next_retry_ = 0;
+  uint64_t submit_order_ = 0;  // UpInFlight::order
+  codec::Pdu retry_pdu_;
   uint64_t next_housekeeping_ms_ = 0;
   std::unique_ptr<net::Timer> tick_timer_;
   std::function<void(bool, const std::string&)> readiness_;

@@ -84,6 +84,9 @@ void Gateway::publishGauges() {
       std::array<int64_t, 5> states{};
       int64_t inflight = 0;
       int64_t windows = 0;
+      int64_t effective = 0;
+      int64_t paused = 0;
+      const uint64_t t = now();
       for (const auto& b : u->binds()) {
         if (b->stopped() && b->state() == UpstreamBind::State::Idle) {
           continue;  // retired by a reload or shutdown
@@ -96,7 +99,13 @@ void Gateway::publishGauges() {
         ++states[k];
         inflight += static_cast<int64_t>(b->inFlight());
         windows += u->cfg().window;
+        if (b->bound()) {
+          effective += b->effectiveWindow();
+          paused += b->paused(t) ? 1 : 0;
+        }
       }
+      m->effective_window->set(effective);
+      m->paused_binds->set(paused);
       for (size_t k = 0; k < states.size(); ++k) {
         m->binds[k]->set(states[k]);
       }

@@ -87,6 +87,10 @@ GatewayMetrics::Upstream& GatewayMetrics::upstream(UpstreamRt id, std::string_vi
     }
     u->inflight = &r_.gauge(GF::Inflight, {"upstream", "", n});
     u->inflight_limit = &r_.gauge(GF::InflightLimit, {"upstream", "", n});
+    u->pauses = &r_.counter(CF::UpstreamThrottlePauses, {n});
+    u->window_shrinks = &r_.counter(CF::UpstreamWindowShrinks, {n});
+    u->effective_window = &r_.gauge(GF::UpstreamEffectiveWindow, {n});
+    u->paused_binds = &r_.gauge(GF::UpstreamPausedBinds, {n});
     upstreams_[rt] = std::move(u);
   }
   return *upstreams_[rt];
@@ -186,6 +190,10 @@ GatewayMetrics::Counter& GatewayMetrics::bindAttempt(std::string_view listener,
 GatewayMetrics::Counter& GatewayMetrics::proxyHeaderFailure(std::string_view listener,
                                                             std::string_view reason) {
   return r_.counter(CF::ProxyHeaderFailures, {listener, reason});
+}
+
+GatewayMetrics::Counter& GatewayMetrics::retry(std::string_view upstream, uint32_t status) {
+  return r_.counter(CF::Retries, {upstream, statusLabel(status)});
 }
 
 GatewayMetrics::Counter& GatewayMetrics::connectionRefused(std::string_view listener,

@@ -61,6 +61,10 @@ class GatewayMetrics {
     std::array<Counter*, metrics::kUnmatchedReasonLabels.size()> unmatched{};
     Gauge* inflight = nullptr;
     Gauge* inflight_limit = nullptr;
+    Counter* pauses = nullptr;
+    Counter* window_shrinks = nullptr;
+    Gauge* effective_window = nullptr;
+    Gauge* paused_binds = nullptr;
   };
 
   explicit GatewayMetrics(metrics::Registry& registry) : r_(registry) {}
@@ -86,6 +90,7 @@ class GatewayMetrics {
                        std::string_view bind_type, bool ok);
   Counter& connection(std::string_view listener, bool accepted);
   Counter& proxyHeaderFailure(std::string_view listener, std::string_view reason);
+  Counter& retry(std::string_view upstream, uint32_t status);
   Counter& connectionRefused(std::string_view listener, std::string_view reason);
   Counter& refusal(std::string_view customer, metrics::RefusalReason reason);
   Counter& authBlocks();

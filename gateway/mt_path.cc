@@ -88,6 +88,7 @@ MtResult Gateway::routeSubmission(DownstreamSession& s, const config::Customer& 
   info.origin_version = s.version();
   info.source.assign(f.source);
   info.destination.assign(f.destination);
+  info.order = ++submit_order_;
   if (multi != 0) {
     info.multi = true;
     info.multi_dest = multi_dest;
@@ -112,16 +113,7 @@ MtResult Gateway::routeSubmission(DownstreamSession& s, const config::Customer& 
     }
   }
 
-  // Member states for the selector, indexed by config upstream id.
-  member_status_.resize(upstream_rt_.size());
-  bool any_bound = false;
-  for (size_t i = 0; i < upstream_rt_.size(); ++i) {
-    Upstream& u = *upstream(upstream_rt_[i]);
-    bool bound = u.available();
-    any_bound = any_bound || bound;
-    member_status_[i].available = bound && (!groupQueueFull(d.group) || u.canSendNow(t));
-    member_status_[i].outstanding = static_cast<uint32_t>(u.outstanding());
-  }
+  const bool any_bound = refreshMemberStatus(d.group, t);
   // Stickiness remembers runtime ids (stable over reloads), not config indices.
   Upstream* chosen = nullptr;
   const auto tp = routing::ConcatStickiness::TimePoint(std::chrono::milliseconds(t));
@@ -146,15 +138,53 @@ MtResult Gateway::routeSubmission(DownstreamSession& s, const config::Customer& 
                      : refuse(gwstatus::kNoUpstream, R::NoUpstream);
   }
   Upstream& up = *chosen;
+  const config::Group& group = cfg().groups[d.group];
+  if (group.max_attempts > 1 && multi == 0 &&
+      (pdu.command_id == CommandId::submit_sm || pdu.command_id == CommandId::data_sm)) {
+    // The group may try another member: keep what a retry needs (only then: a copy).
+    Retry r;
+    r.raw.append(raw);
+    r.destination.assign(d.destination.view());
+    r.registered_delivery = f.registered_delivery;
+    r.ckey = ckey;
+    r.part = part;
+    r.tried.push_back(up.configIndex());
+    r.deadline_ms = t + ms(cfg().timers.response);
+    info.retry = ++next_retry_ == 0 ? ++next_retry_ : next_retry_;
+    retries_.insert_or_assign(info.retry, std::move(r));
+  }
+  if (!forwardTo(up, cust, pdu, raw, d.destination.view(), f.registered_delivery, info, t)) {
+    retries_.erase(info.retry);
+    return refuse(gwstatus::kQueueFull, R::QueueFull);
+  }
+  return MtResult::forwarded();
+}
 
+bool Gateway::refreshMemberStatus(uint32_t group, uint64_t t) {
+  // Member states for the selector, indexed by config upstream id.
+  member_status_.resize(upstream_rt_.size());
+  bool any_bound = false;
+  for (size_t i = 0; i < upstream_rt_.size(); ++i) {
+    Upstream& u = *upstream(upstream_rt_[i]);
+    bool bound = u.available();
+    any_bound = any_bound || bound;
+    member_status_[i].available = bound && (!groupQueueFull(group) || u.canSendNow(t));
+    member_status_[i].outstanding = static_cast<uint32_t>(u.outstanding());
+  }
+  return any_bound;
+}
+
+bool Gateway::forwardTo(Upstream& up, const config::Customer& cust, const codec::Pdu& pdu,
+                        codec::Bytes raw, std::string_view destination, uint8_t registered_delivery,
+                        const UpInFlight& info, uint64_t t) {
   // Forward the bytes received, re-encoding only when this upstream needs something changed.
   codec::Bytes out = raw;
   const config::AddressRewrite& rw = up.cfg().rewrite;
   const bool rewrite = rw.source_ton || rw.source_npi || rw.destination_ton || rw.destination_npi ||
                        !rw.source_override.empty() ||
                        rw.destination_format != config::DestinationFormat::AsIs;
-  const uint8_t carrier_rd = carrierRegisteredDelivery(cust.receipts, f.registered_delivery);
-  const bool rd_change = carrier_rd != f.registered_delivery;
+  const uint8_t carrier_rd = carrierRegisteredDelivery(cust.receipts, registered_delivery);
+  const bool rd_change = carrier_rd != registered_delivery;
   if (rewrite || rd_change || codec::tlvVersionNeeded(pdu.tlvs) > up.cfg().interface_version) {
     codec::Pdu copy = pdu;
     if (rd_change) {
@@ -171,7 +201,7 @@ MtResult Gateway::routeSubmission(DownstreamSession& s, const config::Customer& 
         if (rw.destination_format == config::DestinationFormat::PlusInternational) {
           text_scratch_.push_back('+');  // (operator= trips a GCC 12 -Wrestrict false positive)
         }
-        text_scratch_ += d.destination.view();
+        text_scratch_ += destination;
       }
       auto apply = [&](auto& b) {
         if (!src_override.empty()) {
@@ -211,10 +241,63 @@ MtResult Gateway::routeSubmission(DownstreamSession& s, const config::Customer& 
     codec::encode(copy, scratch_, {up.cfg().interface_version});
     out = scratch_.view();
   }
-  if (!up.submit(out, info, t)) {
-    return refuse(gwstatus::kQueueFull, R::QueueFull);
+  return up.submit(out, info, t);
+}
+
+bool Gateway::retryAfter(UpstreamBind& from, const UpInFlight& info, uint32_t status) {
+  auto it = retries_.find(info.retry);
+  if (it == retries_.end()) {
+    return false;
   }
-  return MtResult::forwarded();
+  Retry& r = it->second;
+  const uint64_t t = now();
+  const config::Group* g = info.group < cfg().groups.size() ? &cfg().groups[info.group] : nullptr;
+  const config::Customer* cust = customerCfg(info.customer);
+  const bool again = status != st::ESME_ROK && g != nullptr && cust != nullptr &&
+                     r.attempts < g->max_attempts &&
+                     std::find(g->retry_statuses.begin(), g->retry_statuses.end(), status) !=
+                         g->retry_statuses.end() &&
+                     t < r.deadline_ms && session(info.origin) != nullptr && !shutting_down_;
+  if (!again) {
+    retries_.erase(it);
+    return false;
+  }
+  refreshMemberStatus(info.group, t);
+  std::vector<config::UpstreamId> order = selector_.fallbacks(info.group, member_status_, r.tried);
+  if (order.empty() && (status == st::ESME_RTHROTTLED || status == st::ESME_RMSGQFUL)) {
+    // Every member was tried and this one only said "later": the best one again (a throttling
+    // bind waits out its pause first; the request waits in that upstream's queue meanwhile).
+    order = selector_.fallbacks(info.group, member_status_, {});
+  }
+  if (order.empty() || order.front() >= upstream_rt_.size()) {
+    retries_.erase(it);
+    return false;
+  }
+  Upstream& up = *upstream(upstream_rt_[order.front()]);
+  if (codec::decode(r.raw.view(), retry_pdu_)) {
+    retries_.erase(it);  // (it decoded when it came in)
+    return false;
+  }
+  ++r.attempts;
+  r.tried.push_back(order.front());
+  if (r.ckey) {
+    // The parts still to come follow this one to the member that takes it.
+    sticky_.remember(*r.ckey, r.part, up.id().value,
+                     routing::ConcatStickiness::TimePoint(std::chrono::milliseconds(t)));
+  }
+  UpInFlight next = info;
+  if (!forwardTo(up, *cust, retry_pdu_, r.raw.view(), r.destination, r.registered_delivery, next,
+                 t)) {
+    retries_.erase(it);
+    return false;  // the member's queue is full: the customer gets the carrier's answer
+  }
+  rt_.metrics().retry(from.upstreamName(), status).inc();
+  uint64_t suppressed = 0;
+  if (rt_.flowLogBudget().allow(t, suppressed)) {
+    log::info("retry", "from", from.describe(), "status", codec::statusName(status), "to",
+              up.name(), "attempt", r.attempts, "suppressed", suppressed);
+  }
+  return true;
 }
 
 MtResult Gateway::onById(DownstreamSession& s, const codec::Pdu& pdu) {
@@ -260,6 +343,9 @@ MtResult Gateway::onById(DownstreamSession& s, const codec::Pdu& pdu) {
 
 void Gateway::onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const codec::Pdu& resp,
                                  codec::Bytes raw) {
+  if (info.retry != 0 && retryAfter(b, info, resp.command_status)) {
+    return;  // another attempt: the customer hears from that one
+  }
   if (info.multi) {
     onMultiPartResponse(b, info, resp);
     return;
@@ -333,6 +419,10 @@ void Gateway::onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const 
 }
 
 void Gateway::onUpstreamFailed(const UpInFlight& info, uint32_t status) {
+  if (info.retry != 0) {
+    // Timeouts and lost binds may have reached the carrier: never retried (a duplicate).
+    retries_.erase(info.retry);
+  }
   if (info.multi) {
     multiPartDone(info.gateway_id, info.multi_dest, status);  // timeout, bind lost, queue expired
     return;

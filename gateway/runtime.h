@@ -73,6 +73,8 @@ class Runtime {
   // Refused binds and refused connections: anyone can cause them at will.
   LogBudget& bindLogBudget() { return bind_log_; }
   LogBudget& connectionLogBudget() { return connection_log_; }
+  // Carrier pushback (throttles, shrunk windows, retries): one line per event would be a flood.
+  LogBudget& flowLogBudget() { return flow_log_; }
 
  private:
   net::Loop& loop_;
@@ -82,6 +84,7 @@ class Runtime {
   LogBudget proxy_log_;
   LogBudget bind_log_;
   LogBudget connection_log_;
+  LogBudget flow_log_;
   TlsContexts tls_;
   TlsLogLimiter tls_log_;
 };

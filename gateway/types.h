@@ -99,6 +99,10 @@ struct UpInFlight {
   // destination's index in it.
   bool multi = false;
   uint8_t multi_dest = 0;
+  // Its retry state in the gateway (0: none; the group allows one attempt only).
+  uint32_t retry = 0;
+  // Order of arrival from customers (0: none): a retry waits in a queue ahead of what came later.
+  uint64_t order = 0;
   Address source;
   Address destination;
 };

@@ -145,9 +145,60 @@ void UpstreamBind::sendBind() {
   conn_->send();
 }
 
+const std::string& UpstreamBind::upstreamName() const {
+  return up_.name();
+}
+
+uint32_t UpstreamBind::effectiveWindow() const {
+  return std::min(eff_window_, up_.cfg().window);  // (a reload may have lowered the window)
+}
+
 bool UpstreamBind::ready(uint64_t now_ms) {
-  return state_ == State::Bound && transmit_ && inflight_.size() < up_.cfg().window &&
-         tps_.available(now_ms);
+  return state_ == State::Bound && transmit_ && inflight_.size() < effectiveWindow() &&
+         now_ms >= paused_until_ms_ && tps_.available(now_ms);
+}
+
+void UpstreamBind::flowControl(uint32_t status, uint64_t now_ms) {
+  if (status == st::ESME_ROK) {
+    pause_ms_ = 0;
+    if (eff_window_ < up_.cfg().window && ++successes_ >= eff_window_) {
+      ++eff_window_;  // additive increase: one per window of successes
+      successes_ = 0;
+    }
+    return;
+  }
+  if (status == st::ESME_RTHROTTLED) {
+    if (now_ms < paused_until_ms_) {
+      return;  // the rest of a window sent before the pause: one pushback, not one per answer
+    }
+    const auto& tp = up_.cfg().throttle_pause;
+    pause_ms_ = pause_ms_ == 0 ? ms(tp.initial) : std::min(pause_ms_ * 2, ms(tp.max));
+    paused_until_ms_ = now_ms + pause_ms_;
+    if (auto* m = up_.metrics()) {
+      m->pauses->inc();
+    }
+    uint64_t suppressed = 0;
+    if (rt_.flowLogBudget().allow(now_ms, suppressed)) {
+      log::warn("upstream_throttled", "upstream", describe(), "pause_ms", pause_ms_, "suppressed",
+                suppressed);
+    }
+  } else if (status == st::ESME_RMSGQFUL) {
+    shrinkWindow("ESME_RMSGQFUL");
+  }
+}
+
+void UpstreamBind::shrinkWindow(const char* why) {
+  const uint32_t before = effectiveWindow();
+  eff_window_ = std::max<uint32_t>(1, before / 2);  // multiplicative decrease
+  successes_ = 0;
+  if (auto* m = up_.metrics()) {
+    m->window_shrinks->inc();
+  }
+  uint64_t suppressed = 0;
+  if (rt_.flowLogBudget().allow(rt_.now(), suppressed)) {
+    log::warn("upstream_window_shrunk", "upstream", describe(), "reason", why, "window",
+              eff_window_, "suppressed", suppressed);
+  }
 }
 
 void UpstreamBind::sendRequest(codec::Bytes pdu, const UpInFlight& info) {
@@ -246,6 +297,11 @@ void UpstreamBind::handleResponse(const codec::Pdu& pdu, codec::Bytes raw) {
     transition(State::Bound);
     state_since_ms_ = rt_.now();
     failures_ = 0;
+    // A new bind starts with the whole window and no pause.
+    eff_window_ = up_.cfg().window;
+    successes_ = 0;
+    pause_ms_ = 0;
+    paused_until_ms_ = 0;
     peer_version_ = up_.cfg().interface_version;
     if (auto v = pdu.tlvs.integer(codec::tag::sc_interface_version)) {
       peer_version_ = static_cast<uint8_t>(std::min<uint32_t>(*v, peer_version_));
@@ -286,6 +342,9 @@ void UpstreamBind::handleResponse(const codec::Pdu& pdu, codec::Bytes raw) {
     if (info.kind == UpInFlight::Kind::Forward) {
       m->round_trip->observeNs(rt_.loop().cachedNs() - info.sent_ns);
     }
+  }
+  if (info.kind == UpInFlight::Kind::Forward) {
+    flowControl(id == CommandId::generic_nack ? st::ESME_RSYSERR : pdu.command_status, rt_.now());
   }
   if (id == CommandId::generic_nack) {
     host_.onUpstreamFailed(info, pdu.command_status != 0 ? pdu.command_status : st::ESME_RSYSERR);
@@ -396,6 +455,7 @@ void UpstreamBind::tick(uint64_t now) {
       }
       log::warn("upstream_timeout", "upstream", describe(), "sequence_number", seq, "command",
                 codec::commandName(info.command));
+      shrinkWindow("timeout");
       host_.onUpstreamFailed(info, gwstatus::kUpstreamTimeout);
     }
   });

@@ -9,6 +9,7 @@
 
 #include <uv.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -88,8 +89,14 @@ class UpstreamBind final : public net::ConnectionHandler {
   // Unbind gracefully, then reconnect with the current settings (after a reload changed them).
   void recycle();
   void setTps(uint32_t per_bind) { tps_.configure(per_bind, per_bind); }
+  // Flow control: a carrier's ESME_RTHROTTLED pauses this bind (upstreams[].throttle_pause,
+  // doubling while it keeps throttling, reset by a success); ESME_RMSGQFUL and response timeouts
+  // halve its effective window, which grows back by one per window of successes (floor 1).
+  uint32_t effectiveWindow() const;
+  bool paused(uint64_t now_ms) const { return now_ms < paused_until_ms_; }
   bool stopped() const { return stopped_; }
   std::string describe() const;
+  const std::string& upstreamName() const;
 
  private:
   // The only way state_ changes (checked like DownstreamSession::transition).
@@ -100,6 +107,8 @@ class UpstreamBind final : public net::ConnectionHandler {
   void lost(const char* reason, int status);
   void scheduleReconnect();
   void handleResponse(const codec::Pdu& pdu, codec::Bytes raw);
+  void flowControl(uint32_t status, uint64_t now_ms);
+  void shrinkWindow(const char* why);
 
   static void onResolved(uv_getaddrinfo_t* req, int status, addrinfo* res);
 
@@ -117,6 +126,10 @@ class UpstreamBind final : public net::ConnectionHandler {
   TokenBucket tps_;
   codec::Pdu pdu_;
   uint32_t failures_ = 0;
+  uint64_t paused_until_ms_ = 0;
+  uint64_t pause_ms_ = 0;  // the last pause (0: none since the last success)
+  uint32_t eff_window_ = 1000000;
+  uint32_t successes_ = 0;  // since the effective window last changed
   uint64_t next_attempt_ms_ = 0;
   uint64_t state_since_ms_ = 0;
   uint64_t last_rx_ms_ = 0;

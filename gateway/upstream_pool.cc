@@ -173,7 +173,16 @@ bool Upstream::submit(codec::Bytes pdu, const UpInFlight& info, uint64_t now_ms)
   q.pdu.append(pdu);
   q.info = info;
   q.queued_ms = now_ms;
-  queue_.push_back(std::move(q));
+  auto at = queue_.end();
+  if (info.order != 0 && !queue_.empty() && queue_.back().info.order > info.order) {
+    // A retry of something that came before what waits here goes ahead of the later arrivals,
+    // so the parts of a long message keep their order. (It keeps the queue's times monotonic:
+    // it waits no longer than the request it goes before.)
+    at = std::find_if(queue_.begin(), queue_.end(),
+                      [&](const QueuedRequest& r) { return r.info.order > info.order; });
+    q.queued_ms = std::min(now_ms, at->queued_ms);
+  }
+  queue_.insert(at, std::move(q));
   host_.groupQueueChanged(info.group, +1);
   drain(now_ms);  // keeps FIFO order; moves at once if a bind has room
   return true;

@@ -130,6 +130,18 @@ inline constexpr Buckets kLatencyBuckets =
         "upstream sum to its configured binds.")                                                  \
   COUNTER(UpstreamBindAttempts, "smppgw_upstream_bind_attempts_total",                            \
           labels("upstream", "result"), "Binds smppgw attempted to a carrier: result=ok|failed.") \
+  COUNTER(UpstreamThrottlePauses, "smppgw_upstream_throttle_pauses_total", labels("upstream"),    \
+          "Carrier answers ESME_RTHROTTLED that paused a bind (upstreams[].throttle_pause).")      \
+  COUNTER(UpstreamWindowShrinks, "smppgw_upstream_window_shrinks_total", labels("upstream"),      \
+          "Effective windows halved (ESME_RMSGQFUL or a response timeout).")                      \
+  GAUGE(UpstreamEffectiveWindow, "smppgw_upstream_effective_window", labels("upstream"),          \
+        "Requests the bound binds may have outstanding now, summed: the configured window "       \
+        "after pushback (halved on ESME_RMSGQFUL or timeouts, +1 per window of successes).")      \
+  GAUGE(UpstreamPausedBinds, "smppgw_upstream_paused_binds", labels("upstream"),                  \
+        "Bound binds paused by a carrier's ESME_RTHROTTLED right now.")                           \
+  COUNTER(Retries, "smppgw_retries_total", labels("upstream", "status"),                          \
+          "Messages sent to another attempt (groups[].max_attempts) after this upstream "          \
+          "answered status (one of the group's retry_statuses).")                                 \
   COUNTER(UpstreamConnectionLosses, "smppgw_upstream_connection_losses_total",                    \
           labels("upstream"), "Bound carrier connections that closed or failed.")                 \
   GAUGE(GroupMembersBound, "smppgw_group_members_bound", labels("group"),                         \

@@ -60,7 +60,8 @@ TEST_CASE("a minimal config loads with documented defaults") {
   CHECK(c.groups[0].strategy == GroupStrategy::Failover);
   CHECK(c.groups[0].members[0].upstream == 0);
   CHECK(c.groups[0].max_attempts == 1);
-  CHECK(c.groups[0].retry_statuses.empty());  // retry is not built: one member per message
+  // ESME_RTHROTTLED, ESME_RMSGQFUL, ESME_RSYSERR: the carrier did not take the message.
+  CHECK(c.groups[0].retry_statuses == std::vector<std::uint32_t>{0x58, 0x14, 0x08});
   CHECK(c.routes[0].name == "route-0");
   CHECK(c.routes[0].match.any_customer);
   CHECK(c.routes[0].action.kind == Action::Kind::Group);

@@ -619,3 +619,87 @@ TEST_CASE("proxy_protocol: max_connections_per_source counts the header's source
   h.iterate();
   CHECK_FALSE(a4.waitClosed(0));
 }
+
+TEST_CASE("throttle_pause: ESME_RTHROTTLED pauses the bind 200 ms, then 400 ms; a success resets") {
+  ScriptedMc mc;
+  Harness h(R"({"inactivity": "1h", "enquire_link": "1h"})", mc.port);
+  mc.acceptBind(h);
+  EsmeClient c;
+  bindCustomer(h, c);
+  // The carrier's answer to the next forwarded submit; the customer gets it (max_attempts 1).
+  auto forwardAndAnswer = [&](uint32_t status) {
+    ReceivedPtr fwd;
+    REQUIRE(h.runUntil([&] { return (fwd = mc.peer.read(0)) != nullptr; }));
+    REQUIRE(fwd->id() == CommandId::submit_sm);
+    REQUIRE(mc.peer.respond(*fwd, status));
+    ReceivedPtr resp;
+    REQUIRE(h.runUntil([&] { return (resp = c.read(0)) != nullptr; }));
+    CHECK(resp->status() == status);
+  };
+  // A submit while the bind is paused waits `pause` ms (on the manual clock), not one less.
+  auto waitsFor = [&](uint64_t pause) {
+    submit(c);
+    h.iterate();
+    h.iterate();
+    CHECK(mc.peer.read(0) == nullptr);
+    h.advance(pause - 1);
+    h.iterate();
+    CHECK(mc.peer.read(0) == nullptr);
+    h.advance(1);  // the tick at the end of the pause drains the upstream's queue
+  };
+  submit(c);
+  forwardAndAnswer(codec::status::ESME_RTHROTTLED);
+  waitsFor(200);
+  forwardAndAnswer(codec::status::ESME_RTHROTTLED);  // throttled again: twice as long
+  waitsFor(400);
+  forwardAndAnswer(codec::status::ESME_ROK);  // a success: no pause, the next one starts over
+  submit(c);
+  forwardAndAnswer(codec::status::ESME_RTHROTTLED);
+  waitsFor(200);
+  forwardAndAnswer(codec::status::ESME_ROK);
+  CHECK(h.registry.serialize().find("smppgw_upstream_throttle_pauses_total{upstream=\"u\"} 3") !=
+        std::string::npos);
+}
+
+TEST_CASE("ESME_RMSGQFUL halves the bind's effective window; successes grow it back by one") {
+  ScriptedMc mc;
+  Harness h(R"({"inactivity": "1h", "enquire_link": "1h"})", mc.port);  // window 10
+  mc.acceptBind(h);
+  EsmeClient c;
+  bindCustomer(h, c);
+  auto window = [&] {
+    h.advance(100);  // the gauges are published on the tick
+    const std::string text = h.registry.serialize();
+    const std::string key = "smppgw_upstream_effective_window{upstream=\"u\"} ";
+    const size_t at = text.find(key);
+    return at == std::string::npos ? -1 : std::stoi(text.substr(at + key.size()));
+  };
+  CHECK(window() == 10);
+  submit(c);
+  ReceivedPtr fwd;
+  REQUIRE(h.runUntil([&] { return (fwd = mc.peer.read(0)) != nullptr; }));
+  REQUIRE(mc.peer.respond(*fwd, codec::status::ESME_RMSGQFUL));
+  REQUIRE(h.runUntil([&] { return c.read(0) != nullptr; }));
+  CHECK(window() == 5);
+  // With 5 outstanding, a sixth submit waits for an answer.
+  std::vector<ReceivedPtr> sent;
+  for (int i = 0; i < 6; ++i) {
+    submit(c);
+  }
+  REQUIRE(h.runUntil([&] {
+    while (ReceivedPtr r = mc.peer.read(0)) {
+      sent.push_back(std::move(r));
+    }
+    return sent.size() == 5;
+  }));
+  h.iterate();
+  CHECK(mc.peer.read(0) == nullptr);
+  // Five successes (a window's worth): the window grows to 6 and the sixth goes out.
+  for (auto& r : sent) {
+    REQUIRE(mc.peer.respond(*r, codec::status::ESME_ROK));
+  }
+  ReceivedPtr sixth;
+  REQUIRE(h.runUntil([&] { return (sixth = mc.peer.read(0)) != nullptr; }));
+  REQUIRE(mc.peer.respond(*sixth, codec::status::ESME_ROK));
+  CHECK(window() == 6);
+}

@@ -178,5 +178,6 @@ TEST_CASE("a scrape thread reads while the single writer writes and creates chil
         kN);
   CHECK(sampleValue(t, R"(smppgw_submit_latency_seconds_count{customer="acme"})") == kN);
   CHECK(reg.childCount(m::FamilyId::Refusals) == kN / 1000);
-  CHECK(scrapes.load() > 2);
+  CHECK(scrapes.load() >=
+        2);  // what the wait above guarantees (more under a loaded machine is luck)
 }

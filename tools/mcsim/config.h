@@ -50,6 +50,15 @@ struct Config {
   uint32_t error_status = 0x08;  // ESME_RSYSERR
   double throttle_rate = 0;
   uint32_t throttle_status = 0x58;  // ESME_RTHROTTLED
+  // A carrier's own limits: per bind (session), messages a second beyond which it answers
+  // throttle_status (0: none); and a throttling spell: once throttle_after messages were
+  // accepted, every message is answered throttle_status for throttle_for_ms.
+  uint32_t tps_per_bind = 0;
+  uint64_t throttle_after = 0;
+  uint64_t throttle_for_ms = 0;
+  // One line per submit on stderr (destination, concatenation part, status): tests read the
+  // order in which the carrier saw parts.
+  bool trace_submits = false;
 
   tools::DelaySpec receipt_delay;
   // Weights of the final states (index = message_state value).

@@ -175,6 +175,18 @@ int main(int argc, char** argv) {
            cfg.throttle_rate, 0, 1);
   p.option("throttle-status", "STATUS", "status of throttled messages (default ESME_RTHROTTLED)",
            statusOption(cfg.throttle_status));
+  p.u32("tps-per-bind", "N",
+        "messages a second one bind may submit; beyond, answered --throttle-status (default 0: "
+        "no limit)",
+        cfg.tps_per_bind, 0, 10000000);
+  p.u64("throttle-after", "N",
+        "after N accepted messages, answer every message --throttle-status for --throttle-for",
+        cfg.throttle_after, 0, UINT64_MAX / 2);
+  p.durationMs("throttle-for", "DURATION", "length of that throttling spell (default 0: none)",
+               cfg.throttle_for_ms);
+  p.flag("trace-submits",
+         "a line per message submitted on stderr: dst=, part=REF:SEQ/TOTAL, status=",
+         cfg.trace_submits);
   p.option("id-format", "dec|hex", "message ids in responses (default dec)",
            [&](std::string_view v, std::string& e) { return parseIdFormat(v, cfg.id_format, e); });
   p.u32("id-length", "N", "zero-pad message ids to N characters (default 0: no padding)",

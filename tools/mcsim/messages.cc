@@ -1,5 +1,9 @@
 #include "tools/mcsim/messages.h"
 
+#include <cstdio>
+
+#include "codec/udh.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -79,6 +83,24 @@ uint8_t Messages::pickFinalState() {
   return 2;
 }
 
+void Messages::trace(const codec::Pdu& pdu, uint32_t status) {
+  std::string_view dst;
+  std::string part = "-";
+  if (const auto* b = pdu.tryAs<codec::SmBody>()) {
+    dst = b->destination_addr;
+    if ((b->esm_class & 0x40) != 0) {
+      if (auto ci = codec::concatInfo(b->short_message)) {
+        part = std::to_string(ci->ref) + ":" + std::to_string(ci->seq) + "/" +
+               std::to_string(ci->total);
+      }
+    }
+  } else if (const auto* d = pdu.tryAs<codec::DataSmBody>()) {
+    dst = d->destination_addr;
+  }
+  std::fprintf(stderr, "submit dst=%.*s part=%s status=0x%08X\n", static_cast<int>(dst.size()),
+               dst.data(), part.c_str(), status);
+}
+
 bool Messages::receiptWanted(uint8_t rd, uint8_t final_state) const {
   switch (rd & 0x03) {
     case 1:
@@ -100,12 +122,31 @@ void Messages::submit(Session& s, const codec::Pdu& pdu) {
 
   uint32_t st = 0;
   const double u = rng_.uniform();
-  if (u < cfg_.error_rate) {
+  bool over_limit = false;
+  if (cfg_.tps_per_bind != 0) {
+    if (now_ns - s.tps_window_ns >= 1'000'000'000ull) {
+      s.tps_window_ns = now_ns;
+      s.tps_used = 0;
+    }
+    over_limit = ++s.tps_used > cfg_.tps_per_bind;
+  }
+  if (cfg_.throttle_for_ms != 0 && !spell_started_ && cfg_.throttle_after != 0 &&
+      counters_.accepted >= cfg_.throttle_after) {
+    spell_started_ = true;
+    spell_until_ns_ = now_ns + cfg_.throttle_for_ms * 1'000'000ull;
+  }
+  if (over_limit || now_ns < spell_until_ns_) {
+    st = cfg_.throttle_status;
+    ++counters_.throttled;
+  } else if (u < cfg_.error_rate) {
     st = cfg_.error_status;
     ++counters_.errors;
   } else if (u < cfg_.error_rate + cfg_.throttle_rate) {
     st = cfg_.throttle_status;
     ++counters_.throttled;
+  }
+  if (cfg_.trace_submits) {
+    trace(pdu, st);
   }
   if (st != 0) {
     if (lat_us == 0) {

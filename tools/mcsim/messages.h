@@ -36,6 +36,7 @@ class Messages {
  private:
   void runJob(Job& job);
   bool receiptWanted(uint8_t registered_delivery, uint8_t final_state) const;
+  void trace(const codec::Pdu& pdu, uint32_t status);
   uint8_t pickFinalState();
 
   const Config& cfg_;
@@ -45,6 +46,8 @@ class Messages {
   Deliveries& deliveries_;
   SessionTable& sessions_;
   std::array<double, 10> cumulative_weights_{};
+  uint64_t spell_until_ns_ = 0;  // --throttle-after/--throttle-for: throttling until then
+  bool spell_started_ = false;
   Scheduler scheduler_;
 };
 

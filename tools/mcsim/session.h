@@ -71,6 +71,9 @@ class Session : public net::ConnectionHandler {
   tools::InflightRing<Delivery> inflight;
   std::deque<Delivery> queue;  // waiting for room in the window
   uint64_t opened_ns = 0;
+  // --tps-per-bind: messages submitted in the current one-second window.
+  uint64_t tps_window_ns = 0;
+  uint32_t tps_used = 0;
 
  private:
   void respond(const codec::Pdu& req, uint32_t status);

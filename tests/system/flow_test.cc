@@ -1,0 +1,216 @@
+// Flow control under carrier pressure, end to end: a real gateway between a test customer and
+// real smpp-mcsim carriers that refuse (ESME_RSYSERR on every message) or throttle (a spell of
+// ESME_RTHROTTLED). What the customer must see: one answer per message, accepted once, receipts
+// with the gateway ids it got; what the carrier must see: the parts of a long message in order.
+
+#include <doctest/doctest.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "codec/bytes.h"
+#include "codec/pdu.h"
+#include "tests/support/esme_client.h"
+#include "tests/support/peers.h"
+#include "tests/support/prometheus.h"
+
+using nlohmann::json;
+using smppgw::codec::CommandId;
+using smppgw::testsupport::EsmeClient;
+using smppgw::testsupport::GatewayProc;
+using smppgw::testsupport::McsimProc;
+using smppgw::testsupport::ReceivedPtr;
+
+namespace {
+
+constexpr int kWaitMs = 10000;
+
+struct Outcome {
+  std::map<uint32_t, uint32_t> status;         // by the customer's sequence number
+  std::map<uint32_t, std::string> message_id;  // accepted ones
+  std::vector<std::string> receipts;           // receipted_message_id of each receipt, in order
+};
+
+// Sends every PDU keeping `window` outstanding, answers what the gateway sends, and reads until
+// every request is answered and `receipts` receipts arrived (bounded by kWaitMs of silence).
+Outcome exchange(EsmeClient& c, std::vector<smppgw::codec::Pdu>& pdus, size_t window,
+                 size_t receipts) {
+  Outcome o;
+  size_t next = 0;
+  while (o.status.size() < pdus.size() || o.receipts.size() < receipts) {
+    while (next < pdus.size() && next - o.status.size() < window) {
+      REQUIRE(c.send(pdus[next++]));
+    }
+    ReceivedPtr r = c.read(kWaitMs);
+    REQUIRE_MESSAGE(r != nullptr, o.status.size() << " of " << pdus.size() << " answered, "
+                                                  << o.receipts.size() << " receipts");
+    if (r->id() == CommandId::submit_sm_resp) {
+      CHECK(o.status.count(r->seq()) == 0);  // one answer per request
+      o.status[r->seq()] = r->status();
+      if (r->status() == 0) {
+        o.message_id[r->seq()] = std::string(r->pdu.as<smppgw::codec::MessageIdBody>().message_id);
+      }
+    } else if (r->id() == CommandId::deliver_sm) {
+      o.receipts.emplace_back(
+          r->pdu.tlvs.text(smppgw::codec::tag::receipted_message_id).value_or(""));
+      REQUIRE(c.respond(*r));
+    } else if (r->id() == CommandId::enquire_link) {
+      REQUIRE(c.respond(*r));
+    }
+  }
+  return o;
+}
+
+// Text kept alive for the PDUs' views.
+struct Texts {
+  std::vector<std::string> v;
+  std::string_view add(std::string s) {
+    v.push_back(std::move(s));
+    return v.back();
+  }
+  Texts() { v.reserve(4096); }
+};
+
+smppgw::codec::Pdu submitPdu(EsmeClient& c, Texts& t, const std::string& dst, std::string_view text,
+                             uint8_t esm_class = 0) {
+  smppgw::codec::Pdu p(CommandId::submit_sm, c.nextSeq());
+  auto& b = p.as<smppgw::codec::SmBody>();
+  b.source_addr = "12345";
+  b.dest_addr_ton = 1;
+  b.dest_addr_npi = 1;
+  b.destination_addr = t.add(dst);
+  b.esm_class = esm_class;
+  b.registered_delivery = 1;
+  b.short_message = smppgw::codec::asBytes(text);
+  return p;
+}
+
+double metric(const GatewayProc& gw, const std::string& series) {
+  return smppgw::testsupport::metricSample(
+      smppgw::test::httpGet("127.0.0.1", gw.metricsPort(), "/metrics").body, series);
+}
+
+}  // namespace
+
+TEST_CASE("retry: member 1 refuses every message, member 2 takes each once; receipts match") {
+  McsimProc mc1({"--error-rate", "1"});
+  McsimProc mc2({"--receipt-delay-ms", "20"});
+  json cfg = smppgw::testsupport::baseGatewayConfig({{"mc1", mc1.port()}, {"mc2", mc2.port()}});
+  cfg["groups"][0]["max_attempts"] = 2;
+  cfg["metrics"] = {{"enabled", true}, {"address", "127.0.0.1"}, {"port", 0}};
+  GatewayProc gw(cfg);
+  EsmeClient c;
+  REQUIRE(c.connect("127.0.0.1", gw.port()));
+  REQUIRE(c.bind(CommandId::bind_transceiver, "acme", "secret")->status() == 0);
+  Texts t;
+  std::vector<smppgw::codec::Pdu> pdus;
+  for (int i = 0; i < 200; ++i) {
+    pdus.push_back(submitPdu(c, t, "4477009" + std::to_string(10000 + i), "hello"));
+  }
+  Outcome o = exchange(c, pdus, 20, 200);
+  std::set<std::string> ids;
+  for (const auto& [seq, st] : o.status) {
+    CHECK(st == 0);
+    ids.insert(o.message_id[seq]);
+  }
+  CHECK(ids.size() == 200);  // a gateway id each, none shared
+  std::multiset<std::string> got(o.receipts.begin(), o.receipts.end());
+  for (const auto& id : ids) {
+    CHECK_MESSAGE(got.count(id) == 1, "receipt for " << id);
+  }
+  CHECK(metric(gw, "smppgw_retries_total{upstream=\"mc1\",status=\"ESME_RSYSERR\"}") == 200);
+  const json s2 = mc2.stop();
+  const json s1 = mc1.stop();
+  MESSAGE("mc1: " << s1.dump());
+  CHECK(s2.dump().find("\"accepted\":200") != std::string::npos);
+  CHECK(s1.dump().find("\"accepted\":0") != std::string::npos);
+}
+
+TEST_CASE("max_attempts 1: the carrier's refusal goes to the customer, nothing is retried") {
+  McsimProc mc1({"--error-rate", "1"});
+  McsimProc mc2;
+  json cfg = smppgw::testsupport::baseGatewayConfig({{"mc1", mc1.port()}, {"mc2", mc2.port()}});
+  cfg["metrics"] = {{"enabled", true}, {"address", "127.0.0.1"}, {"port", 0}};
+  GatewayProc gw(cfg);
+  EsmeClient c;
+  REQUIRE(c.connect("127.0.0.1", gw.port()));
+  REQUIRE(c.bind(CommandId::bind_transceiver, "acme", "secret")->status() == 0);
+  for (int i = 0; i < 20; ++i) {
+    auto r = c.submit("12345", "447700910000", "hello");
+    REQUIRE(r);
+    CHECK(r->status() == 0x08);
+  }
+  CHECK(metric(gw, "smppgw_retries_total{upstream=\"mc1\",status=\"ESME_RSYSERR\"}") <= 0);
+  CHECK(mc2.stop().dump().find("\"accepted\":0") != std::string::npos);
+}
+
+TEST_CASE(
+    "a carrier throttling for 2 s: the bind pauses, every message is accepted, parts in "
+    "order, every receipt matched") {
+  McsimProc mc({"--throttle-after", "30", "--throttle-for", "2s", "--trace-submits",
+                "--receipt-delay-ms", "20"});
+  json cfg = smppgw::testsupport::baseGatewayConfig({{"mc", mc.port()}});
+  cfg["groups"][0]["max_attempts"] = 6;  // one member: the "later" answers go to it again
+  cfg["timers"]["response"] = "20s";
+  cfg["upstreams"][0]["request_timeout"] = "20s";
+  cfg["metrics"] = {{"enabled", true}, {"address", "127.0.0.1"}, {"port", 0}};
+  GatewayProc gw(cfg);
+  EsmeClient c;
+  REQUIRE(c.connect("127.0.0.1", gw.port()));
+  REQUIRE(c.bind(CommandId::bind_transceiver, "acme", "secret")->status() == 0);
+  // 40 messages of 3 parts each (8-bit UDH reference = the message's number).
+  Texts t;
+  std::vector<smppgw::codec::Pdu> pdus;
+  for (int m = 0; m < 40; ++m) {
+    for (int part = 1; part <= 3; ++part) {
+      std::string sm = {0x05, 0x00, 0x03, static_cast<char>(m), 0x03, static_cast<char>(part)};
+      sm += "part " + std::to_string(part) + " of message " + std::to_string(m);
+      pdus.push_back(submitPdu(c, t, "4477009" + std::to_string(20000 + m), t.add(sm), 0x40));
+    }
+  }
+  Outcome o = exchange(c, pdus, 10, pdus.size());
+  size_t accepted = 0;
+  for (const auto& [seq, st] : o.status) {
+    CHECK_MESSAGE(st == 0, "seq " << seq << " answered " << st);
+    accepted += st == 0 ? 1 : 0;
+  }
+  CHECK(accepted == 120);
+  std::set<std::string> ids;
+  for (const auto& [seq, id] : o.message_id) {
+    ids.insert(id);
+  }
+  std::multiset<std::string> got(o.receipts.begin(), o.receipts.end());
+  for (const auto& id : ids) {
+    CHECK_MESSAGE(got.count(id) == 1, "receipt for " << id);
+  }
+  CHECK(metric(gw, "smppgw_upstream_throttle_pauses_total{upstream=\"mc\"}") >= 1);
+  CHECK(metric(gw, "smppgw_retries_total{upstream=\"mc\",status=\"ESME_RTHROTTLED\"}") >= 1);
+  // The carrier took each message's parts in order (the throttled attempts aside).
+  const json summary = mc.stop();
+  std::map<int, std::vector<int>> taken;  // UDH reference -> parts in the order taken
+  size_t throttled = 0;
+  std::istringstream lines(mc.proc().err());
+  for (std::string line; std::getline(lines, line);) {
+    const size_t p = line.find("part=");
+    if (line.rfind("submit ", 0) != 0 || p == std::string::npos) {
+      continue;
+    }
+    if (line.find("status=0x00000000") == std::string::npos) {
+      ++throttled;
+      continue;
+    }
+    int ref = 0, seq = 0, total = 0;
+    REQUIRE(std::sscanf(line.c_str() + p, "part=%d:%d/%d", &ref, &seq, &total) == 3);
+    taken[ref].push_back(seq);
+  }
+  MESSAGE(throttled << " attempts throttled; mcsim: " << summary.dump());
+  CHECK(throttled > 0);
+  CHECK(taken.size() == 40);
+  for (const auto& [ref, parts] : taken) {
+    CHECK_MESSAGE(parts == std::vector<int>({1, 2, 3}), "message " << ref);
+  }
+}
