@@ -117,9 +117,17 @@ struct Listener {
   bool admits(CustomerId id) const;
 };
 
+// What one unit of rate_limit.per_second is.
+enum class RateCount : std::uint8_t {
+  Pdus,      // every submission PDU
+  Messages,  // a concatenated message once (each of its N parts costs 1/N)
+  Segments,  // every SMS segment: a part is one, a message_payload as many as it splits into
+};
+
 struct RateLimit {
   std::uint32_t per_second = 0;  // 0 = unlimited
   std::uint32_t burst = 0;       // token bucket depth; defaults to per_second
+  RateCount count = RateCount::Pdus;
 };
 
 // What a route (or a customer's default_route) does with a message.

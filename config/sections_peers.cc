@@ -70,6 +70,10 @@ void readRateLimit(LoadState& st, Obj& parent, RateLimit& rl) {
   o.uint("per_second", rl.per_second);
   bool burstGiven = o.take("burst") != nullptr;
   o.uint("burst", rl.burst);
+  o.oneOf<RateCount>("count", rl.count,
+                     {{"pdus", RateCount::Pdus},
+                      {"messages", RateCount::Messages},
+                      {"segments", RateCount::Segments}});
   o.finish();
   if (!burstGiven) {
     rl.burst = rl.per_second;

@@ -69,6 +69,9 @@ struct SubmitFields {
   codec::Bytes short_message;
 };
 
+// Thousandths of a customer rate_limit token this submission costs (rate_limit.count).
+uint64_t rateCost(config::RateCount count, const codec::Pdu& pdu, const SubmitFields& f);
+
 inline SubmitFields submitFields(const codec::Pdu& pdu) {
   SubmitFields f;
   if (const auto* b = pdu.tryAs<codec::SmBody>()) {

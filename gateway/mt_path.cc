@@ -17,6 +17,39 @@ namespace smppgw {
 // ---------------------------------------------------------------------------------------------
 // Submissions (customer -> carrier)
 
+// Thousandths of a rate_limit token a submission costs (customers[].rate_limit.count).
+uint64_t rateCost(config::RateCount count, const codec::Pdu& pdu, const SubmitFields& f) {
+  if (count == config::RateCount::Pdus) {
+    return 1000;
+  }
+  uint32_t total = 0;  // parts of the concatenated message this PDU is one of (0: not one)
+  if ((f.esm_class & 0x40) != 0 && !f.short_message.empty()) {
+    if (auto ci = codec::concatInfo(f.short_message)) {
+      total = ci->total;
+    }
+  } else if (auto t = pdu.tlvs.integer(codec::tag::sar_total_segments)) {
+    total = static_cast<uint32_t>(*t);
+  }
+  if (count == config::RateCount::Messages) {
+    return total > 1 ? (1000 + total - 1) / total : 1000;
+  }
+  if (total > 0) {
+    return 1000;  // one part, one segment
+  }
+  // Segments: what the carrier will split the text into (GSM 03.38 default alphabet one
+  // character per octet here; UCS-2 two octets per character; anything else octets).
+  size_t octets = f.short_message.size();
+  if (auto mp = pdu.tlvs.bytes(codec::tag::message_payload)) {
+    octets = mp->size();
+  }
+  const uint8_t dc = f.data_coding;
+  const bool gsm = dc == 0x00 || dc == 0x01 || (dc & 0xF0) == 0xF0;
+  const size_t single = gsm ? 160 : 140;
+  const size_t per = gsm ? 153 : 134;  // (7-bit in UDH'd parts: 153; UCS-2 67 x 2; 8-bit 134)
+  const uint64_t segments = octets <= single ? 1 : (octets + per - 1) / per;
+  return segments * 1000;
+}
+
 MtResult Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes raw) {
   const uint64_t t = now();
   const CustomerRt cid = s.customer();
@@ -33,10 +66,10 @@ MtResult Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::B
   if (shutting_down_) {
     return refuse(gwstatus::kShuttingDown, R::Shutdown);
   }
-  if (!state(cid).rate.tryTake(t)) {
+  SubmitFields f = submitFields(pdu);
+  if (!state(cid).rate.tryTakeMilli(t, rateCost(cust.rate_limit.count, pdu, f))) {
     return refuse(gwstatus::kRateLimited, R::Rate);
   }
-  SubmitFields f = submitFields(pdu);
   if (!cust.sourceAllowed(f.source)) {
     return refuse(st::ESME_RINVSRCADR, R::Policy);
   }

@@ -18,15 +18,25 @@ class TokenBucket {
     tokens_milli_ = static_cast<uint64_t>(burst_) * 1000;
   }
   bool unlimited() const { return rate_ == 0; }
+  // A carrier's contracted rate: a tenth of a second of burst, so no one-second window ever
+  // sees much more than the rate (a full second of burst would double the first second).
+  void configureCarrier(uint32_t rate_per_second) {
+    configure(rate_per_second, std::max<uint32_t>(1, rate_per_second / 10));
+  }
 
   // Takes one token if there is one at now_ms.
-  bool tryTake(uint64_t now_ms) {
+  bool tryTake(uint64_t now_ms) { return tryTakeMilli(now_ms, 1000); }
+  // Takes `milli` thousandths of a token (a message part under rate_limit.count "messages",
+  // several tokens for a long message_payload under "segments"). More than the bucket can ever
+  // hold costs a full bucket, so a large message is slow, not impossible.
+  bool tryTakeMilli(uint64_t now_ms, uint64_t milli) {
     if (rate_ == 0) {
       return true;
     }
     refill(now_ms);
-    if (tokens_milli_ >= 1000) {
-      tokens_milli_ -= 1000;
+    milli = std::min<uint64_t>(milli, static_cast<uint64_t>(burst_) * 1000);
+    if (tokens_milli_ >= milli) {
+      tokens_milli_ -= milli;
       return true;
     }
     return false;

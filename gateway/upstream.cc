@@ -20,7 +20,7 @@ namespace st = codec::status;
 UpstreamBind::UpstreamBind(Runtime& rt, BindHost& host, Upstream& up, uint32_t index, bool transmit,
                            bool receive)
     : rt_(rt), host_(host), up_(up), index_(index), transmit_(transmit), receive_(receive) {
-  tps_.configure(up.cfg().tps_per_bind, up.cfg().tps_per_bind);
+  tps_.configureCarrier(up.cfg().tps_per_bind);
 }
 
 UpstreamBind::~UpstreamBind() {

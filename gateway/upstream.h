@@ -88,7 +88,7 @@ class UpstreamBind final : public net::ConnectionHandler {
   void stop(bool graceful);     // unbind (graceful) or drop; no reconnect
   // Unbind gracefully, then reconnect with the current settings (after a reload changed them).
   void recycle();
-  void setTps(uint32_t per_bind) { tps_.configure(per_bind, per_bind); }
+  void setTps(uint32_t per_bind) { tps_.configureCarrier(per_bind); }
   // Flow control: a carrier's ESME_RTHROTTLED pauses this bind (upstreams[].throttle_pause,
   // doubling while it keeps throttling, reset by a success); ESME_RMSGQFUL and response timeouts
   // halve its effective window, which grows back by one per window of successes (floor 1).

@@ -22,7 +22,7 @@ namespace st = codec::status;
 
 Upstream::Upstream(Runtime& rt, BindHost& host, UpstreamRt id, const config::Upstream& cfg)
     : rt_(rt), host_(host), id_(id), cfg_(&cfg), name_(cfg.name) {
-  total_tps_.configure(cfg.tps_total, cfg.tps_total);
+  total_tps_.configureCarrier(cfg.tps_total);
   bool trx = cfg.bind_mode == config::BindMode::Transceiver;
   for (uint32_t i = 0; i < std::max<uint32_t>(cfg.binds, 1); ++i) {
     binds_.push_back(std::make_unique<UpstreamBind>(rt, host, *this, i, true, trx));
@@ -52,7 +52,7 @@ void Upstream::reconfigure(const config::Upstream& c) {
   const uint32_t want_tx = std::max<uint32_t>(c.binds, 1);
   const uint32_t want_rx = trx ? 0 : c.receiver_binds;
   cfg_ = &c;
-  total_tps_.configure(c.tps_total, c.tps_total);
+  total_tps_.configureCarrier(c.tps_total);
   uint32_t have_tx = 0;
   uint32_t have_rx = 0;
   for (auto& b : binds_) {

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "base/flat_map.h"
+#include "gateway/gateway_internal.h"
 #include "gateway/inflight.h"
 #include "gateway/message_id.h"
 #include "gateway/token_bucket.h"
@@ -165,4 +166,49 @@ TEST_CASE("message ids: format and parse per customer format") {
   CHECK_FALSE(parseMessageId("12x", config::MessageIdFormat::Decimal).has_value());
   CHECK_FALSE(parseMessageId("", config::MessageIdFormat::Hex).has_value());
   CHECK_FALSE(parseMessageId("1ffffffffffffffff", config::MessageIdFormat::Hex).has_value());
+}
+
+TEST_CASE("rate_limit.count: what a submission costs in pdus, messages and segments") {
+  using config::RateCount;
+  auto sm = [](uint8_t esm_class, std::string_view text, uint8_t dc = 0) {
+    codec::Pdu p(codec::CommandId::submit_sm, 1);
+    auto& b = p.as<codec::SmBody>();
+    b.esm_class = esm_class;
+    b.data_coding = dc;
+    b.short_message = codec::asBytes(text);
+    return p;
+  };
+  const std::string udh_part = std::string("\x05\x00\x03\x2A\x03\x02", 6) + "part two";
+  const codec::Pdu part = sm(0x40, udh_part);
+  const codec::Pdu plain = sm(0, "hello");
+  CHECK(rateCost(RateCount::Pdus, part, submitFields(part)) == 1000);
+  CHECK(rateCost(RateCount::Messages, part, submitFields(part)) == 334);  // a third, rounded up
+  CHECK(rateCost(RateCount::Segments, part, submitFields(part)) == 1000);
+  CHECK(rateCost(RateCount::Messages, plain, submitFields(plain)) == 1000);
+  // A message_payload of 400 GSM characters: 3 segments of 153; 300 octets of UCS-2: 3 of 134.
+  codec::Pdu payload = sm(0, "");
+  const std::string gsm400(400, 'a');
+  codec::Tlv mp;
+  mp.tag = codec::tag::message_payload;
+  mp.length = static_cast<uint16_t>(gsm400.size());
+  mp.ptr = reinterpret_cast<const uint8_t*>(gsm400.data());
+  payload.tlvs.add(mp);
+  CHECK(rateCost(RateCount::Segments, payload, submitFields(payload)) == 3000);
+  CHECK(rateCost(RateCount::Pdus, payload, submitFields(payload)) == 1000);
+  codec::Pdu ucs2 = sm(0, "", 0x08);
+  const std::string ucs300(300, 'b');
+  mp.length = static_cast<uint16_t>(ucs300.size());
+  mp.ptr = reinterpret_cast<const uint8_t*>(ucs300.data());
+  ucs2.tlvs.add(mp);
+  CHECK(rateCost(RateCount::Segments, ucs2, submitFields(ucs2)) == 3000);
+  // 160 GSM characters fit one segment; 161 take two.
+  const std::string g160(160, 'c');
+  const std::string g161(161, 'c');
+  CHECK(rateCost(RateCount::Segments, sm(0, g160), submitFields(sm(0, g160))) == 1000);
+  CHECK(rateCost(RateCount::Segments, sm(0, g161), submitFields(sm(0, g161))) == 2000);
+  // A part costs what it costs; a bucket never asks for more than it can hold.
+  TokenBucket b(10, 2);
+  CHECK(b.tryTakeMilli(0, 5000));  // 5 tokens from a bucket of 2: costs the full bucket
+  CHECK_FALSE(b.tryTakeMilli(0, 1));
+  CHECK(b.tryTakeMilli(100, 1000));  // 100 ms at 10/s: one token
 }

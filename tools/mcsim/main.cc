@@ -176,8 +176,8 @@ int main(int argc, char** argv) {
   p.option("throttle-status", "STATUS", "status of throttled messages (default ESME_RTHROTTLED)",
            statusOption(cfg.throttle_status));
   p.u32("tps-per-bind", "N",
-        "messages a second one bind may submit; beyond, answered --throttle-status (default 0: "
-        "no limit)",
+        "messages a second one bind may submit (a token bucket of N a second, N deep); beyond, "
+        "answered --throttle-status (default 0: no limit)",
         cfg.tps_per_bind, 0, 10000000);
   p.u64("throttle-after", "N",
         "after N accepted messages, answer every message --throttle-status for --throttle-for",

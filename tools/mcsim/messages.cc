@@ -124,11 +124,16 @@ void Messages::submit(Session& s, const codec::Pdu& pdu) {
   const double u = rng_.uniform();
   bool over_limit = false;
   if (cfg_.tps_per_bind != 0) {
-    if (now_ns - s.tps_window_ns >= 1'000'000'000ull) {
-      s.tps_window_ns = now_ns;
-      s.tps_used = 0;
+    const double n = cfg_.tps_per_bind;
+    s.tps_tokens =
+        s.tps_tokens < 0
+            ? n
+            : std::min(n, s.tps_tokens + n * static_cast<double>(now_ns - s.tps_at_ns) / 1e9);
+    s.tps_at_ns = now_ns;
+    over_limit = s.tps_tokens < 1;
+    if (!over_limit) {
+      s.tps_tokens -= 1;
     }
-    over_limit = ++s.tps_used > cfg_.tps_per_bind;
   }
   if (cfg_.throttle_for_ms != 0 && !spell_started_ && cfg_.throttle_after != 0 &&
       counters_.accepted >= cfg_.throttle_after) {

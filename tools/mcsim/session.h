@@ -71,9 +71,9 @@ class Session : public net::ConnectionHandler {
   tools::InflightRing<Delivery> inflight;
   std::deque<Delivery> queue;  // waiting for room in the window
   uint64_t opened_ns = 0;
-  // --tps-per-bind: messages submitted in the current one-second window.
-  uint64_t tps_window_ns = 0;
-  uint32_t tps_used = 0;
+  // --tps-per-bind: a token bucket (rate N a second, at most N tokens; starts full).
+  uint64_t tps_at_ns = 0;
+  double tps_tokens = -1;  // -1: not started
 
  private:
   void respond(const codec::Pdu& req, uint32_t status);
