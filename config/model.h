@@ -155,7 +155,8 @@ struct Customer {
   std::uint32_t max_binds = 4;
   std::vector<Cidr> source_networks;  // empty = any address
   RateLimit rate_limit;
-  std::uint32_t window = 10;                   // max outstanding requests per bind
+  std::uint32_t weight = 1;   // share of a congested carrier (requests per turn in its queues)
+  std::uint32_t window = 10;  // max outstanding requests per bind
   std::vector<SourcePattern> allowed_sources;  // empty = any sender
   std::optional<Action> default_route;         // used when no route matches
   std::string country_code;                    // home country for national numbers

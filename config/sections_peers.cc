@@ -230,6 +230,7 @@ void readCustomers(LoadState& st, Obj& r) {
               c.source_networks.push_back(*cidr);
             });
     readRateLimit(st, o, c.rate_limit);
+    o.uint("weight", c.weight);
     for (auto& s :
          o.strings("allowed_source_addresses", [&](const std::string&s, const std::string&sp) {
            if (s.empty() || s.size() > 20) {

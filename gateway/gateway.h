@@ -135,6 +135,10 @@ class Gateway final : private SessionHost,
   bool groupQueueFull(uint32_t group) const override {
     return group < group_queued_.size() && group_queued_[group] >= cfg().limits.max_queue_per_group;
   }
+  uint32_t queueWeight(CustomerRt customer) const override {
+    const config::Customer* c = customerCfg(customer);
+    return c != nullptr ? c->weight : 1;
+  }
   void groupQueueChanged(uint32_t group, int delta) override {
     if (group < group_queued_.size()) {
       group_queued_[group] =

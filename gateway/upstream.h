@@ -19,6 +19,7 @@
 
 #include "codec/pdu.h"
 #include "config/model.h"
+#include "gateway/fair_queue.h"
 #include "gateway/gw_metrics.h"
 #include "gateway/inflight.h"
 #include "gateway/runtime.h"
@@ -47,6 +48,8 @@ class BindHost {
   // The group queue limit (limits.max_queue_per_group) is shared by the group's members.
   virtual bool groupQueueFull(uint32_t group) const = 0;
   virtual void groupQueueChanged(uint32_t group, int delta) = 0;
+  // customers[].weight: requests the customer's lane sends per turn while requests wait.
+  virtual uint32_t queueWeight(CustomerRt customer) const = 0;
 
  protected:
   ~BindHost() = default;
@@ -146,13 +149,6 @@ class UpstreamBind final : public net::ConnectionHandler {
   Resolve* resolving_ = nullptr;  // owned by libuv until its callback runs
 };
 
-// A queued request: waits for a bind with room. Owns a copy of the PDU.
-struct QueuedRequest {
-  codec::Buffer pdu;
-  UpInFlight info;
-  uint64_t queued_ms = 0;
-};
-
 class Upstream {
  public:
   Upstream(Runtime& rt, BindHost& host, UpstreamRt id, const config::Upstream& cfg);
@@ -209,8 +205,10 @@ class Upstream {
   const config::Upstream* cfg_;
   std::string name_;
   std::vector<std::unique_ptr<UpstreamBind>> binds_;
-  void popQueued();  // every request leaving the queue goes through here (group count)
-  std::deque<QueuedRequest> queue_;
+  template <class Expired>
+  void expireQueued(Expired expired, uint32_t status);
+  QueuedRequest popQueued();  // every request leaving in turn goes through here (group count)
+  FairQueue queue_;
   TokenBucket total_tps_;
   uint32_t rr_ = 0;
 };

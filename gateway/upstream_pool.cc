@@ -115,17 +115,18 @@ bool Upstream::canSendNow(uint64_t now_ms) {
 }
 
 void Upstream::remapQueuedGroups(const std::vector<uint32_t>& map, std::vector<uint32_t>& counts) {
-  for (auto& q : queue_) {
+  queue_.forEach([&](QueuedRequest& q) {
     q.info.group = q.info.group < map.size() ? map[q.info.group] : config::kNoId;
     if (q.info.group < counts.size()) {
       ++counts[q.info.group];
     }
-  }
+  });
 }
 
-void Upstream::popQueued() {
-  host_.groupQueueChanged(queue_.front().info.group, -1);
-  queue_.pop_front();
+QueuedRequest Upstream::popQueued() {
+  QueuedRequest q = queue_.pop();
+  host_.groupQueueChanged(q.info.group, -1);
+  return q;
 }
 
 UpstreamBind* Upstream::pickReady(uint64_t now_ms) {
@@ -173,16 +174,7 @@ bool Upstream::submit(codec::Bytes pdu, const UpInFlight& info, uint64_t now_ms)
   q.pdu.append(pdu);
   q.info = info;
   q.queued_ms = now_ms;
-  auto at = queue_.end();
-  if (info.order != 0 && !queue_.empty() && queue_.back().info.order > info.order) {
-    // A retry of something that came before what waits here goes ahead of the later arrivals,
-    // so the parts of a long message keep their order. (It keeps the queue's times monotonic:
-    // it waits no longer than the request it goes before.)
-    at = std::find_if(queue_.begin(), queue_.end(),
-                      [&](const QueuedRequest& r) { return r.info.order > info.order; });
-    q.queued_ms = std::min(now_ms, at->queued_ms);
-  }
-  queue_.insert(at, std::move(q));
+  queue_.push(std::move(q), host_.queueWeight(info.customer));
   host_.groupQueueChanged(info.group, +1);
   drain(now_ms);  // keeps FIFO order; moves at once if a bind has room
   return true;
@@ -194,11 +186,10 @@ void Upstream::drain(uint64_t now_ms) {
     if (b == nullptr) {
       return;
     }
-    QueuedRequest q = std::move(queue_.front());
+    QueuedRequest q = popQueued();
     if (m_ != nullptr) {
       m_->queue_wait->observe(static_cast<double>(now_ms - q.queued_ms) / 1000.0);
     }
-    popQueued();
     total_tps_.tryTake(now_ms);
     b->sendRequest(q.pdu.view(), q.info);
   }
@@ -210,18 +201,23 @@ void Upstream::tick(uint64_t now_ms) {
   }
   // Requests that waited a whole response timeout for a bind are refused (retry later).
   const uint64_t max_wait = ms(rt_.cfg().timers.response);
-  while (!queue_.empty() && now_ms - queue_.front().queued_ms >= max_wait) {
-    host_.onUpstreamFailed(queue_.front().info, gwstatus::kQueueExpired);
-    popQueued();
-  }
+  expireQueued([&](const QueuedRequest& q) { return now_ms - q.queued_ms >= max_wait; },
+               gwstatus::kQueueExpired);
   if (!available()) {
     // No bind to drain to: nothing queued should wait for one that may never come back.
-    while (!queue_.empty() && now_ms - queue_.front().queued_ms >= ms(cfg_->connect_timeout)) {
-      host_.onUpstreamFailed(queue_.front().info, gwstatus::kNoUpstream);
-      popQueued();
-    }
+    const uint64_t wait = ms(cfg_->connect_timeout);
+    expireQueued([&](const QueuedRequest& q) { return now_ms - q.queued_ms >= wait; },
+                 gwstatus::kNoUpstream);
   }
   drain(now_ms);
+}
+
+template <class Expired>
+void Upstream::expireQueued(Expired expired, uint32_t status) {
+  queue_.expire(expired, [&](QueuedRequest& q) {
+    host_.groupQueueChanged(q.info.group, -1);
+    host_.onUpstreamFailed(q.info, status);
+  });
 }
 
 void Upstream::start(uint64_t now_ms) {
@@ -231,10 +227,7 @@ void Upstream::start(uint64_t now_ms) {
 }
 
 void Upstream::stop(bool graceful) {
-  while (!queue_.empty()) {
-    host_.onUpstreamFailed(queue_.front().info, gwstatus::kShuttingDown);
-    popQueued();
-  }
+  expireQueued([](const QueuedRequest&) { return true; }, gwstatus::kShuttingDown);
   for (auto& b : binds_) {
     b->stop(graceful);
   }

@@ -222,7 +222,16 @@ namespace {
 
 struct Paced {
   size_t sent = 0;
-  std::map<uint32_t, size_t> by_status;  // answers by status
+  std::map<uint32_t, size_t> by_status;                               // answers by status
+  std::map<uint32_t, std::chrono::steady_clock::time_point> sent_at;  // by sequence number
+  std::vector<double> latency_ms;                                     // of accepted ones
+  double p99() {
+    if (latency_ms.empty()) {
+      return -1;
+    }
+    std::sort(latency_ms.begin(), latency_ms.end());
+    return latency_ms[std::min(latency_ms.size() - 1, latency_ms.size() * 99 / 100)];
+  }
   size_t answered() const {
     size_t n = 0;
     for (const auto& [st, k] : by_status) {
@@ -243,6 +252,10 @@ Paced offer(EsmeClient& c, double per_second, double seconds, Make make) {
   auto handle = [&](ReceivedPtr r) {
     if (r->id() == CommandId::submit_sm_resp) {
       ++p.by_status[r->status()];
+      if (auto it = p.sent_at.find(r->seq()); it != p.sent_at.end() && r->status() == 0) {
+        p.latency_ms.push_back(
+            std::chrono::duration<double, std::milli>(Clock::now() - it->second).count());
+      }
     } else if (r->id() == CommandId::deliver_sm || r->id() == CommandId::enquire_link) {
       c.respond(*r);
     }
@@ -252,6 +265,7 @@ Paced offer(EsmeClient& c, double per_second, double seconds, Make make) {
                                  1e6 * static_cast<double>(p.sent) / per_second));
     if (Clock::now() >= due) {
       smppgw::codec::Pdu pdu = make(p.sent);
+      p.sent_at[pdu.sequence_number] = Clock::now();
       REQUIRE(c.send(pdu));
       ++p.sent;
       continue;
@@ -369,4 +383,64 @@ TEST_CASE(
   // gateway's burst of a tenth of a second per bind.
   CHECK(seen <= 400 * 4 + 40);
   CHECK(pa.by_status[0] + pb.by_status[0] == seen);
+}
+
+TEST_CASE("fair sharing: a customer offering 10x its share waits behind itself") {
+  // One bind, window 4, a carrier answering in 10 ms (p99 20 ms): about 350 messages a second.
+  McsimProc mc({"--latency", "lognormal:10ms:20ms"});
+  json cfg = smppgw::testsupport::baseGatewayConfig({{"mc", mc.port()}});
+  cfg["upstreams"][0]["window"] = 4;
+  cfg["timers"]["response"] = "2s";  // what waits longer is answered ESME_RTHROTTLED
+  cfg["customers"][0]["window"] = 1000;
+  cfg["customers"].push_back(
+      {{"system_id", "light"}, {"password", "secret"}, {"window", 1000}, {"max_binds", 4}});
+  GatewayProc gw(cfg);
+  EsmeClient heavy, light;
+  REQUIRE(heavy.connect("127.0.0.1", gw.port()));
+  REQUIRE(heavy.bind(CommandId::bind_transceiver, "acme", "secret")->status() == 0);
+  REQUIRE(light.connect("127.0.0.1", gw.port()));
+  REQUIRE(light.bind(CommandId::bind_transceiver, "light", "secret")->status() == 0);
+  Texts th, tl;
+  auto heavyPdu = [&](size_t i) {
+    auto pdu = submitPdu(heavy, th, "4477009" + std::to_string(70000 + i % 1000), "h");
+    pdu.as<smppgw::codec::SmBody>().registered_delivery = 0;
+    return pdu;
+  };
+  auto lightPdu = [&](size_t i) {
+    auto pdu = submitPdu(light, tl, "4477009" + std::to_string(80000 + i % 1000), "l");
+    pdu.as<smppgw::codec::SmBody>().registered_delivery = 0;
+    return pdu;
+  };
+  // The light customer alone, under its share (100/s): its latency unloaded.
+  Paced alone = offer(light, 100, 2, lightPdu);
+  REQUIRE(alone.by_status[0] == alone.sent);
+  const double unloaded_p99 = alone.p99();
+  // The same beside a heavy customer offering 2,000/s (five times the carrier's capacity).
+  Paced h1, l1;
+  {
+    std::thread t([&] { h1 = offer(heavy, 2000, 3, heavyPdu); });
+    l1 = offer(light, 100, 3, lightPdu);
+    t.join();
+  }
+  const double loaded_p99 = l1.p99();
+  MESSAGE("light p99: " << unloaded_p99 << " ms alone, " << loaded_p99
+                        << " ms beside the heavy one; heavy accepted " << h1.by_status[0] << " of "
+                        << h1.sent);
+  CHECK(l1.by_status[0] == l1.sent);  // every light message accepted
+  CHECK(h1.answered() == h1.sent);
+  CHECK(loaded_p99 <= 2 * unloaded_p99);
+  // Both over their share (light 1,000/s, heavy 2,000/s): each gets at least 45 %.
+  Paced h2, l2;
+  {
+    std::thread t([&] { h2 = offer(heavy, 2000, 3, heavyPdu); });
+    l2 = offer(light, 1000, 3, lightPdu);
+    t.join();
+  }
+  const double total = static_cast<double>(h2.by_status[0] + l2.by_status[0]);
+  MESSAGE("both backlogged: heavy " << h2.by_status[0] << ", light " << l2.by_status[0]
+                                    << " accepted");
+  CHECK(h2.answered() == h2.sent);
+  CHECK(l2.answered() == l2.sent);
+  CHECK(static_cast<double>(h2.by_status[0]) >= 0.45 * total);
+  CHECK(static_cast<double>(l2.by_status[0]) >= 0.45 * total);
 }
