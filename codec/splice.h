@@ -47,6 +47,16 @@ class Splicer {
     add(offsetOf(at), 2, {}, b, 2);
   }
 
+  // Adds a one-octet TLV after everything else (congestion_state on a response to a v5.0 peer).
+  // Once per Splicer.
+  void appendU8Tlv(uint16_t tag, uint8_t value) {
+    uint8_t head[4];
+    store16(head, tag);
+    store16(head + 2, 1);
+    appended_ = value;
+    add(original_.size(), 0, Bytes(&appended_, 1), head, 4);
+  }
+
   // Appends the edited PDU to out; returns its size.
   size_t write(Buffer& out, uint32_t sequence_number);
 
@@ -65,6 +75,7 @@ class Splicer {
 
   Bytes original_;
   SmallVec<Edit, 6> edits_;
+  uint8_t appended_ = 0;
 };
 
 // The lowest interface_version a peer may have to receive these TLVs unchanged: 0x33 (none),

@@ -187,6 +187,8 @@ class Gateway final : private SessionHost,
   // The carrier answered `status` to an attempt of a retryable message: true when another
   // attempt went out (groups[].max_attempts, retry_statuses), false when the customer gets it.
   bool retryAfter(UpstreamBind& from, const UpInFlight& info, uint32_t status);
+  // v5.0 congestion_state for a response to a customer: how full the group's queues are (0-100).
+  uint8_t congestionState(uint32_t group) const;
   MtResult onSubmitMulti(DownstreamSession& s, const config::Customer& cust, const codec::Pdu& pdu,
                          uint64_t t);
   void onMultiPartResponse(UpstreamBind& b, const UpInFlight& info, const codec::Pdu& resp);
@@ -280,6 +282,7 @@ class Gateway final : private SessionHost,
   uint32_t next_retry_ = 0;
   uint64_t submit_order_ = 0;  // UpInFlight::order
   codec::Pdu retry_pdu_;
+  uint8_t congestion_octet_ = 0;  // a replaced congestion_state value, alive while it is written
   uint64_t next_housekeeping_ms_ = 0;
   std::unique_ptr<net::Timer> tick_timer_;
   std::function<void(bool, const std::string&)> readiness_;

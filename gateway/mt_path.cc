@@ -193,6 +193,14 @@ MtResult Gateway::routeSubmission(DownstreamSession& s, const config::Customer& 
   return MtResult::forwarded();
 }
 
+uint8_t Gateway::congestionState(uint32_t group) const {
+  if (group >= group_queued_.size()) {
+    return 0;
+  }
+  const uint64_t cap = std::max<uint32_t>(1, cfg().limits.max_queue_per_group);
+  return static_cast<uint8_t>(std::min<uint64_t>(100, uint64_t{group_queued_[group]} * 100 / cap));
+}
+
 bool Gateway::refreshMemberStatus(uint32_t group, uint64_t t) {
   // Member states for the selector, indexed by config upstream id.
   member_status_.resize(upstream_rt_.size());
@@ -427,6 +435,17 @@ void Gateway::onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const 
       codec::Splicer sp(raw);
       if (mid != nullptr && !resp.body_omitted) {
         sp.text(*mid, new_id);
+      }
+      if (version >= 0x50 && !resp.body_omitted) {
+        // A v5.0 customer learns the gateway's load, not the carrier's (its rate is ours to
+        // pace): how full the queues of the group it was routed by are.
+        const uint8_t cs = congestionState(info.group);
+        if (const codec::Tlv* t = resp.tlvs.find(codec::tag::congestion_state)) {
+          congestion_octet_ = cs;
+          sp.tlvValue(*t, codec::Bytes(&congestion_octet_, 1));
+        } else {
+          sp.appendU8Tlv(codec::tag::congestion_state, cs);
+        }
       }
       sp.write(out, info.origin_seq);
     } else {

@@ -158,9 +158,23 @@ bool UpstreamBind::ready(uint64_t now_ms) {
          now_ms >= paused_until_ms_ && tps_.available(now_ms);
 }
 
-void UpstreamBind::flowControl(uint32_t status, uint64_t now_ms) {
+void UpstreamBind::flowControl(uint32_t status, const codec::Pdu& resp, uint64_t now_ms) {
+  ++answers_since_shrink_;
   if (status == st::ESME_ROK) {
     pause_ms_ = 0;
+    // A v5.0 carrier's own load (congestion_state): from 90 "slow down" (halve, at most once a
+    // window of answers), 80-89 the optimum band (hold), below it grow as usual.
+    if (auto cs = resp.tlvs.integer(codec::tag::congestion_state)) {
+      if (*cs >= 90) {
+        if (answers_since_shrink_ >= effectiveWindow()) {
+          shrinkWindow("congestion_state");
+        }
+        return;
+      }
+      if (*cs >= 80) {
+        return;
+      }
+    }
     if (eff_window_ < up_.cfg().window && ++successes_ >= eff_window_) {
       ++eff_window_;  // additive increase: one per window of successes
       successes_ = 0;
@@ -189,6 +203,7 @@ void UpstreamBind::flowControl(uint32_t status, uint64_t now_ms) {
 
 void UpstreamBind::shrinkWindow(const char* why) {
   const uint32_t before = effectiveWindow();
+  answers_since_shrink_ = 0;
   eff_window_ = std::max<uint32_t>(1, before / 2);  // multiplicative decrease
   successes_ = 0;
   if (auto* m = up_.metrics()) {
@@ -300,6 +315,7 @@ void UpstreamBind::handleResponse(const codec::Pdu& pdu, codec::Bytes raw) {
     // A new bind starts with the whole window and no pause.
     eff_window_ = up_.cfg().window;
     successes_ = 0;
+    answers_since_shrink_ = 1u << 30;
     pause_ms_ = 0;
     paused_until_ms_ = 0;
     peer_version_ = up_.cfg().interface_version;
@@ -344,7 +360,8 @@ void UpstreamBind::handleResponse(const codec::Pdu& pdu, codec::Bytes raw) {
     }
   }
   if (info.kind == UpInFlight::Kind::Forward) {
-    flowControl(id == CommandId::generic_nack ? st::ESME_RSYSERR : pdu.command_status, rt_.now());
+    flowControl(id == CommandId::generic_nack ? st::ESME_RSYSERR : pdu.command_status, pdu,
+                rt_.now());
   }
   if (id == CommandId::generic_nack) {
     host_.onUpstreamFailed(info, pdu.command_status != 0 ? pdu.command_status : st::ESME_RSYSERR);

@@ -110,7 +110,7 @@ class UpstreamBind final : public net::ConnectionHandler {
   void lost(const char* reason, int status);
   void scheduleReconnect();
   void handleResponse(const codec::Pdu& pdu, codec::Bytes raw);
-  void flowControl(uint32_t status, uint64_t now_ms);
+  void flowControl(uint32_t status, const codec::Pdu& resp, uint64_t now_ms);
   void shrinkWindow(const char* why);
 
   static void onResolved(uv_getaddrinfo_t* req, int status, addrinfo* res);
@@ -132,7 +132,8 @@ class UpstreamBind final : public net::ConnectionHandler {
   uint64_t paused_until_ms_ = 0;
   uint64_t pause_ms_ = 0;  // the last pause (0: none since the last success)
   uint32_t eff_window_ = 1000000;
-  uint32_t successes_ = 0;  // since the effective window last changed
+  uint32_t successes_ = 0;                    // since the effective window last changed
+  uint32_t answers_since_shrink_ = 1u << 30;  // (large: the first pushback may shrink)
   uint64_t next_attempt_ms_ = 0;
   uint64_t state_since_ms_ = 0;
   uint64_t last_rx_ms_ = 0;

@@ -703,3 +703,55 @@ TEST_CASE("ESME_RMSGQFUL halves the bind's effective window; successes grow it b
   REQUIRE(mc.peer.respond(*sixth, codec::status::ESME_ROK));
   CHECK(window() == 6);
 }
+
+TEST_CASE("a v5.0 carrier's congestion_state from 90 halves the window, once per window") {
+  ScriptedMc mc;
+  Harness h(R"({"inactivity": "1h", "enquire_link": "1h"})", mc.port);  // window 10
+  mc.acceptBind(h);
+  EsmeClient c;
+  bindCustomer(h, c);
+  auto window = [&] {
+    h.advance(100);
+    const std::string text = h.registry.serialize();
+    const std::string key = "smppgw_upstream_effective_window{upstream=\"u\"} ";
+    const size_t at = text.find(key);
+    return at == std::string::npos ? -1 : std::stoi(text.substr(at + key.size()));
+  };
+  // Sends n submits, answers each with ESME_ROK and congestion_state `cs`.
+  auto round = [&](int n, uint8_t cs) {
+    for (int i = 0; i < n; ++i) {
+      submit(c);
+    }
+    std::vector<ReceivedPtr> got;
+    REQUIRE(h.runUntil([&] {
+      while (ReceivedPtr r = mc.peer.read(0)) {
+        got.push_back(std::move(r));
+      }
+      return got.size() == static_cast<size_t>(n);
+    }));
+    for (auto& r : got) {
+      codec::Pdu resp(CommandId::submit_sm_resp, r->pdu.sequence_number);
+      resp.as<codec::MessageIdBody>().message_id = "1";
+      resp.tlvs.addU8(codec::tag::congestion_state, cs);
+      REQUIRE(mc.peer.send(resp, 0x50));
+    }
+    int answered = 0;
+    REQUIRE(h.runUntil([&] {
+      while (c.read(0) != nullptr) {
+        ++answered;
+      }
+      return answered == n;
+    }));
+  };
+  CHECK(window() == 10);
+  round(1, 95);
+  CHECK(window() == 5);  // nearing congestion: halved
+  round(4, 95);
+  CHECK(window() == 5);  // not again within a window of answers
+  round(1, 95);
+  CHECK(window() == 2);
+  round(2, 85);  // the optimum band: held
+  CHECK(window() == 2);
+  round(2, 10);  // low load: grows by one per window of successes
+  CHECK(window() == 3);
+}

@@ -444,3 +444,38 @@ TEST_CASE("fair sharing: a customer offering 10x its share waits behind itself")
   CHECK(static_cast<double>(h2.by_status[0]) >= 0.45 * total);
   CHECK(static_cast<double>(l2.by_status[0]) >= 0.45 * total);
 }
+
+TEST_CASE("v5.0 customers get congestion_state: how full the gateway's queues for them are") {
+  McsimProc mc({"--latency", "100ms"});
+  json cfg = smppgw::testsupport::baseGatewayConfig({{"mc", mc.port()}});
+  cfg["upstreams"][0]["window"] = 1;
+  cfg["limits"] = {{"max_queue_per_group", 10}};
+  GatewayProc gw(cfg);
+  EsmeClient v5, v34;
+  REQUIRE(v5.connect("127.0.0.1", gw.port()));
+  REQUIRE(v5.bind(CommandId::bind_transceiver, "acme", "secret", 0x50)->status() == 0);
+  REQUIRE(v34.connect("127.0.0.1", gw.port()));
+  REQUIRE(v34.bind(CommandId::bind_transceiver, "acme", "secret", 0x34)->status() == 0);
+  Texts t;
+  // Eight at once: one goes to the carrier, seven wait (70 % of the group's queue).
+  for (int i = 0; i < 8; ++i) {
+    REQUIRE(v5.send(submitPdu(v5, t, "447700960000", "v5")));
+  }
+  std::vector<int> states;
+  for (int i = 0; i < 8; ++i) {
+    ReceivedPtr r = v5.readUntil(CommandId::submit_sm_resp, kWaitMs);
+    REQUIRE(r != nullptr);
+    REQUIRE(r->status() == 0);
+    auto cs = r->pdu.tlvs.integer(smppgw::codec::tag::congestion_state);
+    REQUIRE(cs.has_value());
+    states.push_back(static_cast<int>(*cs));
+  }
+  MESSAGE("congestion_state of the eight responses: " << json(states).dump());
+  CHECK(states.front() >= 50);  // answered with six or seven still queued
+  CHECK(states.back() == 0);    // the last: nothing waits
+  CHECK(std::is_sorted(states.rbegin(), states.rend()));
+  // A v3.4 customer gets no v5.0 TLV.
+  auto r = v34.submit("12345", "447700960001", "v34");
+  REQUIRE(r);
+  CHECK_FALSE(r->pdu.tlvs.has(smppgw::codec::tag::congestion_state));
+}
