@@ -74,6 +74,7 @@ void readRateLimit(LoadState& st, Obj& parent, RateLimit& rl) {
                      {{"pdus", RateCount::Pdus},
                       {"messages", RateCount::Messages},
                       {"segments", RateCount::Segments}});
+  o.duration("max_wait", rl.max_wait);
   o.finish();
   if (!burstGiven) {
     rl.burst = rl.per_second;

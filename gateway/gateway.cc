@@ -477,6 +477,7 @@ void Gateway::tick() {
   }
   deliveries_.tick(t);
   ids_.tick(t);
+  releaseHeld(t);
   publishGauges();
   if (t >= next_housekeeping_ms_) {
     next_housekeeping_ms_ = t + 1000;

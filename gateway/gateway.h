@@ -189,6 +189,13 @@ class Gateway final : private SessionHost,
   bool retryAfter(UpstreamBind& from, const UpInFlight& info, uint32_t status);
   // v5.0 congestion_state for a response to a customer: how full the group's queues are (0-100).
   uint8_t congestionState(uint32_t group) const;
+  // After the customer's rate: sender check, then submit_multi or routing.
+  MtResult admitted(DownstreamSession& s, const config::Customer& cust, const codec::Pdu& pdu,
+                    codec::Bytes raw, const SubmitFields& f, uint64_t t);
+  // Shaping: sends the held requests whose tokens are there, answers the ones out of time, and
+  // sets the shaping timer for the next.
+  void releaseHeld(uint64_t t);
+  void armShaping(uint64_t t);
   MtResult onSubmitMulti(DownstreamSession& s, const config::Customer& cust, const codec::Pdu& pdu,
                          uint64_t t);
   void onMultiPartResponse(UpstreamBind& b, const UpInFlight& info, const codec::Pdu& resp);
@@ -282,7 +289,9 @@ class Gateway final : private SessionHost,
   uint32_t next_retry_ = 0;
   uint64_t submit_order_ = 0;  // UpInFlight::order
   codec::Pdu retry_pdu_;
-  uint8_t congestion_octet_ = 0;  // a replaced congestion_state value, alive while it is written
+  uint8_t congestion_octet_ = 0;  // a replaced congestion_state value, alive while written
+  codec::Pdu held_pdu_;  // a held request, decoded again on release
+  std::unique_ptr<net::Timer> shaping_timer_;
   uint64_t next_housekeeping_ms_ = 0;
   std::unique_ptr<net::Timer> tick_timer_;
   std::function<void(bool, const std::string&)> readiness_;

@@ -169,6 +169,15 @@ inline std::string randomBytes(size_t n) {
 
 // Runtime state of a customer, kept across reloads (indexed by a runtime id that never changes;
 // config indices do). cfg is its index in the current config, kNoId once it was removed.
+struct HeldSubmit {
+  SessionRef ref;
+  CommandId command = CommandId::submit_sm;
+  uint32_t seq = 0;
+  codec::Buffer raw;
+  uint64_t cost = 0;  // thousandths of a token
+  uint64_t deadline_ms = 0;
+};
+
 struct Gateway::CustomerState {
   std::string system_id;
   uint32_t cfg = config::kNoId;
@@ -176,6 +185,9 @@ struct Gateway::CustomerState {
   TokenBucket rate;
   uint32_t binds = 0;
   std::string verified;  // sha256(pepper || password) of the last password that verified
+  // Shaping (rate_limit.max_wait): requests over the rate, waiting for their tokens in order.
+  std::deque<HeldSubmit> held;
+  uint64_t held_cost = 0;  // their tokens, in thousandths
 };
 
 inline Gateway::CustomerState& Gateway::state(CustomerRt id) {

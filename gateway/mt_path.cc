@@ -67,9 +67,41 @@ MtResult Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::B
     return refuse(gwstatus::kShuttingDown, R::Shutdown);
   }
   SubmitFields f = submitFields(pdu);
-  if (!state(cid).rate.tryTakeMilli(t, rateCost(cust.rate_limit.count, pdu, f))) {
-    return refuse(gwstatus::kRateLimited, R::Rate);
+  const uint64_t cost = rateCost(cust.rate_limit.count, pdu, f);
+  CustomerState& cs = state(cid);
+  // Requests held for a token go first: a new one waits behind them.
+  if (!cs.held.empty() || !cs.rate.tryTakeMilli(t, cost)) {
+    const uint64_t max_wait = ms(cust.rate_limit.max_wait);
+    // Held only if the tokens of everything held before it and its own come within max_wait.
+    if (max_wait == 0 || cs.held.size() >= cust.window ||
+        cs.held_cost + cost > cs.rate.tokensMilli(t) + max_wait * cust.rate_limit.per_second) {
+      return refuse(gwstatus::kRateLimited, R::Rate);
+    }
+    // Shaping: held until its token is there (tick and the shaping timer release it).
+    HeldSubmit h;
+    h.ref = s.ref();
+    h.command = pdu.command_id;
+    h.seq = pdu.sequence_number;
+    h.raw.append(raw);
+    h.cost = cost;
+    h.deadline_ms = t + max_wait;
+    cs.held.push_back(std::move(h));
+    cs.held_cost += cost;
+    armShaping(t);
+    return MtResult::forwarded();
   }
+  return admitted(s, cust, pdu, raw, f, t);
+}
+
+MtResult Gateway::admitted(DownstreamSession& s, const config::Customer& cust,
+                           const codec::Pdu& pdu, codec::Bytes raw, const SubmitFields& f,
+                           uint64_t t) {
+  const CustomerRt cid = s.customer();
+  using R = metrics::RefusalReason;
+  auto refuse = [&](uint32_t status, R reason) {
+    refuseMetric(cid, reason);
+    return MtResult::refused(status);
+  };
   if (!cust.sourceAllowed(f.source)) {
     return refuse(st::ESME_RINVSRCADR, R::Policy);
   }
@@ -487,6 +519,58 @@ void Gateway::onUpstreamFailed(const UpInFlight& info, uint32_t status) {
     refuseMetric(info.customer, metrics::RefusalReason::QueueTimeout);
   }
   s->answerStatus(info.command, info.origin_seq, status);
+}
+
+void Gateway::releaseHeld(uint64_t t) {
+  uint64_t next = UINT64_MAX;
+  for (size_t i = 0; i < customers_.size(); ++i) {
+    CustomerState& cs = customers_[i];
+    while (!cs.held.empty()) {
+      HeldSubmit& h = cs.held.front();
+      DownstreamSession* s = session(h.ref);
+      const config::Customer* cust = customerCfg(CustomerRt(static_cast<uint32_t>(i)));
+      const bool gone = s == nullptr || cust == nullptr || shutting_down_;
+      if (!gone && !cs.rate.tryTakeMilli(t, h.cost)) {
+        if (t < h.deadline_ms) {
+          next = std::min(next, t + std::max<uint64_t>(1, cs.rate.msUntilMilli(t, h.cost)));
+          break;  // its token is not there yet; the ones behind it wait too
+        }
+      }
+      HeldSubmit held = std::move(h);
+      cs.held.pop_front();
+      cs.held_cost -= held.cost;
+      if (s == nullptr) {
+        continue;  // the session went away while it waited: nobody to answer
+      }
+      if (gone || t >= held.deadline_ms) {
+        refuseMetric(CustomerRt(static_cast<uint32_t>(i)), metrics::RefusalReason::Rate);
+        s->answerStatus(held.command, held.seq, gwstatus::kRateLimited);
+        continue;
+      }
+      if (codec::decode(held.raw.view(), held_pdu_)) {
+        s->answerStatus(held.command, held.seq, st::ESME_RSYSERR);  // (it decoded on arrival)
+        continue;
+      }
+      const SubmitFields f = submitFields(held_pdu_);
+      MtResult r = admitted(*s, *cust, held_pdu_, held.raw.view(), f, t);
+      if (!r.pending) {
+        s->answerStatus(held.command, held.seq, r.status);
+      }
+    }
+  }
+  if (next != UINT64_MAX) {
+    shaping_timer_->start(next - t);
+  }
+}
+
+void Gateway::armShaping(uint64_t t) {
+  if (shaping_timer_ == nullptr) {
+    shaping_timer_ = std::make_unique<net::Timer>(loop_, [this] {
+      loop_.refreshNs();
+      releaseHeld(now());
+    });
+  }
+  releaseHeld(t);
 }
 
 void Gateway::onUpstreamReady(Upstream& u) {

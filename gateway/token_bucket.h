@@ -48,6 +48,19 @@ class TokenBucket {
     refill(now_ms);
     return tokens_milli_ >= 1000;
   }
+  uint64_t tokensMilli(uint64_t now_ms) {
+    refill(now_ms);
+    return tokens_milli_;
+  }
+  // Milliseconds until `milli` thousandths of a token are there (0: now).
+  uint64_t msUntilMilli(uint64_t now_ms, uint64_t milli) {
+    if (rate_ == 0) {
+      return 0;
+    }
+    refill(now_ms);
+    milli = std::min<uint64_t>(milli, static_cast<uint64_t>(burst_) * 1000);
+    return tokens_milli_ >= milli ? 0 : (milli - tokens_milli_ + rate_ - 1) / rate_;
+  }
   // Milliseconds until the next token (0 if one is there).
   uint64_t msUntilToken(uint64_t now_ms) {
     if (rate_ == 0) {

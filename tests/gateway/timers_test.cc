@@ -755,3 +755,67 @@ TEST_CASE("a v5.0 carrier's congestion_state from 90 halves the window, once per
   round(2, 10);  // low load: grows by one per window of successes
   CHECK(window() == 3);
 }
+
+TEST_CASE("rate_limit.max_wait: over the rate a request waits for its token, in order") {
+  ScriptedMc mc;
+  Harness h(Harness::Text{R"({
+      "gateway": {"allow_plain_passwords": true},
+      "listeners": [{"name": "l", "address": "127.0.0.1", "port": 0}],
+      "customers": [{"system_id": "acme", "password": "secret", "window": 10,
+                     "rate_limit": {"per_second": 10, "burst": 1, "max_wait": "250ms"}}],
+      "upstreams": [{"name": "u", "host": "127.0.0.1", "port": )" +
+                          std::to_string(mc.port) + R"(,
+                     "system_id": "gw", "request_timeout": "30s",
+                     "connect_timeout": "1s", "reconnect": {"initial": "10s", "max": "10s"}}],
+      "groups": [{"name": "g", "members": [{"upstream": "u"}]}],
+      "routes": [{"action": {"group": "g"}}],
+      "metrics": {"enabled": false},
+      "timers": {"inactivity": "1h", "enquire_link": "1h"}})"});
+  mc.acceptBind(h);
+  EsmeClient c;
+  bindCustomer(h, c);
+  // Five at once at 10/s with a burst of one: the first goes, the next two wait 100 and 200 ms
+  // for their tokens, the last two would wait 300 and 400 ms (over 250): refused at once.
+  for (int i = 0; i < 5; ++i) {
+    submit(c);
+  }
+  std::vector<ReceivedPtr> refused;
+  ReceivedPtr first;
+  REQUIRE(h.runUntil([&] {
+    while (ReceivedPtr r = c.read(0)) {
+      refused.push_back(std::move(r));
+    }
+    if (first == nullptr) {
+      first = mc.peer.read(0);
+    }
+    return refused.size() == 2 && first != nullptr;
+  }));
+  for (auto& r : refused) {
+    CHECK(r->status() == codec::status::ESME_RTHROTTLED);
+    CHECK(r->seq() >= 5);  // the last two (sequence numbers 5 and 6: the bind took 1)
+  }
+  h.iterate();
+  CHECK(mc.peer.read(0) == nullptr);  // the second waits for its token
+  h.advance(99);
+  h.iterate();
+  CHECK(mc.peer.read(0) == nullptr);
+  h.advance(1);
+  ReceivedPtr second;
+  REQUIRE(h.runUntil([&] { return (second = mc.peer.read(0)) != nullptr; }));
+  h.advance(100);
+  ReceivedPtr third;
+  REQUIRE(h.runUntil([&] { return (third = mc.peer.read(0)) != nullptr; }));
+  // The carrier answers all three: the customer gets three acceptances, in order.
+  for (ReceivedPtr* f : {&first, &second, &third}) {
+    REQUIRE(mc.peer.respond(**f, 0));
+  }
+  std::vector<uint32_t> seqs;
+  REQUIRE(h.runUntil([&] {
+    while (ReceivedPtr r = c.read(0)) {
+      CHECK(r->status() == 0);
+      seqs.push_back(r->seq());
+    }
+    return seqs.size() == 3;
+  }));
+  CHECK(seqs == std::vector<uint32_t>{2, 3, 4});
+}
