@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -87,7 +88,9 @@ class FlatMap64 {
       }
     }
     slots_[hole].used = false;
-    slots_[hole].value = V{};
+    if constexpr (!std::is_trivially_destructible_v<V>) {
+      slots_[hole].value = V{};  // frees what it holds; a plain value is just left behind
+    }
     --size_;
     return true;
   }

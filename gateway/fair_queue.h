@@ -36,9 +36,11 @@ class FairQueue {
       turn_.push_back(key);
     }
     auto at = lane.q.end();
-    if (q.info.order != 0 && !lane.q.empty() && lane.q.back().info.order > q.info.order) {
-      at = std::find_if(lane.q.begin(), lane.q.end(),
-                        [&](const QueuedRequest& r) { return r.info.order > q.info.order; });
+    if (q.info.order != 0 && !lane.q.empty() &&
+        orderedBefore(q.info.order, lane.q.back().info.order)) {
+      at = std::find_if(lane.q.begin(), lane.q.end(), [&](const QueuedRequest& r) {
+        return orderedBefore(q.info.order, r.info.order);
+      });
       // Times stay monotonic in the lane: it waits no longer than the request it goes before.
       q.queued_ms = std::min(q.queued_ms, at->queued_ms);
     }

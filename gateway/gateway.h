@@ -287,10 +287,10 @@ class Gateway final : private SessionHost,
   };
   std::unordered_map<uint32_t, Retry> retries_;
   uint32_t next_retry_ = 0;
-  uint64_t submit_order_ = 0;  // UpInFlight::order
+  uint32_t submit_order_ = 0;  // UpInFlight::order
   codec::Pdu retry_pdu_;
   uint8_t congestion_octet_ = 0;  // a replaced congestion_state value, alive while written
-  codec::Pdu held_pdu_;  // a held request, decoded again on release
+  codec::Pdu held_pdu_;           // a held request, decoded again on release
   std::unique_ptr<net::Timer> shaping_timer_;
   uint64_t next_housekeeping_ms_ = 0;
   std::unique_ptr<net::Timer> tick_timer_;

@@ -72,7 +72,7 @@ struct SubmitFields {
 // Thousandths of a customer rate_limit token this submission costs (rate_limit.count).
 uint64_t rateCost(config::RateCount count, const codec::Pdu& pdu, const SubmitFields& f);
 
-inline SubmitFields submitFields(const codec::Pdu& pdu) {
+[[gnu::always_inline]] inline SubmitFields submitFields(const codec::Pdu& pdu) {
   SubmitFields f;
   if (const auto* b = pdu.tryAs<codec::SmBody>()) {
     f = {b->source_addr,   b->source_addr_ton,     b->source_addr_npi, b->destination_addr,

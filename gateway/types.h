@@ -92,7 +92,10 @@ struct UpInFlight {
   uint32_t origin_seq = 0;
   CustomerRt customer;
   uint32_t group = 0xFFFFFFFFu;  // config group id it was routed by (group queue limit)
-  uint64_t gateway_id = 0;       // by-id operations: the id to put back in the response
+  // Order of arrival from customers (0: none; wraps, compared by orderedBefore): a retry waits
+  // in a queue ahead of what came later.
+  uint32_t order = 0;
+  uint64_t gateway_id = 0;  // by-id operations: the id to put back in the response
   uint8_t registered_delivery = 0;
   uint8_t origin_version = 0x34;
   // One destination of a submit_multi: gateway_id is the id its customer gets, multi_dest the
@@ -101,11 +104,14 @@ struct UpInFlight {
   uint8_t multi_dest = 0;
   // Its retry state in the gateway (0: none; the group allows one attempt only).
   uint32_t retry = 0;
-  // Order of arrival from customers (0: none): a retry waits in a queue ahead of what came later.
-  uint64_t order = 0;
   Address source;
   Address destination;
 };
+
+// a arrived before b (UpInFlight::order, modulo 2^32: requests that wait together are close).
+inline bool orderedBefore(uint32_t a, uint32_t b) {
+  return static_cast<int32_t>(a - b) < 0;
+}
 
 // A deliver_sm/data_sm we sent to a customer, whose upstream original waits for its answer.
 struct Delivery {

@@ -164,7 +164,8 @@ void UpstreamBind::flowControl(uint32_t status, const codec::Pdu& resp, uint64_t
     pause_ms_ = 0;
     // A v5.0 carrier's own load (congestion_state): from 90 "slow down" (halve, at most once a
     // window of answers), 80-89 the optimum band (hold), below it grow as usual.
-    if (auto cs = resp.tlvs.integer(codec::tag::congestion_state)) {
+    if (auto cs =
+            resp.tlvs.empty() ? std::nullopt : resp.tlvs.integer(codec::tag::congestion_state)) {
       if (*cs >= 90) {
         if (answers_since_shrink_ >= effectiveWindow()) {
           shrinkWindow("congestion_state");
