@@ -309,6 +309,8 @@ struct Numbering {
 struct RoutingOptions {
   std::uint32_t unroutable_status = 0x0000000B;     // ESME_RINVDSTADR
   std::uint32_t mo_unroutable_status = 0x00000064;  // ESME_RX_T_APPN: the MC retries
+  std::uint32_t queue_full_status = 0x00000014;     // ESME_RMSGQFUL
+  std::uint32_t queue_timeout_status = 0x00000058;  // ESME_RTHROTTLED
   std::uint32_t receipt_unmatched_status = 0;       // ESME_ROK: the MC does not retry it forever
   AckMode ack_mode = AckMode::Transparent;
   Duration concat_ttl{600000};

@@ -136,6 +136,8 @@ void readRouting(LoadState& st, Obj& r) {
   o.status("unroutable_status", ro.unroutable_status);
   o.status("mo_unroutable_status", ro.mo_unroutable_status);
   o.status("receipt_unmatched_status", ro.receipt_unmatched_status);
+  o.status("queue_full_status", ro.queue_full_status);
+  o.status("queue_timeout_status", ro.queue_timeout_status);
   o.oneOf<AckMode>(
       "ack_mode", ro.ack_mode,
       {{"transparent", AckMode::Transparent}, {"store_and_forward", AckMode::StoreAndForward}});
@@ -144,6 +146,13 @@ void readRouting(LoadState& st, Obj& r) {
   o.finish();
   if (ro.unroutable_status == 0) {
     st.d.error(o.path("unroutable_status"), "must not be 0 (ESME_ROK)");
+  }
+  for (auto [key, v] :
+       {std::pair<const char*, std::uint32_t>{"queue_full_status", ro.queue_full_status},
+        {"queue_timeout_status", ro.queue_timeout_status}}) {
+    if (v == 0) {
+      st.d.error(o.path(key), "must not be 0 (ESME_ROK): the message was not sent");
+    }
   }
 }
 

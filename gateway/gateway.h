@@ -128,6 +128,7 @@ class Gateway final : private SessionHost,
   void onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const codec::Pdu& resp,
                           codec::Bytes raw) override;
   void onUpstreamFailed(const UpInFlight& info, uint32_t status) override;
+  void onQueuedFailed(Upstream& from, const UpInFlight& info, QueueFailure why) override;
   void onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu, codec::Bytes raw) override;
   void onUpstreamReady(Upstream& u) override;
   // Requests routed by a group that wait in its members' queues (limits.max_queue_per_group
@@ -186,7 +187,8 @@ class Gateway final : private SessionHost,
                  const UpInFlight& info, uint64_t t);
   // The carrier answered `status` to an attempt of a retryable message: true when another
   // attempt went out (groups[].max_attempts, retry_statuses), false when the customer gets it.
-  bool retryAfter(UpstreamBind& from, const UpInFlight& info, uint32_t status);
+  // `unsent`: it never reached a carrier (its upstream lost every bind while it waited).
+  bool retryAfter(std::string_view from, const UpInFlight& info, uint32_t status, bool unsent);
   // v5.0 congestion_state for a response to a customer: how full the group's queues are (0-100).
   uint8_t congestionState(uint32_t group) const;
   // After the customer's rate: sender check, then submit_multi or routing.

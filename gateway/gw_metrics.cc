@@ -192,8 +192,8 @@ GatewayMetrics::Counter& GatewayMetrics::proxyHeaderFailure(std::string_view lis
   return r_.counter(CF::ProxyHeaderFailures, {listener, reason});
 }
 
-GatewayMetrics::Counter& GatewayMetrics::retry(std::string_view upstream, uint32_t status) {
-  return r_.counter(CF::Retries, {upstream, statusLabel(status)});
+GatewayMetrics::Counter& GatewayMetrics::retry(std::string_view upstream, std::string_view status) {
+  return r_.counter(CF::Retries, {upstream, status});
 }
 
 GatewayMetrics::Counter& GatewayMetrics::connectionRefused(std::string_view listener,

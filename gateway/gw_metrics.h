@@ -90,7 +90,7 @@ class GatewayMetrics {
                        std::string_view bind_type, bool ok);
   Counter& connection(std::string_view listener, bool accepted);
   Counter& proxyHeaderFailure(std::string_view listener, std::string_view reason);
-  Counter& retry(std::string_view upstream, uint32_t status);
+  Counter& retry(std::string_view upstream, std::string_view status);
   Counter& connectionRefused(std::string_view listener, std::string_view reason);
   Counter& refusal(std::string_view customer, metrics::RefusalReason reason);
   Counter& authBlocks();

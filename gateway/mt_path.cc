@@ -201,7 +201,7 @@ MtResult Gateway::routeSubmission(DownstreamSession& s, const config::Customer& 
     }
   }
   if (chosen == nullptr) {
-    return any_bound ? refuse(gwstatus::kQueueFull, R::QueueFull)
+    return any_bound ? refuse(cfg().routing.queue_full_status, R::QueueFull)
                      : refuse(gwstatus::kNoUpstream, R::NoUpstream);
   }
   Upstream& up = *chosen;
@@ -222,7 +222,7 @@ MtResult Gateway::routeSubmission(DownstreamSession& s, const config::Customer& 
   }
   if (!forwardTo(up, cust, pdu, raw, d.destination.view(), f.registered_delivery, info, t)) {
     retries_.erase(info.retry);
-    return refuse(gwstatus::kQueueFull, R::QueueFull);
+    return refuse(cfg().routing.queue_full_status, R::QueueFull);
   }
   return MtResult::forwarded();
 }
@@ -323,7 +323,8 @@ uint8_t Gateway::congestionState(uint32_t group) const {
   return up.submit(out, info, t);
 }
 
-bool Gateway::retryAfter(UpstreamBind& from, const UpInFlight& info, uint32_t status) {
+bool Gateway::retryAfter(std::string_view from, const UpInFlight& info, uint32_t status,
+                         bool unsent) {
   auto it = retries_.find(info.retry);
   if (it == retries_.end()) {
     return false;
@@ -332,18 +333,19 @@ bool Gateway::retryAfter(UpstreamBind& from, const UpInFlight& info, uint32_t st
   const uint64_t t = now();
   const config::Group* g = info.group < cfg().groups.size() ? &cfg().groups[info.group] : nullptr;
   const config::Customer* cust = customerCfg(info.customer);
-  const bool again = status != st::ESME_ROK && g != nullptr && cust != nullptr &&
-                     r.attempts < g->max_attempts &&
-                     std::find(g->retry_statuses.begin(), g->retry_statuses.end(), status) !=
-                         g->retry_statuses.end() &&
-                     t < r.deadline_ms && session(info.origin) != nullptr && !shutting_down_;
+  // Unsent (its upstream lost every bind while it waited): the carrier never saw it.
+  const bool again =
+      status != st::ESME_ROK && g != nullptr && cust != nullptr && r.attempts < g->max_attempts &&
+      (unsent || std::find(g->retry_statuses.begin(), g->retry_statuses.end(), status) !=
+                     g->retry_statuses.end()) &&
+      t < r.deadline_ms && session(info.origin) != nullptr && !shutting_down_;
   if (!again) {
     retries_.erase(it);
     return false;
   }
   refreshMemberStatus(info.group, t);
   std::vector<config::UpstreamId> order = selector_.fallbacks(info.group, member_status_, r.tried);
-  if (order.empty() && (status == st::ESME_RTHROTTLED || status == st::ESME_RMSGQFUL)) {
+  if (order.empty() && !unsent && (status == st::ESME_RTHROTTLED || status == st::ESME_RMSGQFUL)) {
     // Every member was tried and this one only said "later": the best one again (a throttling
     // bind waits out its pause first; the request waits in that upstream's queue meanwhile).
     order = selector_.fallbacks(info.group, member_status_, {});
@@ -370,11 +372,11 @@ bool Gateway::retryAfter(UpstreamBind& from, const UpInFlight& info, uint32_t st
     retries_.erase(it);
     return false;  // the member's queue is full: the customer gets the carrier's answer
   }
-  rt_.metrics().retry(from.upstreamName(), status).inc();
+  rt_.metrics().retry(from, unsent ? std::string("unsent") : statusLabel(status)).inc();
   uint64_t suppressed = 0;
   if (rt_.flowLogBudget().allow(t, suppressed)) {
-    log::info("retry", "from", from.describe(), "status", codec::statusName(status), "to",
-              up.name(), "attempt", r.attempts, "suppressed", suppressed);
+    log::info("retry", "from", from, "status", codec::statusName(status), "to", up.name(),
+              "attempt", r.attempts, "suppressed", suppressed);
   }
   return true;
 }
@@ -415,14 +417,14 @@ MtResult Gateway::onById(DownstreamSession& s, const codec::Pdu& pdu) {
   info.started_ns = loop_.cachedNs();
   info.origin_version = s.version();
   if (!up->submit(scratch_.view(), info, now())) {
-    return MtResult::refused(gwstatus::kQueueFull);
+    return MtResult::refused(cfg().routing.queue_full_status);
   }
   return MtResult::forwarded();
 }
 
 void Gateway::onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const codec::Pdu& resp,
                                  codec::Bytes raw) {
-  if (info.retry != 0 && retryAfter(b, info, resp.command_status)) {
+  if (info.retry != 0 && retryAfter(b.upstreamName(), info, resp.command_status, false)) {
     return;  // another attempt: the customer hears from that one
   }
   if (info.multi) {
@@ -521,10 +523,27 @@ void Gateway::onUpstreamFailed(const UpInFlight& info, uint32_t status) {
   if (s == nullptr) {
     return;
   }
-  if (status == gwstatus::kQueueExpired && isSubmission(info.command)) {
-    refuseMetric(info.customer, metrics::RefusalReason::QueueTimeout);
-  }
   s->answerStatus(info.command, info.origin_seq, status);
+}
+
+void Gateway::onQueuedFailed(Upstream& from, const UpInFlight& info, QueueFailure why) {
+  if (why == QueueFailure::NoBind && info.retry != 0 &&
+      retryAfter(from.name(), info, gwstatus::kNoUpstream, true)) {
+    return;  // never sent: another member may take it
+  }
+  uint32_t status = gwstatus::kShuttingDown;
+  if (why == QueueFailure::Expired) {
+    status = cfg().routing.queue_timeout_status;
+    if (isSubmission(info.command)) {
+      refuseMetric(info.customer, metrics::RefusalReason::QueueTimeout);
+    }
+  } else if (why == QueueFailure::NoBind) {
+    status = gwstatus::kNoUpstream;
+    if (isSubmission(info.command)) {
+      refuseMetric(info.customer, metrics::RefusalReason::NoUpstream);
+    }
+  }
+  onUpstreamFailed(info, status);
 }
 
 void Gateway::releaseHeld(uint64_t t) {

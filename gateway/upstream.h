@@ -41,6 +41,11 @@ class BindHost {
   // A forwarded or queued request is over without a usable answer (timeout, bind lost, queue
   // expired, generic_nack): the customer gets `status`.
   virtual void onUpstreamFailed(const UpInFlight& info, uint32_t status) = 0;
+  // A request that waited in an upstream's queue is over without being sent: waited
+  // timers.response (Expired), the upstream has no bind to send it on (NoBind: a retryable
+  // message may go to another member), or the upstream stops (ShuttingDown).
+  enum class QueueFailure : uint8_t { Expired, NoBind, ShuttingDown };
+  virtual void onQueuedFailed(Upstream& from, const UpInFlight& info, QueueFailure why) = 0;
   // A deliver_sm / data_sm from the carrier (receipt or MO): the host answers it, now or later.
   virtual void onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu, codec::Bytes raw) = 0;
   // A bind came up: queued requests can go.
@@ -207,7 +212,7 @@ class Upstream {
   std::string name_;
   std::vector<std::unique_ptr<UpstreamBind>> binds_;
   template <class Expired>
-  void expireQueued(Expired expired, uint32_t status);
+  void expireQueued(Expired expired, BindHost::QueueFailure why);
   QueuedRequest popQueued();  // every request leaving in turn goes through here (group count)
   FairQueue queue_;
   TokenBucket total_tps_;

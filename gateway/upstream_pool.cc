@@ -202,21 +202,21 @@ void Upstream::tick(uint64_t now_ms) {
   // Requests that waited a whole response timeout for a bind are refused (retry later).
   const uint64_t max_wait = ms(rt_.cfg().timers.response);
   expireQueued([&](const QueuedRequest& q) { return now_ms - q.queued_ms >= max_wait; },
-               gwstatus::kQueueExpired);
+               BindHost::QueueFailure::Expired);
   if (!available()) {
     // No bind to drain to: nothing queued should wait for one that may never come back.
     const uint64_t wait = ms(cfg_->connect_timeout);
     expireQueued([&](const QueuedRequest& q) { return now_ms - q.queued_ms >= wait; },
-                 gwstatus::kNoUpstream);
+                 BindHost::QueueFailure::NoBind);
   }
   drain(now_ms);
 }
 
 template <class Expired>
-void Upstream::expireQueued(Expired expired, uint32_t status) {
+void Upstream::expireQueued(Expired expired, BindHost::QueueFailure why) {
   queue_.expire(expired, [&](QueuedRequest& q) {
     host_.groupQueueChanged(q.info.group, -1);
-    host_.onUpstreamFailed(q.info, status);
+    host_.onQueuedFailed(*this, q.info, why);
   });
 }
 
@@ -227,7 +227,7 @@ void Upstream::start(uint64_t now_ms) {
 }
 
 void Upstream::stop(bool graceful) {
-  expireQueued([](const QueuedRequest&) { return true; }, gwstatus::kShuttingDown);
+  expireQueued([](const QueuedRequest&) { return true; }, BindHost::QueueFailure::ShuttingDown);
   for (auto& b : binds_) {
     b->stop(graceful);
   }

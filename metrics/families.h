@@ -141,7 +141,8 @@ inline constexpr Buckets kLatencyBuckets =
         "Bound binds paused by a carrier's ESME_RTHROTTLED right now.")                           \
   COUNTER(Retries, "smppgw_retries_total", labels("upstream", "status"),                          \
           "Messages sent to another attempt (groups[].max_attempts) after this upstream "          \
-          "answered status (one of the group's retry_statuses).")                                 \
+          "answered status (one of the group's retry_statuses), or status=unsent: it waited in "  \
+          "this upstream's queue and the upstream lost every bind.")                              \
   COUNTER(UpstreamConnectionLosses, "smppgw_upstream_connection_losses_total",                    \
           labels("upstream"), "Bound carrier connections that closed or failed.")                 \
   GAUGE(GroupMembersBound, "smppgw_group_members_bound", labels("group"),                         \

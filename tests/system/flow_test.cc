@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -478,4 +479,42 @@ TEST_CASE("v5.0 customers get congestion_state: how full the gateway's queues fo
   auto r = v34.submit("12345", "447700960001", "v34");
   REQUIRE(r);
   CHECK_FALSE(r->pdu.tlvs.has(smppgw::codec::tag::congestion_state));
+}
+
+TEST_CASE("retry: messages waiting for a carrier that loses every bind go to the next member") {
+  // mc1 answers in 3 s with a window of 1: one message in flight, the rest wait in its queue.
+  McsimProc mc1({"--latency", "3s"});
+  McsimProc mc2;
+  json cfg = smppgw::testsupport::baseGatewayConfig({{"mc1", mc1.port()}, {"mc2", mc2.port()}});
+  cfg["upstreams"][0]["window"] = 1;
+  cfg["upstreams"][0]["request_timeout"] = "10s";
+  cfg["timers"]["response"] = "10s";
+  cfg["groups"][0]["max_attempts"] = 2;
+  cfg["metrics"] = {{"enabled", true}, {"address", "127.0.0.1"}, {"port", 0}};
+  GatewayProc gw(cfg);
+  EsmeClient c;
+  REQUIRE(c.connect("127.0.0.1", gw.port()));
+  REQUIRE(c.bind(CommandId::bind_transceiver, "acme", "secret")->status() == 0);
+  Texts t;
+  for (int i = 0; i < 10; ++i) {
+    REQUIRE(c.send(submitPdu(c, t, "447700970000", "queued")));
+  }
+  // All ten are with mc1 (one sent, nine queued) once its queue shows them.
+  REQUIRE(gw.waitForLog("event=session_bound"));
+  for (int k = 0; k < 200 && metric(gw, "smppgw_queue_depth{upstream=\"mc1\"}") != 9; ++k) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // bounded poll of a gauge
+  }
+  REQUIRE(metric(gw, "smppgw_queue_depth{upstream=\"mc1\"}") == 9);
+  REQUIRE(mc1.proc().signal(SIGKILL));
+  std::map<uint32_t, size_t> by_status;
+  for (int i = 0; i < 10; ++i) {
+    ReceivedPtr r = c.readUntil(CommandId::submit_sm_resp, kWaitMs);
+    REQUIRE(r != nullptr);
+    ++by_status[r->status()];
+  }
+  // The one in flight may have reached mc1: its outcome is unknown (ESME_RSYSERR), never
+  // retried. The nine queued never left the gateway: mc2 took them.
+  CHECK(by_status[0x08] == 1);
+  CHECK(by_status[0] == 9);
+  CHECK(metric(gw, "smppgw_retries_total{upstream=\"mc1\",status=\"unsent\"}") == 9);
 }
