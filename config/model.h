@@ -129,6 +129,7 @@ struct RateLimit {
   std::uint32_t burst = 0;       // token bucket depth; defaults to per_second
   RateCount count = RateCount::Pdus;
   Duration max_wait{0};  // shaping: hold a request up to this long for its token (0: refuse)
+  std::uint32_t per_sender = 0;  // the same limit per source_addr too (0: none)
 };
 
 // What a route (or a customer's default_route) does with a message.

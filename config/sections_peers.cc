@@ -75,6 +75,7 @@ void readRateLimit(LoadState& st, Obj& parent, RateLimit& rl) {
                       {"messages", RateCount::Messages},
                       {"segments", RateCount::Segments}});
   o.duration("max_wait", rl.max_wait);
+  o.uint("per_sender", rl.per_sender);
   o.finish();
   if (!burstGiven) {
     rl.burst = rl.per_second;

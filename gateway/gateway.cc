@@ -485,6 +485,11 @@ void Gateway::tick() {
     // Retry states whose message can have no further attempt: its final answer (or failure)
     // erases it; this catches any request that vanished without either.
     std::erase_if(retries_, [t](const auto& kv) { return kv.second.deadline_ms + 60'000 < t; });
+    for (auto& cs : customers_) {
+      for (auto it = cs.sender_rate.begin(); it != cs.sender_rate.end();) {
+        it = it->second.full(t) ? cs.sender_rate.erase(it) : std::next(it);
+      }
+    }
     rt_.metrics().authBlockedSources().set(static_cast<int64_t>(sources_.tick(t, cfg().auth)));
     sticky_.expire(routing::ConcatStickiness::TimePoint(std::chrono::milliseconds(t)));
   }

@@ -10,6 +10,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "gateway/gateway.h"
 
@@ -188,6 +189,8 @@ struct Gateway::CustomerState {
   // Shaping (rate_limit.max_wait): requests over the rate, waiting for their tokens in order.
   std::deque<HeldSubmit> held;
   uint64_t held_cost = 0;  // their tokens, in thousandths
+  // rate_limit.per_sender: a bucket per source_addr; idle (full) ones are dropped each second.
+  std::unordered_map<std::string, TokenBucket> sender_rate;
 };
 
 inline Gateway::CustomerState& Gateway::state(CustomerRt id) {

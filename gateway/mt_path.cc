@@ -69,6 +69,17 @@ MtResult Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::B
   SubmitFields f = submitFields(pdu);
   const uint64_t cost = rateCost(cust.rate_limit.count, pdu, f);
   CustomerState& cs = state(cid);
+  TokenBucket* sender = nullptr;
+  if (const uint32_t per = cust.rate_limit.per_sender; per != 0) {
+    auto [it, added] = cs.sender_rate.try_emplace(std::string(f.source));
+    if (added) {
+      it->second.configure(per, per);
+    }
+    sender = &it->second;
+    if (sender->msUntilMilli(t, cost) != 0) {
+      return refuse(gwstatus::kRateLimited, R::Rate);  // this sender is over its own limit
+    }
+  }
   // Requests held for a token go first: a new one waits behind them.
   if (!cs.held.empty() || !cs.rate.tryTakeMilli(t, cost)) {
     const uint64_t max_wait = ms(cust.rate_limit.max_wait);
@@ -87,8 +98,14 @@ MtResult Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::B
     h.deadline_ms = t + max_wait;
     cs.held.push_back(std::move(h));
     cs.held_cost += cost;
+    if (sender != nullptr) {
+      sender->tryTakeMilli(t, cost);
+    }
     armShaping(t);
     return MtResult::forwarded();
+  }
+  if (sender != nullptr) {
+    sender->tryTakeMilli(t, cost);  // (there: checked above)
   }
   return admitted(s, cust, pdu, raw, f, t);
 }

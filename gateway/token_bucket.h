@@ -48,6 +48,11 @@ class TokenBucket {
     refill(now_ms);
     return tokens_milli_ >= 1000;
   }
+  // Nothing taken that the refill has not given back: it may be forgotten.
+  bool full(uint64_t now_ms) {
+    refill(now_ms);
+    return tokens_milli_ >= static_cast<uint64_t>(burst_) * 1000;
+  }
   uint64_t tokensMilli(uint64_t now_ms) {
     refill(now_ms);
     return tokens_milli_;

@@ -267,6 +267,10 @@ TEST_CASE(
   REQUIRE(resp != nullptr);
   CHECK(resp->id() == CommandId::submit_sm_resp);
   CHECK(resp->status() == codec::status::ESME_RSYSERR);  // outcome unknown
+  // A carrier that stops answering is pushback too: the bind's effective window halves.
+  h.advance(100);  // gauges are published on the tick
+  CHECK(h.registry.serialize().find("smppgw_upstream_effective_window{upstream=\"u\"} 5") !=
+        std::string::npos);
 }
 
 TEST_CASE(
@@ -818,4 +822,54 @@ TEST_CASE("rate_limit.max_wait: over the rate a request waits for its token, in 
     return seqs.size() == 3;
   }));
   CHECK(seqs == std::vector<uint32_t>{2, 3, 4});
+}
+
+TEST_CASE("rate_limit.per_sender: each source_addr has its own limit inside the customer's") {
+  ScriptedMc mc;
+  Harness h(Harness::Text{R"({
+      "gateway": {"allow_plain_passwords": true},
+      "listeners": [{"name": "l", "address": "127.0.0.1", "port": 0}],
+      "customers": [{"system_id": "acme", "password": "secret", "window": 10,
+                     "rate_limit": {"per_second": 100, "per_sender": 2}}],
+      "upstreams": [{"name": "u", "host": "127.0.0.1", "port": )" +
+                          std::to_string(mc.port) + R"(,
+                     "system_id": "gw", "request_timeout": "30s",
+                     "connect_timeout": "1s", "reconnect": {"initial": "10s", "max": "10s"}}],
+      "groups": [{"name": "g", "members": [{"upstream": "u"}]}],
+      "routes": [{"action": {"group": "g"}}],
+      "metrics": {"enabled": false},
+      "timers": {"inactivity": "1h", "enquire_link": "1h"}})"});
+  mc.acceptBind(h);
+  EsmeClient c;
+  bindCustomer(h, c);
+  auto from = [&](const char* sender) {
+    codec::Pdu p(CommandId::submit_sm, c.nextSeq());
+    auto& b = p.as<codec::SmBody>();
+    b.source_addr = sender;
+    b.destination_addr = "447700900123";
+    static const std::string text = "hi";
+    b.short_message = codec::asBytes(text);
+    REQUIRE(c.send(p));
+    return p.sequence_number;
+  };
+  // Sender 111 sends three at once (its burst is two), 222 one.
+  from("111");
+  from("111");
+  const uint32_t third = from("111");
+  from("222");
+  ReceivedPtr refused;
+  REQUIRE(h.runUntil([&] { return (refused = c.read(0)) != nullptr; }));
+  CHECK(refused->seq() == third);
+  CHECK(refused->status() == codec::status::ESME_RTHROTTLED);
+  int forwarded = 0;
+  REQUIRE(h.runUntil([&] {
+    while (mc.peer.read(0) != nullptr) {
+      ++forwarded;
+    }
+    return forwarded == 3;
+  }));
+  // Half a second later 111 has a token again.
+  h.advance(500);
+  from("111");
+  REQUIRE(h.runUntil([&] { return mc.peer.read(0) != nullptr; }));
 }
