@@ -158,7 +158,8 @@ bool UpstreamBind::ready(uint64_t now_ms) {
          now_ms >= paused_until_ms_ && tps_.available(now_ms);
 }
 
-void UpstreamBind::flowControl(uint32_t status, const codec::Pdu& resp, uint64_t now_ms) {
+void UpstreamBind::flowControl(uint32_t status, const codec::Pdu& resp, uint64_t sent_ns,
+                               uint64_t now_ms) {
   ++answers_since_shrink_;
   if (status == st::ESME_ROK) {
     pause_ms_ = 0;
@@ -168,7 +169,7 @@ void UpstreamBind::flowControl(uint32_t status, const codec::Pdu& resp, uint64_t
             resp.tlvs.empty() ? std::nullopt : resp.tlvs.integer(codec::tag::congestion_state)) {
       if (*cs >= 90) {
         if (answers_since_shrink_ >= effectiveWindow()) {
-          shrinkWindow("congestion_state");
+          shrinkWindow("congestion_state", 0);
         }
         return;
       }
@@ -198,11 +199,15 @@ void UpstreamBind::flowControl(uint32_t status, const codec::Pdu& resp, uint64_t
                 suppressed);
     }
   } else if (status == st::ESME_RMSGQFUL) {
-    shrinkWindow("ESME_RMSGQFUL");
+    shrinkWindow("ESME_RMSGQFUL", sent_ns);
   }
 }
 
-void UpstreamBind::shrinkWindow(const char* why) {
+void UpstreamBind::shrinkWindow(const char* why, uint64_t sent_ns) {
+  if (sent_ns != 0 && sent_ns < last_shrink_ns_) {
+    return;  // sent before the last halving: part of the same pushback
+  }
+  last_shrink_ns_ = rt_.loop().cachedNs();
   const uint32_t before = effectiveWindow();
   answers_since_shrink_ = 0;
   eff_window_ = std::max<uint32_t>(1, before / 2);  // multiplicative decrease
@@ -362,7 +367,7 @@ void UpstreamBind::handleResponse(const codec::Pdu& pdu, codec::Bytes raw) {
   }
   if (info.kind == UpInFlight::Kind::Forward) {
     flowControl(id == CommandId::generic_nack ? st::ESME_RSYSERR : pdu.command_status, pdu,
-                rt_.now());
+                info.sent_ns, rt_.now());
   }
   if (id == CommandId::generic_nack) {
     host_.onUpstreamFailed(info, pdu.command_status != 0 ? pdu.command_status : st::ESME_RSYSERR);
@@ -473,7 +478,7 @@ void UpstreamBind::tick(uint64_t now) {
       }
       log::warn("upstream_timeout", "upstream", describe(), "sequence_number", seq, "command",
                 codec::commandName(info.command));
-      shrinkWindow("timeout");
+      shrinkWindow("timeout", info.sent_ns);
       host_.onUpstreamFailed(info, gwstatus::kUpstreamTimeout);
     }
   });

@@ -115,8 +115,10 @@ class UpstreamBind final : public net::ConnectionHandler {
   void lost(const char* reason, int status);
   void scheduleReconnect();
   void handleResponse(const codec::Pdu& pdu, codec::Bytes raw);
-  void flowControl(uint32_t status, const codec::Pdu& resp, uint64_t now_ms);
-  void shrinkWindow(const char* why);
+  void flowControl(uint32_t status, const codec::Pdu& resp, uint64_t sent_ns, uint64_t now_ms);
+  // Halves the effective window, unless the request was sent before the last halving (the
+  // losses of one window are one pushback, as in TCP); sent_ns 0: always.
+  void shrinkWindow(const char* why, uint64_t sent_ns);
 
   static void onResolved(uv_getaddrinfo_t* req, int status, addrinfo* res);
 
@@ -137,8 +139,9 @@ class UpstreamBind final : public net::ConnectionHandler {
   uint64_t paused_until_ms_ = 0;
   uint64_t pause_ms_ = 0;  // the last pause (0: none since the last success)
   uint32_t eff_window_ = 1000000;
-  uint32_t successes_ = 0;                    // since the effective window last changed
-  uint32_t answers_since_shrink_ = 1u << 30;  // (large: the first pushback may shrink)
+  uint32_t successes_ = 0;  // since the effective window last changed
+  uint32_t answers_since_shrink_ = 1u << 30;
+  uint64_t last_shrink_ns_ = 0;  // (large: the first pushback may shrink)
   uint64_t next_attempt_ms_ = 0;
   uint64_t state_since_ms_ = 0;
   uint64_t last_rx_ms_ = 0;

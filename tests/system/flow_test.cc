@@ -518,3 +518,36 @@ TEST_CASE("retry: messages waiting for a carrier that loses every bind go to the
   CHECK(by_status[0] == 9);
   CHECK(metric(gw, "smppgw_retries_total{upstream=\"mc1\",status=\"unsent\"}") == 9);
 }
+
+TEST_CASE(
+    "a carrier that stops answering for 2 s: requests time out, the window halves, "
+    "every message is answered once, and traffic resumes") {
+  McsimProc mc({"--stall-after", "20", "--stall-for", "2s"});
+  json cfg = smppgw::testsupport::baseGatewayConfig({{"mc", mc.port()}});
+  cfg["upstreams"][0]["request_timeout"] = "500ms";
+  cfg["upstreams"][0]["window"] = 10;
+  cfg["metrics"] = {{"enabled", true}, {"address", "127.0.0.1"}, {"port", 0}};
+  GatewayProc gw(cfg);
+  EsmeClient c;
+  REQUIRE(c.connect("127.0.0.1", gw.port()));
+  REQUIRE(c.bind(CommandId::bind_transceiver, "acme", "secret")->status() == 0);
+  Texts t;
+  std::vector<smppgw::codec::Pdu> pdus;
+  for (int i = 0; i < 200; ++i) {
+    auto pdu = submitPdu(c, t, "4477009" + std::to_string(90000 + i), "s");
+    pdu.as<smppgw::codec::SmBody>().registered_delivery = 0;
+    pdus.push_back(pdu);
+  }
+  Outcome o = exchange(c, pdus, 10, 0);
+  size_t ok = 0, unknown = 0;
+  for (const auto& [seq, st] : o.status) {
+    ok += st == 0 ? 1 : 0;
+    unknown += st == 0x08 ? 1 : 0;
+  }
+  MESSAGE(ok << " accepted, " << unknown << " timed out (outcome unknown)");
+  CHECK(o.status.size() == 200);
+  CHECK(ok + unknown == 200);
+  CHECK(unknown >= 1);
+  CHECK(ok >= 150);  // after the silence the rest goes through
+  CHECK(metric(gw, "smppgw_upstream_window_shrinks_total{upstream=\"mc\"}") >= 1);
+}

@@ -56,6 +56,10 @@ struct Config {
   uint32_t tps_per_bind = 0;
   uint64_t throttle_after = 0;
   uint64_t throttle_for_ms = 0;
+  // A carrier that stops answering for a while: once stall_after messages were accepted, the
+  // responses of what arrives in the next stall_for_ms are held until that time is over.
+  uint64_t stall_after = 0;
+  uint64_t stall_for_ms = 0;
   // One line per submit on stderr (destination, concatenation part, status): tests read the
   // order in which the carrier saw parts.
   bool trace_submits = false;

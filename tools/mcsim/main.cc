@@ -184,6 +184,11 @@ int main(int argc, char** argv) {
         cfg.throttle_after, 0, UINT64_MAX / 2);
   p.durationMs("throttle-for", "DURATION", "length of that throttling spell (default 0: none)",
                cfg.throttle_for_ms);
+  p.u64("stall-after", "N",
+        "after N accepted messages, answer nothing for --stall-for (the answers come after it)",
+        cfg.stall_after, 0, UINT64_MAX / 2);
+  p.durationMs("stall-for", "DURATION", "length of that silence (default 0: none)",
+               cfg.stall_for_ms);
   p.flag("trace-submits",
          "a line per message submitted on stderr: dst=, part=REF:SEQ/TOTAL, status=",
          cfg.trace_submits);

@@ -118,7 +118,14 @@ void Messages::submit(Session& s, const codec::Pdu& pdu) {
   const CommandId resp = codec::responseFor(pdu.command_id);
   const uint32_t seq = pdu.sequence_number;
   const uint64_t now_ns = net::Loop::hrtimeNs();
-  const uint64_t lat_us = cfg_.latency.sampleUs(rng_);
+  uint64_t lat_us = cfg_.latency.sampleUs(rng_);
+  if (cfg_.stall_for_ms != 0 && !stall_started_ && counters_.accepted >= cfg_.stall_after) {
+    stall_started_ = true;
+    stall_until_ns_ = now_ns + cfg_.stall_for_ms * 1'000'000ull;
+  }
+  if (now_ns < stall_until_ns_) {
+    lat_us = std::max(lat_us, (stall_until_ns_ - now_ns) / 1000);  // silent until then
+  }
 
   uint32_t st = 0;
   const double u = rng_.uniform();

@@ -48,6 +48,8 @@ class Messages {
   std::array<double, 10> cumulative_weights_{};
   uint64_t spell_until_ns_ = 0;  // --throttle-after/--throttle-for: throttling until then
   bool spell_started_ = false;
+  uint64_t stall_until_ns_ = 0;  // --stall-after/--stall-for: answers held until then
+  bool stall_started_ = false;
   Scheduler scheduler_;
 };
 
