@@ -399,7 +399,6 @@ void DownstreamSession::close(const char* reason) {
 
 void DownstreamSession::tick(uint64_t now) {
   const config::Timers& t = rt_.cfg().timers;
-  auto ms = [](config::Duration d) { return static_cast<uint64_t>(d.count()); };
   switch (state_) {
     case State::Open:
       // The PROXY header comes before the bind: session_init bounds it too, counted apart.

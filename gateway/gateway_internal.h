@@ -9,6 +9,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <functional>
 #include <string_view>
 #include <unordered_map>
 
@@ -170,6 +171,12 @@ inline std::string randomBytes(size_t n) {
 
 // Runtime state of a customer, kept across reloads (indexed by a runtime id that never changes;
 // config indices do). cfg is its index in the current config, kNoId once it was removed.
+// Lets a map keyed by std::string be searched with a string_view (no copy per lookup).
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
 struct HeldSubmit {
   SessionRef ref;
   CommandId command = CommandId::submit_sm;
@@ -190,7 +197,7 @@ struct Gateway::CustomerState {
   std::deque<HeldSubmit> held;
   uint64_t held_cost = 0;  // their tokens, in thousandths
   // rate_limit.per_sender: a bucket per source_addr; idle (full) ones are dropped each second.
-  std::unordered_map<std::string, TokenBucket> sender_rate;
+  std::unordered_map<std::string, TokenBucket, StringHash, std::equal_to<>> sender_rate;
 };
 
 inline Gateway::CustomerState& Gateway::state(CustomerRt id) {

@@ -71,9 +71,9 @@ MtResult Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::B
   CustomerState& cs = state(cid);
   TokenBucket* sender = nullptr;
   if (const uint32_t per = cust.rate_limit.per_sender; per != 0) {
-    auto [it, added] = cs.sender_rate.try_emplace(std::string(f.source));
-    if (added) {
-      it->second.configure(per, per);
+    auto it = cs.sender_rate.find(f.source);  // a known sender: no allocation
+    if (it == cs.sender_rate.end()) {
+      it = cs.sender_rate.emplace(std::string(f.source), TokenBucket(per, per)).first;
     }
     sender = &it->second;
     if (sender->msUntilMilli(t, cost) != 0) {

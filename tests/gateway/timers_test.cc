@@ -126,6 +126,24 @@ void bindCustomer(Harness& h, EsmeClient& c, CommandId bind = CommandId::bind_tr
   REQUIRE(got->status() == 0);
 }
 
+// acme (window 10) with this rate_limit object, the scripted carrier at mc_port.
+Harness::Text withRateLimit(uint16_t mc_port, const std::string& rate_limit) {
+  return {R"({
+      "gateway": {"allow_plain_passwords": true},
+      "listeners": [{"name": "l", "address": "127.0.0.1", "port": 0}],
+      "customers": [{"system_id": "acme", "password": "secret", "window": 10,
+                     "rate_limit": )" +
+          rate_limit + R"(}],
+      "upstreams": [{"name": "u", "host": "127.0.0.1", "port": )" +
+          std::to_string(mc_port) + R"(,
+                     "system_id": "gw", "request_timeout": "30s",
+                     "connect_timeout": "1s", "reconnect": {"initial": "10s", "max": "10s"}}],
+      "groups": [{"name": "g", "members": [{"upstream": "u"}]}],
+      "routes": [{"action": {"group": "g"}}],
+      "metrics": {"enabled": false},
+      "timers": {"inactivity": "1h", "enquire_link": "1h"}})"};
+}
+
 }  // namespace
 
 TEST_CASE("session_init: a connection without a bind is closed at 10 s, not before") {
@@ -762,19 +780,7 @@ TEST_CASE("a v5.0 carrier's congestion_state from 90 halves the window, once per
 
 TEST_CASE("rate_limit.max_wait: over the rate a request waits for its token, in order") {
   ScriptedMc mc;
-  Harness h(Harness::Text{R"({
-      "gateway": {"allow_plain_passwords": true},
-      "listeners": [{"name": "l", "address": "127.0.0.1", "port": 0}],
-      "customers": [{"system_id": "acme", "password": "secret", "window": 10,
-                     "rate_limit": {"per_second": 10, "burst": 1, "max_wait": "250ms"}}],
-      "upstreams": [{"name": "u", "host": "127.0.0.1", "port": )" +
-                          std::to_string(mc.port) + R"(,
-                     "system_id": "gw", "request_timeout": "30s",
-                     "connect_timeout": "1s", "reconnect": {"initial": "10s", "max": "10s"}}],
-      "groups": [{"name": "g", "members": [{"upstream": "u"}]}],
-      "routes": [{"action": {"group": "g"}}],
-      "metrics": {"enabled": false},
-      "timers": {"inactivity": "1h", "enquire_link": "1h"}})"});
+  Harness h(withRateLimit(mc.port, R"({"per_second": 10, "burst": 1, "max_wait": "250ms"})"));
   mc.acceptBind(h);
   EsmeClient c;
   bindCustomer(h, c);
@@ -826,19 +832,7 @@ TEST_CASE("rate_limit.max_wait: over the rate a request waits for its token, in 
 
 TEST_CASE("rate_limit.per_sender: each source_addr has its own limit inside the customer's") {
   ScriptedMc mc;
-  Harness h(Harness::Text{R"({
-      "gateway": {"allow_plain_passwords": true},
-      "listeners": [{"name": "l", "address": "127.0.0.1", "port": 0}],
-      "customers": [{"system_id": "acme", "password": "secret", "window": 10,
-                     "rate_limit": {"per_second": 100, "per_sender": 2}}],
-      "upstreams": [{"name": "u", "host": "127.0.0.1", "port": )" +
-                          std::to_string(mc.port) + R"(,
-                     "system_id": "gw", "request_timeout": "30s",
-                     "connect_timeout": "1s", "reconnect": {"initial": "10s", "max": "10s"}}],
-      "groups": [{"name": "g", "members": [{"upstream": "u"}]}],
-      "routes": [{"action": {"group": "g"}}],
-      "metrics": {"enabled": false},
-      "timers": {"inactivity": "1h", "enquire_link": "1h"}})"});
+  Harness h(withRateLimit(mc.port, R"({"per_second": 100, "per_sender": 2})"));
   mc.acceptBind(h);
   EsmeClient c;
   bindCustomer(h, c);

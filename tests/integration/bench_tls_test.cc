@@ -1,7 +1,7 @@
 // smpp-bench over TLS, as a real process, against a small TLS MC in this test: net::Listener +
 // net::Connection + a server TlsContext answering bind, submit_sm, enquire_link and unbind on
-// 127.0.0.1:0. Certificates are generated at run time (tests/support/pki.h). The MC's loop runs here
-// until the bench process exits (SIGCHLD wakes it), bounded by a guard timer.
+// 127.0.0.1:0. Certificates are generated at run time (tests/support/pki.h). The MC's loop runs
+// here until the bench process exits (SIGCHLD wakes it), bounded by a guard timer.
 
 #include <doctest/doctest.h>
 

@@ -482,7 +482,10 @@ TEST_CASE("20 attackers from 20 addresses: blocked after 5 failures each; a fres
         }
       });
     }
-    std::this_thread::sleep_for(300ms);  // measured while the attack runs, not a sync point
+    // Measured while the attack runs: once the first guess has been checked and refused.
+    for (const auto until = Clock::now() + 10s; checked.load() == 0 && Clock::now() < until;) {
+      std::this_thread::sleep_for(1ms);  // bounded poll of the attackers' counter
+    }
     during_ms = freshBindMs(gw.port(), "127.0.0.1", &status_during, "gamma");
     for (auto& t : attackers) {
       t.join();

@@ -93,6 +93,13 @@ smppgw::codec::Pdu submitPdu(EsmeClient& c, Texts& t, const std::string& dst, st
   return p;
 }
 
+void bindAcme(EsmeClient& c, const GatewayProc& gw) {
+  REQUIRE(c.connect("127.0.0.1", gw.port()));
+  auto r = c.bind(CommandId::bind_transceiver, "acme", "secret");
+  REQUIRE(r != nullptr);
+  REQUIRE(r->status() == 0);
+}
+
 double metric(const GatewayProc& gw, const std::string& series) {
   return smppgw::testsupport::metricSample(
       smppgw::test::httpGet("127.0.0.1", gw.metricsPort(), "/metrics").body, series);
@@ -108,8 +115,7 @@ TEST_CASE("retry: member 1 refuses every message, member 2 takes each once; rece
   cfg["metrics"] = {{"enabled", true}, {"address", "127.0.0.1"}, {"port", 0}};
   GatewayProc gw(cfg);
   EsmeClient c;
-  REQUIRE(c.connect("127.0.0.1", gw.port()));
-  REQUIRE(c.bind(CommandId::bind_transceiver, "acme", "secret")->status() == 0);
+  bindAcme(c, gw);
   Texts t;
   std::vector<smppgw::codec::Pdu> pdus;
   for (int i = 0; i < 200; ++i) {
@@ -141,8 +147,7 @@ TEST_CASE("max_attempts 1: the carrier's refusal goes to the customer, nothing i
   cfg["metrics"] = {{"enabled", true}, {"address", "127.0.0.1"}, {"port", 0}};
   GatewayProc gw(cfg);
   EsmeClient c;
-  REQUIRE(c.connect("127.0.0.1", gw.port()));
-  REQUIRE(c.bind(CommandId::bind_transceiver, "acme", "secret")->status() == 0);
+  bindAcme(c, gw);
   for (int i = 0; i < 20; ++i) {
     auto r = c.submit("12345", "447700910000", "hello");
     REQUIRE(r);
@@ -164,8 +169,7 @@ TEST_CASE(
   cfg["metrics"] = {{"enabled", true}, {"address", "127.0.0.1"}, {"port", 0}};
   GatewayProc gw(cfg);
   EsmeClient c;
-  REQUIRE(c.connect("127.0.0.1", gw.port()));
-  REQUIRE(c.bind(CommandId::bind_transceiver, "acme", "secret")->status() == 0);
+  bindAcme(c, gw);
   // 40 messages of 3 parts each (8-bit UDH reference = the message's number).
   Texts t;
   std::vector<smppgw::codec::Pdu> pdus;
@@ -294,8 +298,7 @@ TEST_CASE("rate_limit: a customer above its rate gets ESME_RTHROTTLED for exactl
   cfg["customers"][0]["window"] = 1000;
   GatewayProc gw(cfg);
   EsmeClient c;
-  REQUIRE(c.connect("127.0.0.1", gw.port()));
-  REQUIRE(c.bind(CommandId::bind_transceiver, "acme", "secret")->status() == 0);
+  bindAcme(c, gw);
   Texts t;
   Paced p = offer(c, 300, 10, [&](size_t i) {
     auto pdu = submitPdu(c, t, "4477009" + std::to_string(30000 + i % 1000), "hello");
@@ -493,8 +496,7 @@ TEST_CASE("retry: messages waiting for a carrier that loses every bind go to the
   cfg["metrics"] = {{"enabled", true}, {"address", "127.0.0.1"}, {"port", 0}};
   GatewayProc gw(cfg);
   EsmeClient c;
-  REQUIRE(c.connect("127.0.0.1", gw.port()));
-  REQUIRE(c.bind(CommandId::bind_transceiver, "acme", "secret")->status() == 0);
+  bindAcme(c, gw);
   Texts t;
   for (int i = 0; i < 10; ++i) {
     REQUIRE(c.send(submitPdu(c, t, "447700970000", "queued")));
@@ -529,8 +531,7 @@ TEST_CASE(
   cfg["metrics"] = {{"enabled", true}, {"address", "127.0.0.1"}, {"port", 0}};
   GatewayProc gw(cfg);
   EsmeClient c;
-  REQUIRE(c.connect("127.0.0.1", gw.port()));
-  REQUIRE(c.bind(CommandId::bind_transceiver, "acme", "secret")->status() == 0);
+  bindAcme(c, gw);
   Texts t;
   std::vector<smppgw::codec::Pdu> pdus;
   for (int i = 0; i < 200; ++i) {
