@@ -337,7 +337,15 @@ TEST_CASE("500 wrong passwords from one address: 5 are checked, then the address
                "bind_type=\"transceiver\",result=\"ok\"}") == 1);
   CHECK(metric(mport, "smppgw_connections_refused_total{listener=\"test\",reason=\"blocked\"}") ==
         refused_at_connect);
-  CHECK(metric(mport, "smppgw_auth_blocked_sources") == 1);
+  // A gauge published once a second: waited for, bounded.
+  double blocked = -1;
+  for (const auto until = Clock::now() + 3s; Clock::now() < until;) {
+    if ((blocked = metric(mport, "smppgw_auth_blocked_sources")) == 1) {
+      break;
+    }
+    std::this_thread::sleep_for(20ms);  // bounded poll of the metrics endpoint
+  }
+  CHECK(blocked == 1);
   // Refused connections are logged a few lines a second, with a count of the rest.
   CHECK(count(gw.proc().err(), "event=connection_refused") < 100);
 }
