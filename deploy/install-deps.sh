@@ -10,6 +10,7 @@ want_test=0
 
 build_pkgs=(build-essential cmake ninja-build pkg-config
   libuv1-dev nlohmann-json3-dev prometheus-cpp-dev libssl-dev doctest-dev libbenchmark-dev
+  librocksdb-dev
   openssl ca-certificates)
 # prometheus: the real server the metrics tests scrape with, and promtool for the alert rules. Its
 # package would start a system-wide service; the tests start their own, so it is installed with

@@ -1,0 +1,600 @@
+// The embedded store: RocksDB in a directory. One writer thread commits queued writes in batches
+// (group commit: what queued while a batch was being written goes in the next one); one reader
+// thread answers lookups. Nothing of RocksDB is visible outside this file.
+//
+// Keys (one column family; the first byte says what follows):
+//   'g' gateway id (8 bytes, big-endian)            -> mapping   (ids are minted in time order,
+//                                                                  so key order is age order)
+//   'c' upstream '\0' normalised carrier id          -> gateway id (8 bytes)
+//   'o' customer '\0' delivery id (8 bytes, big-end.) -> delivery (per customer, in arrival order)
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "store/store.h"
+
+namespace smppgw::store {
+namespace {
+
+void putBE64(std::string& s, uint64_t v) {
+  for (int i = 7; i >= 0; --i) {
+    s.push_back(static_cast<char>((v >> (i * 8)) & 0xFF));
+  }
+}
+
+uint64_t getBE64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) {
+    v = (v << 8) | static_cast<uint8_t>(p[i]);
+  }
+  return v;
+}
+
+void putStr(std::string& s, std::string_view v) {
+  const size_t n = std::min<size_t>(v.size(), 0xFFFF);
+  s.push_back(static_cast<char>(n >> 8));
+  s.push_back(static_cast<char>(n & 0xFF));
+  s.append(v.data(), n);
+}
+
+bool getStr(std::string_view& in, std::string& out) {
+  if (in.size() < 2) {
+    return false;
+  }
+  const size_t n =
+      (static_cast<size_t>(static_cast<uint8_t>(in[0])) << 8) | static_cast<uint8_t>(in[1]);
+  if (in.size() < 2 + n) {
+    return false;
+  }
+  out.assign(in.substr(2, n));
+  in.remove_prefix(2 + n);
+  return true;
+}
+
+std::string mappingKey(uint64_t gateway_id) {
+  std::string k(1, 'g');
+  putBE64(k, gateway_id);
+  return k;
+}
+
+std::string carrierKey(std::string_view upstream, std::string_view key) {
+  std::string k(1, 'c');
+  k.append(upstream);
+  k.push_back('\0');
+  k.append(key);
+  return k;
+}
+
+std::string outboxPrefix(std::string_view customer) {
+  std::string k(1, 'o');
+  k.append(customer);
+  k.push_back('\0');
+  return k;
+}
+
+std::string outboxKey(std::string_view customer, uint64_t id) {
+  std::string k = outboxPrefix(customer);
+  putBE64(k, id);
+  return k;
+}
+
+std::string encodeMapping(const StoredMapping& m) {
+  std::string v;
+  v.reserve(16 + m.customer.size() + m.upstream.size() + m.upstream_id.size() +
+            m.upstream_key.size() + m.source_addr.size() + m.destination_addr.size() + 12);
+  putBE64(v, m.created_ms);
+  v.push_back(static_cast<char>(m.registered_delivery));
+  putStr(v, m.customer);
+  putStr(v, m.upstream);
+  putStr(v, m.upstream_id);
+  putStr(v, m.upstream_key);
+  putStr(v, m.source_addr);
+  putStr(v, m.destination_addr);
+  return v;
+}
+
+std::optional<StoredMapping> decodeMapping(uint64_t gateway_id, std::string_view v) {
+  if (v.size() < 9) {
+    return std::nullopt;
+  }
+  StoredMapping m;
+  m.gateway_id = gateway_id;
+  m.created_ms = getBE64(v.data());
+  m.registered_delivery = static_cast<uint8_t>(v[8]);
+  v.remove_prefix(9);
+  if (!getStr(v, m.customer) || !getStr(v, m.upstream) || !getStr(v, m.upstream_id) ||
+      !getStr(v, m.upstream_key) || !getStr(v, m.source_addr) || !getStr(v, m.destination_addr)) {
+    return std::nullopt;
+  }
+  return m;
+}
+
+std::string encodeDelivery(const StoredDelivery& d) {
+  std::string v;
+  v.reserve(13 + d.pdu.size());
+  putBE64(v, d.created_ms);
+  for (int i = 3; i >= 0; --i) {
+    v.push_back(static_cast<char>((d.command >> (i * 8)) & 0xFF));
+  }
+  v.push_back(static_cast<char>(d.version_needed));
+  v.append(d.pdu);
+  return v;
+}
+
+std::optional<StoredDelivery> decodeDelivery(uint64_t id, std::string_view v) {
+  if (v.size() < 13) {
+    return std::nullopt;
+  }
+  StoredDelivery d;
+  d.id = id;
+  d.created_ms = getBE64(v.data());
+  for (int i = 0; i < 4; ++i) {
+    d.command = (d.command << 8) | static_cast<uint8_t>(v[8 + i]);
+  }
+  d.version_needed = static_cast<uint8_t>(v[12]);
+  d.pdu.assign(v.substr(13));
+  return d;
+}
+
+std::string_view view(const rocksdb::Slice& s) {
+  return {s.data(), s.size()};
+}
+
+constexpr size_t kExpireBatch = 10'000;  // removals per expire() call at most
+
+class RocksStore final : public Store {
+ public:
+  RocksStore(StoreOptions options, std::unique_ptr<rocksdb::DB> db)
+      : opts_(std::move(options)), db_(std::move(db)) {
+    if (opts_.batch_max == 0) {
+      opts_.batch_max = 1;
+    }
+    scanOpenInfo();
+    measureDisk();
+    writer_ = std::thread([this] { writerLoop(); });
+    reader_ = std::thread([this] { readerLoop(); });
+  }
+
+  ~RocksStore() override {
+    {
+      std::lock_guard lk(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    {
+      std::lock_guard lk(rmu_);
+      rstop_ = true;
+    }
+    rcv_.notify_all();
+    writer_.join();  // commits what is still queued first
+    reader_.join();
+    db_->FlushWAL(true);
+  }
+
+  const OpenInfo& openInfo() const override { return info_; }
+
+  uint64_t putMapping(const StoredMapping& m) override {
+    const std::string v = encodeMapping(m);
+    std::string ck = carrierKey(m.upstream, m.upstream_key);
+    std::string gid;
+    putBE64(gid, m.gateway_id);
+    return append([&](rocksdb::WriteBatch& wb) {
+      wb.Put(mappingKey(m.gateway_id), v);
+      wb.Put(ck, gid);
+      return v.size() + ck.size() + 17;
+    });
+  }
+
+  uint64_t putDelivery(std::string_view customer, const StoredDelivery& d) override {
+    const std::string v = encodeDelivery(d);
+    const std::string k = outboxKey(customer, d.id);
+    return append([&](rocksdb::WriteBatch& wb) {
+      wb.Put(k, v);
+      return k.size() + v.size();
+    });
+  }
+
+  uint64_t removeDelivery(std::string_view customer, uint64_t id) override {
+    const std::string k = outboxKey(customer, id);
+    return append([&](rocksdb::WriteBatch& wb) {
+      wb.Delete(k);
+      return k.size();
+    });
+  }
+
+  uint64_t lastTicket() const override {
+    std::lock_guard lk(mu_);
+    return next_ticket_;
+  }
+
+  void findByGatewayId(uint64_t gateway_id, uint64_t now_ms, uint64_t ttl_ms,
+                       MappingCallback cb) override {
+    lookup([this, gateway_id, now_ms, ttl_ms, cb = std::move(cb)]() mutable {
+      auto m = getMapping(gateway_id, now_ms, ttl_ms);
+      return std::function<void()>(
+          [cb = std::move(cb), m = std::move(m)]() mutable { cb(std::move(m)); });
+    });
+  }
+
+  void findByUpstream(std::string upstream, std::string upstream_key, uint64_t now_ms,
+                      uint64_t ttl_ms, MappingCallback cb) override {
+    lookup([this, upstream = std::move(upstream), key = std::move(upstream_key), now_ms, ttl_ms,
+            cb = std::move(cb)]() mutable {
+      std::optional<StoredMapping> m;
+      std::string gid;
+      if (db_->Get(rocksdb::ReadOptions(), carrierKey(upstream, key), &gid).ok() &&
+          gid.size() == 8) {
+        m = getMapping(getBE64(gid.data()), now_ms, ttl_ms);
+        if (m && (m->upstream != upstream || m->upstream_key != key)) {
+          m.reset();
+        }
+      }
+      return std::function<void()>(
+          [cb = std::move(cb), m = std::move(m)]() mutable { cb(std::move(m)); });
+    });
+  }
+
+  void readOutbox(std::string customer, uint64_t after_id, size_t max, OutboxCallback cb) override {
+    lookup([this, customer = std::move(customer), after_id, max, cb = std::move(cb)]() mutable {
+      std::vector<StoredDelivery> out;
+      const std::string prefix = outboxPrefix(customer);
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+      for (it->Seek(outboxKey(customer, after_id + 1)); it->Valid() && out.size() < max;
+           it->Next()) {
+        const std::string_view k = view(it->key());
+        if (k.size() != prefix.size() + 8 || k.substr(0, prefix.size()) != prefix) {
+          break;
+        }
+        if (auto d = decodeDelivery(getBE64(k.data() + prefix.size()), view(it->value()))) {
+          out.push_back(std::move(*d));
+        }
+      }
+      const bool ok = it->status().ok();
+      return std::function<void()>(
+          [cb = std::move(cb), out = std::move(out), ok]() mutable { cb(std::move(out), ok); });
+    });
+  }
+
+  void expire(uint64_t now_ms, uint64_t mapping_ttl_ms, uint64_t delivery_ttl_ms) override {
+    {
+      std::lock_guard lk(mu_);
+      expire_ = Expire{now_ms, mapping_ttl_ms, delivery_ttl_ms};
+    }
+    cv_.notify_one();
+  }
+
+  void poll(StoreListener& listener) override {
+    std::deque<std::pair<uint64_t, bool>> done;
+    std::deque<std::function<void()>> callbacks;
+    {
+      std::lock_guard lk(mu_);
+      done.swap(done_);
+    }
+    {
+      std::lock_guard lk(rmu_);
+      callbacks.swap(rdone_);
+    }
+    for (const auto& [ticket, ok] : done) {
+      listener.writesDone(ticket, ok);
+    }
+    for (auto& cb : callbacks) {
+      cb();
+    }
+  }
+
+  StoreStats stats() const override {
+    std::lock_guard lk(mu_);
+    StoreStats s = stats_;
+    s.lookups = lookups_.load(std::memory_order_relaxed);
+    return s;
+  }
+
+  std::string lastError() const override {
+    std::lock_guard lk(mu_);
+    return last_error_;
+  }
+
+  uint64_t diskBytes() const override { return disk_bytes_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Group {
+    rocksdb::WriteBatch wb;
+    uint32_t count = 0;
+    uint64_t bytes = 0;
+    uint64_t last_ticket = 0;
+  };
+  struct Expire {
+    uint64_t now_ms, mapping_ttl_ms, delivery_ttl_ms;
+  };
+
+  template <typename Fn>
+  uint64_t append(Fn&& add) {
+    bool notify = false;
+    uint64_t ticket = 0;
+    {
+      std::lock_guard lk(mu_);
+      if (groups_.empty() || groups_.back().count >= opts_.batch_max) {
+        groups_.emplace_back();
+      }
+      Group& g = groups_.back();
+      g.bytes += add(g.wb);
+      ++g.count;
+      ticket = g.last_ticket = ++next_ticket_;
+      // The writer waits for a first write, or (batch_delay) for a full batch.
+      notify = (groups_.size() == 1 && g.count == 1) || g.count >= opts_.batch_max;
+    }
+    if (notify) {
+      cv_.notify_one();
+    }
+    return ticket;
+  }
+
+  void writerLoop() {
+    rocksdb::WriteOptions wo;
+    wo.sync = opts_.sync;
+    std::unique_lock lk(mu_);
+    for (;;) {
+      cv_.wait(lk, [&] { return stop_ || !groups_.empty() || expire_.has_value(); });
+      if (!groups_.empty()) {
+        if (!stop_ && opts_.batch_delay_ms > 0 && groups_.size() == 1 &&
+            groups_.front().count < opts_.batch_max) {
+          cv_.wait_for(lk, std::chrono::milliseconds(opts_.batch_delay_ms), [&] {
+            return stop_ || groups_.size() > 1 || groups_.front().count >= opts_.batch_max;
+          });
+        }
+        Group g = std::move(groups_.front());
+        groups_.pop_front();
+        const bool resume = failing_;
+        lk.unlock();
+        if (resume) {
+          db_->Resume();  // after a refused batch (disk full): try to leave read-only mode
+        }
+        const rocksdb::Status st = db_->Write(wo, &g.wb);
+        lk.lock();
+        failing_ = !st.ok();
+        if (st.ok()) {
+          ++stats_.batches;
+          stats_.writes += g.count;
+          stats_.bytes_written += g.bytes;
+        } else {
+          stats_.failed_writes += g.count;
+          last_error_ = st.ToString();
+        }
+        done_.emplace_back(g.last_ticket, st.ok());
+        lk.unlock();
+        wakeOwner();
+        lk.lock();
+        continue;
+      }
+      if (expire_) {
+        const Expire e = *expire_;
+        expire_.reset();
+        lk.unlock();
+        uint64_t mappings = 0, deliveries = 0;
+        expireNow(e, mappings, deliveries);
+        measureDisk();
+        lk.lock();
+        stats_.expired_mappings += mappings;
+        stats_.expired_deliveries += deliveries;
+        lk.unlock();
+        wakeOwner();  // the owner's gauges (and tests) see the counts
+        lk.lock();
+        continue;
+      }
+      if (stop_) {
+        return;
+      }
+    }
+  }
+
+  void wakeOwner() {
+    if (opts_.wake) {
+      opts_.wake();
+    }
+  }
+
+  void lookup(std::function<std::function<void()>()> job) {
+    {
+      std::lock_guard lk(rmu_);
+      rjobs_.push_back(std::move(job));
+    }
+    rcv_.notify_one();
+  }
+
+  void readerLoop() {
+    std::unique_lock lk(rmu_);
+    for (;;) {
+      rcv_.wait(lk, [&] { return rstop_ || !rjobs_.empty(); });
+      if (rjobs_.empty()) {
+        return;  // stopping
+      }
+      auto job = std::move(rjobs_.front());
+      rjobs_.pop_front();
+      lk.unlock();
+      lookups_.fetch_add(1, std::memory_order_relaxed);
+      std::function<void()> done = job();
+      lk.lock();
+      rdone_.push_back(std::move(done));
+      lk.unlock();
+      wakeOwner();
+      lk.lock();
+    }
+  }
+
+  std::optional<StoredMapping> getMapping(uint64_t gateway_id, uint64_t now_ms, uint64_t ttl_ms) {
+    std::string v;
+    if (!db_->Get(rocksdb::ReadOptions(), mappingKey(gateway_id), &v).ok()) {
+      return std::nullopt;
+    }
+    auto m = decodeMapping(gateway_id, v);
+    if (m && m->created_ms + ttl_ms <= now_ms) {
+      m.reset();  // expired, not yet removed
+    }
+    return m;
+  }
+
+  void expireNow(const Expire& e, uint64_t& mappings, uint64_t& deliveries) {
+    rocksdb::WriteBatch wb;
+    size_t budget = kExpireBatch;
+    {
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+      for (it->Seek("g"); it->Valid() && budget > 0; it->Next(), --budget) {
+        const std::string_view k = view(it->key());
+        if (k.size() != 9 || k[0] != 'g') {
+          break;
+        }
+        const uint64_t id = getBE64(k.data() + 1);
+        auto m = decodeMapping(id, view(it->value()));
+        if (m && m->created_ms + e.mapping_ttl_ms > e.now_ms) {
+          break;  // age order: the rest are younger
+        }
+        wb.Delete(it->key());
+        if (m) {
+          // The carrier id may belong to a newer mapping by now: only remove it if it is this one.
+          const std::string ck = carrierKey(m->upstream, m->upstream_key);
+          std::string gid;
+          if (db_->Get(rocksdb::ReadOptions(), ck, &gid).ok() && gid.size() == 8 &&
+              getBE64(gid.data()) == id) {
+            wb.Delete(ck);
+          }
+        }
+        ++mappings;
+      }
+    }
+    {
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+      it->Seek("o");
+      while (it->Valid() && budget > 0) {
+        const std::string_view k = view(it->key());
+        if (k.empty() || k[0] != 'o' || k.size() < 10) {
+          break;
+        }
+        const std::string_view prefix = k.substr(0, k.size() - 8);
+        auto d = decodeDelivery(0, view(it->value()));
+        if (d && d->created_ms + e.delivery_ttl_ms > e.now_ms) {
+          // In arrival order: this customer's rest are younger. On to the next customer.
+          std::string next(prefix.substr(0, prefix.size() - 1));
+          next.push_back('\x01');
+          it->Seek(next);
+          continue;
+        }
+        wb.Delete(it->key());
+        ++deliveries;
+        --budget;
+        it->Next();
+      }
+    }
+    if (wb.Count() > 0) {
+      rocksdb::WriteOptions wo;
+      wo.sync = opts_.sync;
+      if (!db_->Write(wo, &wb).ok()) {
+        mappings = deliveries = 0;  // tried again next time
+      }
+    }
+  }
+
+  void measureDisk() {
+    uint64_t total = 0;
+    std::error_code ec;
+    for (const auto& f : std::filesystem::directory_iterator(opts_.path, ec)) {
+      if (f.is_regular_file(ec)) {
+        total += f.file_size(ec);
+      }
+    }
+    disk_bytes_.store(total, std::memory_order_relaxed);
+  }
+
+  void scanOpenInfo() {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    it->SeekForPrev(std::string("g") + std::string(8, '\xff'));
+    if (it->Valid() && it->key().size() == 9 && it->key()[0] == 'g') {
+      info_.max_gateway_id = getBE64(it->key().data() + 1);
+    }
+    it->Seek("o");
+    while (it->Valid()) {
+      const std::string_view k = view(it->key());
+      if (k.empty() || k[0] != 'o' || k.size() < 10) {
+        break;
+      }
+      const std::string_view customer = k.substr(1, k.size() - 10);
+      info_.customers_with_outbox.emplace_back(customer);
+      std::string next = std::string(1, 'o') + std::string(customer);
+      next.push_back('\x01');
+      it->Seek(next);
+    }
+  }
+
+  StoreOptions opts_;
+  std::unique_ptr<rocksdb::DB> db_;
+  OpenInfo info_;
+
+  // Writer side (and the write completions).
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Group> groups_;
+  uint64_t next_ticket_ = 0;
+  bool stop_ = false;
+  bool failing_ = false;
+  std::optional<Expire> expire_;
+  std::deque<std::pair<uint64_t, bool>> done_;
+  StoreStats stats_;
+  std::string last_error_;
+  std::atomic<uint64_t> disk_bytes_{0};
+
+  // Reader side.
+  std::mutex rmu_;
+  std::condition_variable rcv_;
+  std::deque<std::function<std::function<void()>()>> rjobs_;
+  std::deque<std::function<void()>> rdone_;
+  bool rstop_ = false;
+  std::atomic<uint64_t> lookups_{0};
+
+  std::thread writer_;
+  std::thread reader_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> openEmbedded(const StoreOptions& options, std::string& error) {
+  std::error_code ec;
+  std::filesystem::create_directories(options.path, ec);
+  if (ec) {
+    error = options.path + ": " + ec.message();
+    return nullptr;
+  }
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  o.max_background_jobs = 2;
+  o.write_buffer_size = 32u << 20;
+  o.max_write_buffer_number = 3;
+  o.max_total_wal_size = 256u << 20;
+  o.keep_log_file_num = 2;
+  o.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  rocksdb::BlockBasedTableOptions t;
+  // Receipts look up carrier ids that are often absent (another carrier's, expired): a filter
+  // answers most of those without reading a block.
+  t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  t.block_cache = rocksdb::NewLRUCache(64u << 20);
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::Status st = rocksdb::DB::Open(o, options.path, &raw);
+  if (!st.ok()) {
+    error = options.path + ": " + st.ToString();
+    return nullptr;
+  }
+  return std::make_unique<RocksStore>(options, std::unique_ptr<rocksdb::DB>(raw));
+}
+
+}  // namespace smppgw::store

@@ -1,0 +1,133 @@
+#pragma once
+// The durable store: what must survive a restart, a crash or a deploy. Id mappings (a receipt can
+// come days after its submit_sm) and per-customer outboxes (receipts and MO waiting for a
+// customer's receiver). The in-memory MappingStore stays the hot cache in front of it; this is the
+// copy that outlives the process.
+//
+// The interface is asynchronous and backend-neutral: nothing here names the engine (the embedded
+// one is RocksDB, in rocks_store.cc; a shared one would implement the same calls), and its tests
+// (tests/store/store_test.cc) run against the interface.
+//
+// Threads: every call is made on one thread (the gateway's loop) and never waits for a disk.
+// Writes are queued and committed in order, in batches, by the backend's own writer thread
+// (group commit); lookups run on its reader thread. When results are ready the backend calls
+// `wake` (from its thread: it must be thread-safe, e.g. uv_async_send) and the owner calls poll()
+// on its own thread, where every completion and callback runs.
+//
+// Durability: a write is reported done once the batch holding it is in the engine's write-ahead
+// log: against a process crash (kill -9) every reported write survives. With `sync` each batch is
+// also fsync'd before it is reported: power loss too.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace smppgw::store {
+
+// A mapping as stored: by names, not the gateway's runtime ids (those change across restarts and
+// reloads).
+struct StoredMapping {
+  uint64_t gateway_id = 0;
+  uint64_t created_ms = 0;
+  uint8_t registered_delivery = 0;
+  std::string customer;  // customers[].name
+  std::string upstream;  // upstreams[].name
+  std::string upstream_id;
+  std::string upstream_key;  // normalised carrier id (what receipts are looked up by)
+  std::string source_addr;
+  std::string destination_addr;
+};
+
+// A delivery (receipt or MO) waiting in a customer's outbox.
+struct StoredDelivery {
+  uint64_t id = 0;  // unique and increasing in arrival order (the outbox's order)
+  uint64_t created_ms = 0;
+  uint32_t command = 0;        // deliver_sm or data_sm
+  uint8_t version_needed = 0;  // lowest interface version its TLVs allow without re-encoding
+  std::string pdu;             // as a v5.0 receiver gets it (its sequence number is set on send)
+};
+
+struct StoreOptions {
+  std::string path;             // directory (created if missing)
+  bool sync = false;            // fsync every batch (power loss), not just write it (process crash)
+  uint32_t batch_max = 256;     // writes per batch at most
+  uint32_t batch_delay_ms = 0;  // a batch below batch_max waits this long for more
+  std::function<void()> wake;   // called from the backend's threads when poll() has work
+};
+
+struct StoreStats {
+  uint64_t batches = 0;        // committed
+  uint64_t writes = 0;         // committed (mappings, deliveries, removals)
+  uint64_t failed_writes = 0;  // in batches the engine refused (disk full, I/O error)
+  uint64_t bytes_written = 0;  // payload bytes handed to the engine
+  uint64_t lookups = 0;
+  uint64_t expired_mappings = 0;
+  uint64_t expired_deliveries = 0;
+};
+
+// What was found when the store was opened.
+struct OpenInfo {
+  uint64_t max_gateway_id = 0;  // the newest mapping's id (new ids must be above it)
+  std::vector<std::string> customers_with_outbox;
+};
+
+// Receives write outcomes, in ticket order, from poll().
+class StoreListener {
+ public:
+  // Every write with a ticket <= `ticket` not reported before is now durable (ok) or was not stored
+  // (!ok: the engine refused the batch; the reason is in lastError()).
+  virtual void writesDone(uint64_t ticket, bool ok) = 0;
+
+ protected:
+  ~StoreListener() = default;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;  // commits what is queued, then stops the threads
+
+  virtual const OpenInfo& openInfo() const = 0;
+
+  // Writes, applied in call order. Each returns its ticket (1, 2, 3...); the listener learns when
+  // it is durable. A later mapping for the same (upstream, upstream_key) replaces the earlier one
+  // for lookups by carrier id (the newest submit owns its receipts).
+  virtual uint64_t putMapping(const StoredMapping& m) = 0;
+  virtual uint64_t putDelivery(std::string_view customer, const StoredDelivery& d) = 0;
+  virtual uint64_t removeDelivery(std::string_view customer, uint64_t id) = 0;
+  virtual uint64_t lastTicket() const = 0;
+
+  // Lookups (the reader thread; callbacks from poll()). Mappings older than `ttl_ms` are not
+  // found. A lookup sees the writes already reported done; one still queued may be missed (the
+  // hot cache in front of the store has it).
+  using MappingCallback = std::function<void(std::optional<StoredMapping>)>;
+  virtual void findByGatewayId(uint64_t gateway_id, uint64_t now_ms, uint64_t ttl_ms,
+                               MappingCallback cb) = 0;
+  virtual void findByUpstream(std::string upstream, std::string upstream_key, uint64_t now_ms,
+                              uint64_t ttl_ms, MappingCallback cb) = 0;
+  // Up to `max` deliveries of the customer's outbox with id > after_id, in order. ok=false: the
+  // engine could not be read.
+  using OutboxCallback = std::function<void(std::vector<StoredDelivery>, bool ok)>;
+  virtual void readOutbox(std::string customer, uint64_t after_id, size_t max,
+                          OutboxCallback cb) = 0;
+
+  // Removes mappings older than mapping_ttl and deliveries older than delivery_ttl (on the
+  // writer thread, a bounded amount per call; counted in stats()).
+  virtual void expire(uint64_t now_ms, uint64_t mapping_ttl_ms, uint64_t delivery_ttl_ms) = 0;
+
+  // Runs what the threads finished: listener->writesDone and lookup callbacks.
+  virtual void poll(StoreListener& listener) = 0;
+
+  virtual StoreStats stats() const = 0;
+  virtual std::string lastError() const = 0;
+  // Bytes the engine holds on disk (approximate).
+  virtual uint64_t diskBytes() const = 0;
+};
+
+// The embedded backend (RocksDB). nullptr and `error` set if the directory cannot be opened.
+std::unique_ptr<Store> openEmbedded(const StoreOptions& options, std::string& error);
+
+}  // namespace smppgw::store

@@ -1,0 +1,302 @@
+// The durable store, through its interface only (store/store.h): every backend must pass these.
+// Today the list of backends holds the embedded one; a shared one is added to kBackends.
+// Each case works in its own fresh directory; "reopen" closes the store and opens the same
+// directory, as a restart does.
+
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "store/store.h"
+
+namespace fs = std::filesystem;
+using smppgw::store::Store;
+using smppgw::store::StoredDelivery;
+using smppgw::store::StoredMapping;
+using smppgw::store::StoreListener;
+using smppgw::store::StoreOptions;
+
+namespace {
+
+struct Backend {
+  const char* name;
+  std::unique_ptr<Store> (*open)(const StoreOptions&, std::string&);
+};
+const Backend kBackends[] = {{"embedded", &smppgw::store::openEmbedded}};
+
+// Wakes from the store's threads; the test thread polls, as the loop does.
+struct Harness final : StoreListener {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool woken = false;
+  uint64_t done_ok = 0;      // highest ticket reported durable
+  uint64_t done_failed = 0;  // highest ticket reported not stored
+  fs::path dir;
+  std::unique_ptr<Store> store;
+  const Backend& backend;
+
+  explicit Harness(const Backend& b, StoreOptions o = {}) : backend(b) {
+    dir = fs::temp_directory_path() /
+          ("smppgw-store-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
+    fs::remove_all(dir);
+    open(std::move(o));
+  }
+  ~Harness() {
+    store.reset();
+    fs::remove_all(dir);
+  }
+  static int& counter() {
+    static int n = 0;
+    return n;
+  }
+  void open(StoreOptions o = {}) {
+    o.path = dir.string();
+    o.wake = [this] {
+      std::lock_guard lk(mu);
+      woken = true;
+      cv.notify_all();
+    };
+    std::string err;
+    store = backend.open(o, err);
+    REQUIRE_MESSAGE(store != nullptr, err);
+  }
+  void reopen() {
+    store.reset();
+    open();
+  }
+  void writesDone(uint64_t ticket, bool ok) override { (ok ? done_ok : done_failed) = ticket; }
+  // Polls until pred() or 10 s (a bound, not a synchronisation: every wait is for an event).
+  template <typename Pred>
+  bool until(Pred pred) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      store->poll(*this);
+      if (pred()) {
+        return true;
+      }
+      std::unique_lock lk(mu);
+      if (!cv.wait_until(lk, deadline, [&] { return woken; })) {
+        return false;
+      }
+      woken = false;
+    }
+  }
+  void durable() {
+    REQUIRE(until([&] { return done_ok >= store->lastTicket(); }));
+  }
+  std::optional<StoredMapping> byGateway(uint64_t id, uint64_t now = 1000, uint64_t ttl = 1000) {
+    std::optional<StoredMapping> out;
+    bool got = false;
+    store->findByGatewayId(id, now, ttl, [&](std::optional<StoredMapping> m) {
+      out = std::move(m);
+      got = true;
+    });
+    REQUIRE(until([&] { return got; }));
+    return out;
+  }
+  std::optional<StoredMapping> byUpstream(std::string up, std::string key, uint64_t now = 1000,
+                                          uint64_t ttl = 1000) {
+    std::optional<StoredMapping> out;
+    bool got = false;
+    store->findByUpstream(up, key, now, ttl, [&](std::optional<StoredMapping> m) {
+      out = std::move(m);
+      got = true;
+    });
+    REQUIRE(until([&] { return got; }));
+    return out;
+  }
+  std::vector<StoredDelivery> outbox(std::string customer, uint64_t after = 0, size_t max = 1000) {
+    std::vector<StoredDelivery> out;
+    bool got = false;
+    store->readOutbox(customer, after, max, [&](std::vector<StoredDelivery> v, bool ok) {
+      CHECK(ok);
+      out = std::move(v);
+      got = true;
+    });
+    REQUIRE(until([&] { return got; }));
+    return out;
+  }
+};
+
+StoredMapping mapping(uint64_t id, std::string customer, std::string upstream, std::string key,
+                      uint64_t created = 900) {
+  StoredMapping m;
+  m.gateway_id = id;
+  m.created_ms = created;
+  m.registered_delivery = 1;
+  m.customer = std::move(customer);
+  m.upstream = std::move(upstream);
+  m.upstream_id = "ID-" + key;
+  m.upstream_key = std::move(key);
+  m.source_addr = "4477";
+  m.destination_addr = "4479";
+  return m;
+}
+
+StoredDelivery delivery(uint64_t id, std::string pdu, uint64_t created = 900) {
+  StoredDelivery d;
+  d.id = id;
+  d.created_ms = created;
+  d.command = 5;
+  d.version_needed = 0x34;
+  d.pdu = std::move(pdu);
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("store: mappings are found by gateway id and by carrier id, after a restart too") {
+  for (const Backend& b : kBackends) {
+    CAPTURE(b.name);
+    Harness h(b);
+    CHECK(h.store->putMapping(mapping(10, "acme", "vodafone", "abc")) == 1);
+    CHECK(h.store->putMapping(mapping(11, "beta", "vodafone", "abd")) == 2);
+    h.durable();
+    auto m = h.byGateway(10);
+    REQUIRE(m);
+    CHECK(m->customer == "acme");
+    CHECK(m->upstream == "vodafone");
+    CHECK(m->upstream_id == "ID-abc");
+    CHECK(m->source_addr == "4477");
+    CHECK(m->destination_addr == "4479");
+    CHECK(m->registered_delivery == 1);
+    CHECK(m->created_ms == 900);
+    CHECK(h.byUpstream("vodafone", "abd")->gateway_id == 11);
+    CHECK_FALSE(h.byUpstream("orange", "abd"));  // another carrier's id
+    CHECK_FALSE(h.byGateway(12));
+    // The carrier reuses an id: the newest submit owns its receipts; the old one keeps its id.
+    h.store->putMapping(mapping(12, "beta", "vodafone", "abc"));
+    h.durable();
+    CHECK(h.byUpstream("vodafone", "abc")->gateway_id == 12);
+    CHECK(h.byGateway(10)->customer == "acme");
+
+    h.reopen();
+    CHECK(h.store->openInfo().max_gateway_id == 12);
+    CHECK(h.byUpstream("vodafone", "abc")->customer == "beta");
+    CHECK(h.byGateway(11)->upstream_key == "abd");
+  }
+}
+
+TEST_CASE("store: a mapping past its TTL is not found, and expiry removes it and counts it") {
+  for (const Backend& b : kBackends) {
+    CAPTURE(b.name);
+    Harness h(b);
+    h.store->putMapping(mapping(1, "acme", "vf", "old", 100));
+    h.store->putMapping(mapping(2, "acme", "vf", "new", 900));
+    h.durable();
+    CHECK_FALSE(h.byGateway(1, 1100, 1000));  // 100 + 1000 <= 1100
+    CHECK(h.byGateway(2, 1100, 1000));
+    h.store->expire(1100, 1000, 1000);
+    REQUIRE(h.until([&] { return h.store->stats().expired_mappings == 1; }));
+    CHECK_FALSE(h.byGateway(1, 0, 1'000'000));
+    CHECK_FALSE(h.byUpstream("vf", "old", 0, 1'000'000));
+    CHECK(h.byUpstream("vf", "new", 1100, 1000)->gateway_id == 2);
+  }
+}
+
+TEST_CASE("store: outboxes keep order per customer, lose what was acknowledged, survive restart") {
+  for (const Backend& b : kBackends) {
+    CAPTURE(b.name);
+    Harness h(b);
+    for (uint64_t i = 1; i <= 5; ++i) {
+      h.store->putDelivery("acme", delivery(100 + i, "pdu-a" + std::to_string(i)));
+      h.store->putDelivery("acme2", delivery(200 + i, "pdu-b" + std::to_string(i)));
+    }
+    h.store->removeDelivery("acme", 102);
+    h.durable();
+    auto a = h.outbox("acme");
+    REQUIRE(a.size() == 4);
+    CHECK(a[0].id == 101);
+    CHECK(a[1].id == 103);
+    CHECK(a[1].pdu == "pdu-a3");
+    CHECK(a[1].command == 5);
+    CHECK(a[1].version_needed == 0x34);
+    CHECK(a[3].id == 105);
+    // Pages: after an id, at most max.
+    auto page = h.outbox("acme", 103, 1);
+    REQUIRE(page.size() == 1);
+    CHECK(page[0].id == 104);
+    // "acme" is a prefix of "acme2": their outboxes stay apart.
+    CHECK(h.outbox("acme2").size() == 5);
+    CHECK(h.outbox("acm").empty());
+
+    h.reopen();
+    auto names = h.store->openInfo().customers_with_outbox;
+    REQUIRE(names.size() == 2);
+    CHECK(names[0] == "acme");
+    CHECK(names[1] == "acme2");
+    CHECK(h.outbox("acme").size() == 4);
+    // Expiry by delivery age, per customer.
+    h.store->putDelivery("acme", delivery(106, "young", 5000));
+    h.durable();
+    h.store->expire(2000, 1'000'000, 1000);
+    REQUIRE(h.until([&] { return h.store->stats().expired_deliveries == 9; }));
+    a = h.outbox("acme");
+    REQUIRE(a.size() == 1);
+    CHECK(a[0].pdu == "young");
+    CHECK(h.outbox("acme2").empty());
+  }
+}
+
+TEST_CASE("store: writes are committed in batches, reported in order, all of them on close") {
+  for (const Backend& b : kBackends) {
+    CAPTURE(b.name);
+    StoreOptions o;
+    o.batch_max = 64;
+    Harness h(b, o);
+    uint64_t last = 0;
+    for (uint64_t i = 1; i <= 10'000; ++i) {
+      last = h.store->putMapping(mapping(i, "acme", "vf", "k" + std::to_string(i)));
+      CHECK(last == i);
+    }
+    h.durable();
+    CHECK(h.done_failed == 0);
+    const auto s = h.store->stats();
+    CHECK(s.writes == 10'000);
+    CHECK(s.batches >= 10'000 / 64);
+    CHECK(s.batches < 10'000);
+    CHECK(s.bytes_written > 10'000 * 40);
+    // Queued writes are committed when the store closes (a graceful stop), not dropped.
+    for (uint64_t i = 10'001; i <= 12'000; ++i) {
+      h.store->putMapping(mapping(i, "acme", "vf", "k" + std::to_string(i)));
+    }
+    h.reopen();
+    CHECK(h.store->openInfo().max_gateway_id == 12'000);
+    CHECK(h.byUpstream("vf", "k12000")->gateway_id == 12'000);
+    CHECK(h.store->diskBytes() > 0);
+  }
+}
+
+TEST_CASE("store: a directory that cannot be made is an error, not a crash") {
+  for (const Backend& b : kBackends) {
+    CAPTURE(b.name);
+    const fs::path file =
+        fs::temp_directory_path() / ("smppgw-store-file-" + std::to_string(::getpid()));
+    std::ofstream(file) << "x";
+    StoreOptions o;
+    o.path = (file / "db").string();
+    std::string err;
+    CHECK(b.open(o, err) == nullptr);
+    CHECK(err.find("db") != std::string::npos);
+    fs::remove(file);
+  }
+}
+
+TEST_CASE("store: a second store on the same directory is refused while the first is open") {
+  for (const Backend& b : kBackends) {
+    CAPTURE(b.name);
+    Harness h(b);
+    StoreOptions o;
+    o.path = h.dir.string();
+    std::string err;
+    CHECK(b.open(o, err) == nullptr);
+    CHECK_FALSE(err.empty());
+  }
+}
