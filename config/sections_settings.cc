@@ -169,6 +169,7 @@ void readStore(LoadState& st, Obj& r) {
   o.duration("mapping_ttl", s.mapping_ttl);
   o.uint("max_mappings", s.max_mappings);
   o.duration("delivery_ttl", s.delivery_ttl);
+  o.boolean("sync", s.sync);
   o.uint("batch_max", s.batch_max);
   o.duration("batch_delay", s.batch_delay);
   o.finish();
@@ -184,7 +185,7 @@ void readStore(LoadState& st, Obj& r) {
     }
   }
   if (s.type != StoreType::Embedded && !s.path.empty()) {
-    st.d.warn(o.path("path"), "ignored unless type is \"embedded\"");
+    st.d.error(o.path("path"), "only used when type is \"embedded\"");
   }
   if (s.type != StoreType::Redis && !s.url.empty()) {
     st.d.warn(o.path("url"), "ignored unless type is \"redis\"");

@@ -104,6 +104,9 @@ Gateway::~Gateway() {
 
 bool Gateway::start() {
   const auto& c = cfg();
+  if (!openStore()) {
+    return false;
+  }
   {
     // Certificates, keys and CAs are read before anything listens or connects.
     std::vector<config::Diagnostic> errors;
@@ -389,6 +392,9 @@ void Gateway::onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu, codec::B
 
 void Gateway::receiptMatched(const store::MappingView& m, const codec::Pdu& pdu, codec::Bytes raw,
                              BindRef from, uint32_t upstream_seq) {
+  if (!parked_receipts_.empty() && holdForParked(m, pdu.command_id, raw, from, upstream_seq)) {
+    return;  // its submit_sm_resp waits for the store: the receipt waits for it
+  }
   if (multis_.empty() || !holdForMulti(m, pdu.command_id, raw, from, upstream_seq)) {
     deliverReceipt(m, pdu, raw, from, upstream_seq);
   }

@@ -47,6 +47,7 @@
 #include "routing/group_selector.h"
 #include "routing/table.h"
 #include "store/mapping_store.h"
+#include "store/store.h"
 
 namespace smppgw {
 
@@ -55,7 +56,8 @@ struct SubmitFields;  // a submission's routing fields (gateway.cc)
 class Gateway final : private SessionHost,
                       private BindHost,
                       private DeliveryHost,
-                      private IdMapperHost {
+                      private IdMapperHost,
+                      private store::StoreListener {
  public:
   Gateway(net::Loop& loop, std::shared_ptr<const config::Config> config,
           routing::RoutingTablePtr table, metrics::Registry& registry);
@@ -162,6 +164,7 @@ class Gateway final : private SessionHost,
       std::string address;  // destination_addr as the customer sent it, or a dl_name
       uint32_t status = 0;  // 0: accepted by a carrier (or not answered yet)
     };
+    uint64_t gateway_id = 0;
     SessionRef origin;
     uint32_t origin_seq = 0;
     CustomerRt customer;
@@ -249,7 +252,25 @@ class Gateway final : private SessionHost,
   size_t upstreamOutstanding(UpstreamRt upstream) const override;
   void receiptMatched(const store::MappingView& m, const codec::Pdu& pdu, codec::Bytes raw,
                       BindRef from, uint32_t upstream_seq) override;
+  bool lookupStored(UpstreamRt upstream, std::string_view key) override;
   uint64_t concatKey(const DownstreamSession& s, const codec::Pdu& pdu) const;
+
+  // The durable store (gateway/durable.cc). Without one (store.type: memory) none of this runs.
+  bool openStore();
+  void pollStore() { store_->poll(*this); }
+  void writesDone(uint64_t ticket, bool ok) override;
+  uint64_t persistMapping(const store::MappingView& m);
+  // A submission's answer written once its mapping is durable (`write` builds it now).
+  template <class Write>
+  void parkAnswer(uint64_t ticket, const UpInFlight& info, uint64_t gateway_id, Write&& write);
+  void parkMulti(uint64_t gateway_id);
+  bool holdForParked(const store::MappingView& m, codec::CommandId command, codec::Bytes raw,
+                     BindRef from, uint32_t upstream_seq);
+  void finishMulti(MultiSubmit done);
+  MtResult onByIdStored(DownstreamSession& s, const codec::Pdu& pdu, uint64_t gateway_id);
+  void forwardById(DownstreamSession& s, const codec::Pdu& pdu, uint64_t gateway_id,
+                   const store::MappingView& m, MtResult& result);
+  void publishStoreGauges();
   void maybeFinishShutdown();
   void publishGauges();
   void refuseMetric(CustomerRt customer, metrics::RefusalReason reason);
@@ -320,10 +341,38 @@ class Gateway final : private SessionHost,
   std::function<void()> shutdown_done_;
   uint64_t shutdown_started_ms_ = 0;
   // Scratch space reused per message (never held across calls).
+  // Answers waiting for their batch to be durable, in ticket order; their bytes in parked_bytes_
+  // from parked_base_ on. Receipts matched meanwhile wait in parked_receipts_ (by gateway id).
+  struct ParkedAnswer {
+    uint64_t ticket = 0;
+    uint64_t gateway_id = 0;
+    uint64_t started_ns = 0;
+    uint64_t offset = 0;  // absolute: parked_bytes_ holds [parked_base_, parked_base_ + size)
+    uint32_t length = 0;
+    uint32_t origin_seq = 0;
+    SessionRef origin;
+    CustomerRt customer;
+    codec::CommandId command = codec::CommandId::submit_sm;
+    bool multi = false;  // a submit_multi: finished from multis_
+  };
+  std::deque<ParkedAnswer> parked_;
+  codec::Buffer parked_bytes_;
+  uint64_t parked_base_ = 0;
+  std::unordered_map<uint64_t, std::vector<HeldReceipt>> parked_receipts_;
+  uint64_t store_done_ = 0;  // highest ticket reported
+  store::StoreStats published_disk_;
+  uint64_t store_lookups_found_ = 0, store_lookups_missing_ = 0;
+  uint64_t next_store_expiry_ms_ = 0;
+  uint64_t store_failed_log_ms_ = 0;
+
   codec::Buffer scratch_;
   std::string text_scratch_;
   codec::Buffer receipt_scratch_;
   codec::Pdu resp_pdu_;
+  // Last: destroyed first, so the store's threads (which wake the loop through store_wake_) have
+  // stopped, and every queued write is committed, before anything else goes.
+  std::unique_ptr<net::Async> store_wake_;
+  std::unique_ptr<store::Store> store_;
 };
 
 }  // namespace smppgw

@@ -6,10 +6,10 @@
 
 #include <cstdint>
 #include <ctime>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
-#include <functional>
 #include <string_view>
 #include <unordered_map>
 

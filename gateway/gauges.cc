@@ -26,6 +26,7 @@ void Gateway::publishGauges() {
   reg.counter(CF::StoreMappingsRemoved, {"expired"}).add(ms.expired - published_store_.expired);
   reg.counter(CF::StoreMappingsRemoved, {"evicted"}).add(ms.evicted - published_store_.evicted);
   published_store_ = ms;
+  publishStoreGauges();
 
   // Sessions by (listener, customer, state, bind type); every gauge seen before is reset first so
   // a combination that emptied reads 0.

@@ -35,6 +35,14 @@ void IdMapper::receipt(const codec::Pdu& pdu, codec::Bytes raw, std::string_view
     host_.receiptMatched(m, pdu, raw, from, seq);
     return;
   }
+  // Not in memory: an older mapping (evicted, or from before a restart) may be in the durable
+  // store. The receipt is held, unanswered, while it is looked up.
+  const uint64_t hk = hash64(key.view(), from.upstream.value);
+  if (looking_up_.contains(hk) ||
+      (host_.lookupStored(from.upstream, key.view()) && looking_up_.insert(hk).second)) {
+    hold(pdu, raw, std::string(key.view()), from);
+    return;
+  }
   // Receipts can overtake their submit_sm_resp: hold it (unanswered, so the carrier keeps it)
   // until the response arrives or the request would have timed out anyway. With nothing in
   // flight to that carrier nothing can match it (e.g. sent before a restart): answer it now.
@@ -43,21 +51,54 @@ void IdMapper::receipt(const codec::Pdu& pdu, codec::Bytes raw, std::string_view
               metrics::UnmatchedReason::NotInFlight);
     return;
   }
+  hold(pdu, raw, std::string(key.view()), from);
+}
+
+void IdMapper::hold(const codec::Pdu& pdu, codec::Bytes raw, std::string key, BindRef from) {
   rt_.metrics().receipts(from.upstream, CustomerRt{}, "held").inc();
   const config::Upstream* u = host_.upstreamCfg(from.upstream);
   HeldReceipt h;
   h.upstream = from.upstream;
   h.command = pdu.command_id;
-  h.key = std::string(key.view());
+  h.key = std::move(key);
   h.pdu.append(raw);
   h.from = from;
-  h.upstream_seq = seq;
+  h.upstream_seq = pdu.sequence_number;
   h.until_ms =
       rt_.now() + static_cast<uint64_t>(u != nullptr ? u->request_timeout.count() : 0) + 1000;
   const uint64_t hk = hash64(h.key, from.upstream.value);
   std::vector<HeldReceipt>& list = held_[hk];
   list.push_back(std::move(h));
   held_order_.emplace_back(list.back().until_ms, hk);
+}
+
+void IdMapper::storeAnswered(UpstreamRt upstream, std::string_view key,
+                             const store::MappingInput* found) {
+  const uint64_t hk = hash64(key, upstream.value);
+  looking_up_.erase(hk);
+  if (found != nullptr) {
+    release(record(*found));
+    return;
+  }
+  auto it = held_.find(hk);
+  if (it == held_.end() || host_.upstreamOutstanding(upstream) != 0) {
+    return;  // a request in flight may still be theirs: held on, as any overtaking receipt
+  }
+  std::vector<HeldReceipt> none;
+  std::erase_if(it->second, [&](HeldReceipt& h) {
+    if (h.upstream == upstream && h.key == key) {
+      none.push_back(std::move(h));
+      return true;
+    }
+    return false;
+  });
+  if (it->second.empty()) {
+    held_.erase(it);
+  }
+  for (HeldReceipt& h : none) {
+    unmatched(upstream, key, h.from, h.command, h.upstream_seq,
+              metrics::UnmatchedReason::NotInFlight);
+  }
 }
 
 void IdMapper::unmatched(UpstreamRt upstream, std::string_view id, BindRef from,
@@ -134,6 +175,10 @@ void IdMapper::tick(uint64_t now) {
   // Held receipts of a carrier with nothing in flight any more: every request they could have
   // belonged to has been answered or failed, so none of them will ever match.
   for (auto it = held_.begin(); it != held_.end();) {
+    if (looking_up_.contains(it->first)) {
+      ++it;  // the durable store has not answered yet
+      continue;
+    }
     std::erase_if(it->second, [&](HeldReceipt& h) {
       if (host_.upstreamOutstanding(h.upstream) != 0) {
         return false;

@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -52,6 +53,9 @@ class IdMapperHost {
   virtual size_t upstreamOutstanding(UpstreamRt upstream) const = 0;
   virtual void answerCarrier(BindRef from, codec::CommandId command, uint32_t seq,
                              uint32_t status) = 0;
+  // Starts a lookup of a carrier id in the durable store (answered with IdMapper::storeAnswered);
+  // false: there is no durable store.
+  virtual bool lookupStored(UpstreamRt upstream, std::string_view key) = 0;
   // A receipt whose mapping was found: the receipt path takes it from here.
   virtual void receiptMatched(const store::MappingView& m, const codec::Pdu& pdu, codec::Bytes raw,
                               BindRef from, uint32_t upstream_seq) = 0;
@@ -92,8 +96,15 @@ class IdMapper {
     }
   }
 
+  // The durable store's answer to a lookupStored(): the mapping (into the hot cache, and the
+  // receipts held for it go on) or nullptr (they are unmatched unless a request in flight to that
+  // carrier could still be theirs).
+  void storeAnswered(UpstreamRt upstream, std::string_view key, const store::MappingInput* found);
+  // Receipts that waited for this mapping go on now, in arrival order.
+  void release(UpstreamRt upstream, std::string_view key);
+
   // A receipt from a carrier: `id` is its receipted_message_id or the id in its text (empty if it
-  // has none).
+  // has none). Not in the hot cache: looked up in the durable store, held meanwhile.
   void receipt(const codec::Pdu& pdu, codec::Bytes raw, std::string_view id, BindRef from);
   // A receipt answered with routing.receipt_unmatched_status (counted, logged once a second).
   void unmatched(UpstreamRt upstream, std::string_view id, BindRef from, codec::CommandId command,
@@ -106,7 +117,7 @@ class IdMapper {
   void countHeld(std::vector<int64_t>& per_upstream) const;
 
  private:
-  void release(UpstreamRt upstream, std::string_view key);
+  void hold(const codec::Pdu& pdu, codec::Bytes raw, std::string key, BindRef from);
 
   Runtime& rt_;
   IdMapperHost& host_;
@@ -116,8 +127,9 @@ class IdMapper {
   store::MappingStore mappings_;
   std::unordered_map<uint64_t, std::vector<HeldReceipt>> held_;  // by hash(upstream, id key)
   std::deque<std::pair<uint64_t, uint64_t>> held_order_;         // (until_ms, hash)
-  uint64_t unmatched_unlogged_ = 0;  // unmatched receipts since the last log line
-  uint64_t unmatched_log_ms_ = 0;    // no unmatched-receipt line before this time
+  std::unordered_set<uint64_t> looking_up_;  // hashes with a durable-store lookup under way
+  uint64_t unmatched_unlogged_ = 0;          // unmatched receipts since the last log line
+  uint64_t unmatched_log_ms_ = 0;            // no unmatched-receipt line before this time
 };
 
 }  // namespace smppgw

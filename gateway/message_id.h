@@ -29,6 +29,16 @@ class IdMinter {
     return (last_ms_ << 23) | (instance_ << 15) | counter_;
   }
 
+  // Ids handed out before (the newest found in the durable store): new ones are above it, even if
+  // the wall clock went back across the restart.
+  void seed(uint64_t last_id) {
+    const uint64_t t = last_id >> 23;
+    if (t > last_ms_ || (t == last_ms_ && (last_id & 0x7FFF) > counter_)) {
+      last_ms_ = t;
+      counter_ = last_id & 0x7FFF;
+    }
+  }
+
  private:
   uint64_t instance_;
   uint64_t last_ms_ = 0;

@@ -413,15 +413,32 @@ MtResult Gateway::onById(DownstreamSession& s, const codec::Pdu& pdu) {
   }
   auto gid = parseMessageId(*mid, cust.message_id_format);
   store::MappingView m;
-  // Another customer's message is as unknown as a message that never existed.
-  if (!gid || !ids_.mappings().byGatewayId(*gid, m) || CustomerRt(m.customer) != s.customer()) {
+  if (!gid) {
     return MtResult::refused(st::ESME_RINVMSGID);
+  }
+  if (!ids_.mappings().byGatewayId(*gid, m)) {
+    // Not in memory: an older message may be in the durable store.
+    return store_ ? onByIdStored(s, pdu, *gid) : MtResult::refused(st::ESME_RINVMSGID);
+  }
+  MtResult r;
+  forwardById(s, pdu, *gid, m, r);
+  return r;
+}
+
+void Gateway::forwardById(DownstreamSession& s, const codec::Pdu& pdu, uint64_t gateway_id,
+                          const store::MappingView& m, MtResult& result) {
+  // Another customer's message is as unknown as a message that never existed.
+  if (CustomerRt(m.customer) != s.customer()) {
+    result = MtResult::refused(st::ESME_RINVMSGID);
+    return;
   }
   Upstream* up = upstream(UpstreamRt(m.upstream));
   if (up == nullptr || !up->available()) {
-    return MtResult::refused(gwstatus::kNoUpstream);
+    result = MtResult::refused(gwstatus::kNoUpstream);
+    return;
   }
-  *mid = m.upstream_id;
+  codec::Pdu copy = pdu;
+  *requestMessageId(copy) = m.upstream_id;
   scratch_.clear();
   codec::encode(copy, scratch_, {up->cfg().interface_version});
   UpInFlight info;
@@ -430,13 +447,30 @@ MtResult Gateway::onById(DownstreamSession& s, const codec::Pdu& pdu) {
   info.origin = s.ref();
   info.origin_seq = pdu.sequence_number;
   info.customer = s.customer();
-  info.gateway_id = *gid;
+  info.gateway_id = gateway_id;
   info.started_ns = loop_.cachedNs();
   info.origin_version = s.version();
-  if (!up->submit(scratch_.view(), info, now())) {
-    return MtResult::refused(cfg().routing.queue_full_status);
-  }
-  return MtResult::forwarded();
+  result = up->submit(scratch_.view(), info, now())
+               ? MtResult::forwarded()
+               : MtResult::refused(cfg().routing.queue_full_status);
+}
+
+template <class Write>
+void Gateway::parkAnswer(uint64_t ticket, const UpInFlight& info, uint64_t gateway_id,
+                         Write&& write) {
+  ParkedAnswer p;
+  p.ticket = ticket;
+  p.gateway_id = gateway_id;
+  p.started_ns = info.started_ns;
+  p.offset = parked_base_ + parked_bytes_.size();
+  p.origin_seq = info.origin_seq;
+  p.origin = info.origin;
+  p.customer = info.customer;
+  p.command = info.command;
+  write(parked_bytes_);
+  p.length = static_cast<uint32_t>(parked_base_ + parked_bytes_.size() - p.offset);
+  parked_.push_back(p);
+  parked_receipts_.try_emplace(gateway_id);
 }
 
 void Gateway::onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const codec::Pdu& resp,
@@ -480,12 +514,15 @@ void Gateway::onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const 
       b.metrics()->orphans->inc();
     }
     if (release) {
+      if (store_) {
+        persistMapping(*release);  // its receipts still come back (to a new session)
+      }
       ids_.release(*release);
     }
     return;
   }
   const uint8_t version = s->version();
-  s->answer([&](codec::Buffer& out) {
+  auto write = [&](codec::Buffer& out) {
     if (resp.command_id == resp_id && codec::tlvVersionNeeded(resp.tlvs) <= version) {
       // The carrier's response with our id and the customer's sequence number: spliced, not
       // re-encoded (its TLVs pass through untouched).
@@ -515,7 +552,14 @@ void Gateway::onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const 
       }
       codec::encode(copy, out, {version});
     }
-  });
+  };
+  if (release && store_) {
+    // The id is the customer's once its mapping is durable: answered from writesDone().
+    parkAnswer(persistMapping(*release), info, release->gateway_id, write);
+    ids_.release(*release);  // receipts held for it wait again, for the answer (holdForParked)
+    return;
+  }
+  s->answer(write);
   if (release) {
     ids_.release(*release);  // after the response: the customer sees the id before its receipt
   }

@@ -22,6 +22,7 @@ MtResult Gateway::onSubmitMulti(DownstreamSession& s, const config::Customer& cu
   const auto& mb = pdu.as<codec::SubmitMultiBody>();
   const uint64_t gid = minter_.next(wallClockMs());
   MultiSubmit& mu = multis_[gid];
+  mu.gateway_id = gid;
   mu.origin = s.ref();
   mu.origin_seq = pdu.sequence_number;
   mu.customer = s.customer();
@@ -87,7 +88,12 @@ void Gateway::onMultiPartResponse(UpstreamBind& b, const UpInFlight& info, const
     const UpstreamRt up_id = b.upstreamId();
     codec::MessageIdKey key;
     ids_.normalise(up_id, *mid, false, key);
-    ids_.release(ids_.record(mappingFor(info, info.gateway_id, up_id, *mid, key.view(), now())));
+    const store::MappingView stored =
+        ids_.record(mappingFor(info, info.gateway_id, up_id, *mid, key.view(), now()));
+    if (store_) {
+      persistMapping(stored);  // the submit_multi_resp waits for it (parkMulti)
+    }
+    ids_.release(stored);
   }
   multiPartDone(info.gateway_id, info.multi_dest, st::ESME_ROK);
 }
@@ -104,8 +110,17 @@ void Gateway::multiPartDone(uint64_t multi, uint8_t dest, uint32_t status) {
   if (--mu.outstanding > 0) {
     return;
   }
+  if (store_) {
+    parkMulti(multi);  // answered once its parts' mappings are durable (writesDone)
+    return;
+  }
   MultiSubmit done = std::move(mu);
   multis_.erase(it);
+  finishMulti(std::move(done));
+}
+
+void Gateway::finishMulti(MultiSubmit done) {
+  const uint64_t multi = done.gateway_id;
 
   // Every refused destination, with its status. If none was accepted the PDU fails as a whole
   // (the common status, or ESME_RSUBMITFAIL when they differ) and the list still says why.

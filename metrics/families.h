@@ -13,9 +13,8 @@
 // applicable" (e.g. `upstream` on a side="customer" series) and is left out of the exposition,
 // as Prometheus treats an empty label as absent.
 //
-// Families marked "not supported in this version" belong to features this version does not have
-// (a durable store). They are declared so dashboards and alerts can refer to them; they stay 0
-// (the store backlog: the memory store has none).
+// The store families with "durable" in their help move only with store.type: embedded; with the
+// memory store they stay 0 (the backlog: the memory store has none).
 
 #include <array>
 #include <cstddef>
@@ -197,7 +196,19 @@ inline constexpr Buckets kLatencyBuckets =
   COUNTER(StoreMappingsRemoved, "smppgw_store_mappings_removed_total", labels("reason"),          \
           "Mappings removed: reason=expired (mapping_ttl) or evicted (max_mappings reached).")    \
   GAUGE(StoreBacklog, "smppgw_store_backlog", labels(),                                           \
-        "Records accepted but not yet durable. Always 0: only the memory store is supported.")    \
+        "Durable-store writes queued and not yet written (0 with the memory store).")             \
+  COUNTER(StoreWrites, "smppgw_store_writes_total", labels("result"),                             \
+          "Durable-store writes: result=ok|failed (the batch was refused: disk full, I/O error).") \
+  COUNTER(StoreBatches, "smppgw_store_batches_total", labels(),                                   \
+          "Durable-store batches written (group commits).")                                       \
+  COUNTER(StoreWrittenBytes, "smppgw_store_written_bytes_total", labels(),                        \
+          "Bytes of keys and values handed to the durable store.")                                \
+  GAUGE(StoreDiskBytes, "smppgw_store_disk_bytes", labels(),                                      \
+        "Bytes the durable store's directory holds.")                                             \
+  COUNTER(StoreLookups, "smppgw_store_lookups_total", labels("result"),                           \
+          "Mappings looked up in the durable store (not in memory): result=found|missing.")        \
+  COUNTER(StoreExpired, "smppgw_store_expired_total", labels("reason"),                           \
+          "Records removed from the durable store by age: reason=mapping_ttl|delivery_ttl.")      \
   /* ---- TLS (side="listener": customers' connections; side="upstream": ours to carriers) ---- */ \
   COUNTER(TlsHandshakes, "smppgw_tls_handshakes_total",                                           \
           labels("side", "listener", "upstream", "result"),                                       \

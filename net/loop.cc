@@ -116,6 +116,19 @@ void Timer::stop() {
   uv_timer_stop(&state_->handle);
 }
 
+Async::Async(Loop& loop, std::function<void()> fn) : state_(std::make_unique<State>()) {
+  uv_async_init(loop.raw(), &state_->handle,
+                [](uv_async_t* a) { static_cast<State*>(a->data)->fn(); });
+  state_->fn = std::move(fn);
+  state_->handle.data = state_.get();
+  uv_unref(reinterpret_cast<uv_handle_t*>(&state_->handle));
+}
+
+Async::~Async() {
+  uv_async_t* h = &state_->handle;
+  closeAndRelease(std::move(state_), h);
+}
+
 Signal::Signal(Loop& loop, int signum, std::function<void(int)> fn)
     : state_(std::make_unique<State>()) {
   uv_signal_init(loop.raw(), &state_->handle);

@@ -117,6 +117,25 @@ class Timer {
   std::unique_ptr<State> state_;
 };
 
+// RAII for a uv_async_t: another thread's wake-up (send() is the one call safe from any thread),
+// run on the loop as `fn`. Unreferenced: it does not keep the loop alive by itself. The owner
+// must stop every thread that may call send() before destroying it.
+class Async {
+ public:
+  Async(Loop& loop, std::function<void()> fn);
+  ~Async();
+  Async(const Async&) = delete;
+  Async& operator=(const Async&) = delete;
+  void send() { uv_async_send(&state_->handle); }
+
+ private:
+  struct State {
+    uv_async_t handle;
+    std::function<void()> fn;
+  };
+  std::unique_ptr<State> state_;
+};
+
 // RAII for signal watchers.
 class Signal {
  public:

@@ -90,7 +90,7 @@ std::string outboxKey(std::string_view customer, uint64_t id) {
   return k;
 }
 
-std::string encodeMapping(const StoredMapping& m) {
+std::string encodeMapping(const MappingRecord& m) {
   std::string v;
   v.reserve(16 + m.customer.size() + m.upstream.size() + m.upstream_id.size() +
             m.upstream_key.size() + m.source_addr.size() + m.destination_addr.size() + 12);
@@ -185,7 +185,7 @@ class RocksStore final : public Store {
 
   const OpenInfo& openInfo() const override { return info_; }
 
-  uint64_t putMapping(const StoredMapping& m) override {
+  uint64_t putMapping(const MappingRecord& m) override {
     const std::string v = encodeMapping(m);
     std::string ck = carrierKey(m.upstream, m.upstream_key);
     std::string gid;

@@ -42,6 +42,24 @@ struct StoredMapping {
   std::string destination_addr;
 };
 
+// What putMapping() writes: the same fields, viewed (nothing is copied until the write is queued).
+struct MappingRecord {
+  uint64_t gateway_id = 0;
+  uint64_t created_ms = 0;
+  uint8_t registered_delivery = 0;
+  std::string_view customer;
+  std::string_view upstream;
+  std::string_view upstream_id;
+  std::string_view upstream_key;
+  std::string_view source_addr;
+  std::string_view destination_addr;
+};
+
+inline MappingRecord recordOf(const StoredMapping& m) {
+  return {m.gateway_id,  m.created_ms,   m.registered_delivery, m.customer,        m.upstream,
+          m.upstream_id, m.upstream_key, m.source_addr,         m.destination_addr};
+}
+
 // A delivery (receipt or MO) waiting in a customer's outbox.
 struct StoredDelivery {
   uint64_t id = 0;  // unique and increasing in arrival order (the outbox's order)
@@ -95,7 +113,7 @@ class Store {
   // Writes, applied in call order. Each returns its ticket (1, 2, 3...); the listener learns when
   // it is durable. A later mapping for the same (upstream, upstream_key) replaces the earlier one
   // for lookups by carrier id (the newest submit owns its receipts).
-  virtual uint64_t putMapping(const StoredMapping& m) = 0;
+  virtual uint64_t putMapping(const MappingRecord& m) = 0;
   virtual uint64_t putDelivery(std::string_view customer, const StoredDelivery& d) = 0;
   virtual uint64_t removeDelivery(std::string_view customer, uint64_t id) = 0;
   virtual uint64_t lastTicket() const = 0;

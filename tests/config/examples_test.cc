@@ -71,10 +71,11 @@ TEST_CASE("deploy/examples load without errors") {
     REQUIRE(r.ok());
     const Config& c = *r.config;
     CHECK(c.listeners.size() == 2);
-    // Every key in it acts in this version (no TLS, retry or durable store: those are refused).
+    // Every key in it acts in this version; its mappings survive a restart (the embedded store).
     CHECK_FALSE(c.listeners[0].tls.enabled);
     CHECK_FALSE(c.listeners[1].tls.enabled);
-    CHECK(c.store.type == StoreType::Memory);
+    CHECK(c.store.type == StoreType::Embedded);
+    CHECK(c.store.path == "/var/lib/smppgw/store");
     CHECK(c.upstreams.size() == 2);
     CHECK(c.groups.size() == 2);
     CHECK(c.groups[0].strategy == GroupStrategy::Failover);

@@ -17,6 +17,7 @@
 #include "store/store.h"
 
 namespace fs = std::filesystem;
+using smppgw::store::recordOf;
 using smppgw::store::Store;
 using smppgw::store::StoredDelivery;
 using smppgw::store::StoredMapping;
@@ -156,8 +157,8 @@ TEST_CASE("store: mappings are found by gateway id and by carrier id, after a re
   for (const Backend& b : kBackends) {
     CAPTURE(b.name);
     Harness h(b);
-    CHECK(h.store->putMapping(mapping(10, "acme", "vodafone", "abc")) == 1);
-    CHECK(h.store->putMapping(mapping(11, "beta", "vodafone", "abd")) == 2);
+    CHECK(h.store->putMapping(recordOf(mapping(10, "acme", "vodafone", "abc"))) == 1);
+    CHECK(h.store->putMapping(recordOf(mapping(11, "beta", "vodafone", "abd"))) == 2);
     h.durable();
     auto m = h.byGateway(10);
     REQUIRE(m);
@@ -172,7 +173,7 @@ TEST_CASE("store: mappings are found by gateway id and by carrier id, after a re
     CHECK_FALSE(h.byUpstream("orange", "abd"));  // another carrier's id
     CHECK_FALSE(h.byGateway(12));
     // The carrier reuses an id: the newest submit owns its receipts; the old one keeps its id.
-    h.store->putMapping(mapping(12, "beta", "vodafone", "abc"));
+    h.store->putMapping(recordOf(mapping(12, "beta", "vodafone", "abc")));
     h.durable();
     CHECK(h.byUpstream("vodafone", "abc")->gateway_id == 12);
     CHECK(h.byGateway(10)->customer == "acme");
@@ -188,8 +189,8 @@ TEST_CASE("store: a mapping past its TTL is not found, and expiry removes it and
   for (const Backend& b : kBackends) {
     CAPTURE(b.name);
     Harness h(b);
-    h.store->putMapping(mapping(1, "acme", "vf", "old", 100));
-    h.store->putMapping(mapping(2, "acme", "vf", "new", 900));
+    h.store->putMapping(recordOf(mapping(1, "acme", "vf", "old", 100)));
+    h.store->putMapping(recordOf(mapping(2, "acme", "vf", "new", 900)));
     h.durable();
     CHECK_FALSE(h.byGateway(1, 1100, 1000));  // 100 + 1000 <= 1100
     CHECK(h.byGateway(2, 1100, 1000));
@@ -253,7 +254,7 @@ TEST_CASE("store: writes are committed in batches, reported in order, all of the
     Harness h(b, o);
     uint64_t last = 0;
     for (uint64_t i = 1; i <= 10'000; ++i) {
-      last = h.store->putMapping(mapping(i, "acme", "vf", "k" + std::to_string(i)));
+      last = h.store->putMapping(recordOf(mapping(i, "acme", "vf", "k" + std::to_string(i))));
       CHECK(last == i);
     }
     h.durable();
@@ -265,7 +266,7 @@ TEST_CASE("store: writes are committed in batches, reported in order, all of the
     CHECK(s.bytes_written > 10'000 * 40);
     // Queued writes are committed when the store closes (a graceful stop), not dropped.
     for (uint64_t i = 10'001; i <= 12'000; ++i) {
-      h.store->putMapping(mapping(i, "acme", "vf", "k" + std::to_string(i)));
+      h.store->putMapping(recordOf(mapping(i, "acme", "vf", "k" + std::to_string(i))));
     }
     h.reopen();
     CHECK(h.store->openInfo().max_gateway_id == 12'000);

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -170,9 +171,12 @@ TEST_CASE("the shipped production example starts (its addresses moved to loopbac
   cfg["metrics"]["address"] = "127.0.0.1";
   cfg["metrics"]["port"] = 0;
   cfg["log"]["format"] = "text";  // the fixture reads logfmt lines
+  const std::string store = writeTemp("production-store", "") + ".d";
+  cfg["store"]["path"] = store;  // not /var/lib/smppgw
   GatewayProc gw(cfg);            // returns once every carrier bind is up
   CHECK(gw.port() != 0);
   CHECK(gw.stop() == 0);
+  std::filesystem::remove_all(store);
 }
 
 TEST_CASE("customers[].receipts: always asks the carrier and forwards only what was asked") {
@@ -373,4 +377,15 @@ TEST_CASE("limits.max_queue_per_group bounds each group over all its members") {
   sendSubmits(3, "25550000001");
   CHECK(refusedSoFar() == 0);
   CHECK(a.requests() + b.requests() == 2);
+}
+
+TEST_CASE("a store directory the gateway cannot use: run refuses to start, saying why") {
+  json cfg = smppgw::testsupport::baseGatewayConfig({{"mc", 2776}});
+  const std::string file = writeTemp("not-a-directory", "x");
+  cfg["store"] = {{"type", "embedded"}, {"path", file + "/store"}};
+  const std::string path = writeTemp("store-unusable", cfg.dump(2));
+  auto run = runSmppgw({"run", "-c", path});
+  CHECK(run->exitCode() == 1);
+  CHECK_MESSAGE(run->err().find("store_failed") != std::string::npos, run->err());
+  CHECK(run->err().find("listening") == std::string::npos);
 }

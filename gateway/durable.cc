@@ -1,0 +1,285 @@
+// The gateway's side of the durable store (store.type: embedded): mappings written when a carrier
+// accepts a message and the customer's answer held until that write is durable; lookups of
+// mappings that are not in memory (after a restart, or past store.max_mappings).
+//
+// Rules (docs/architecture.md, Durability):
+// - a customer sees a gateway id only once its mapping is durable: the submit_sm_resp waits for
+//   the batch it is in (one group commit), and so do receipts that match it meanwhile;
+// - a batch the store refuses (disk full, I/O error): its submits are answered ESME_RSYSERR
+//   instead, never an id that is not stored.
+
+#include "gateway/gateway.h"
+
+#include "codec/decode.h"
+#include "codec/encode.h"
+#include "gateway/gateway_internal.h"
+#include "gateway/log.h"
+
+namespace smppgw {
+
+namespace st = codec::status;
+using codec::CommandId;
+
+namespace {
+constexpr uint64_t kStoreExpiryMs = 10'000;  // an expiry pass (and disk size) every 10 s
+constexpr uint64_t kParkedCompact = 1u << 20;
+}  // namespace
+
+bool Gateway::openStore() {
+  const config::Store& c = cfg().store;
+  if (c.type != config::StoreType::Embedded) {
+    return true;
+  }
+  store_wake_ = std::make_unique<net::Async>(loop_, [this] { pollStore(); });
+  store::StoreOptions o;
+  o.path = c.path;
+  o.sync = c.sync;
+  o.batch_max = c.batch_max;
+  o.batch_delay_ms = static_cast<uint32_t>(ms(c.batch_delay));
+  net::Async* wake = store_wake_.get();
+  o.wake = [wake] { wake->send(); };
+  // Opening replays the store's log: at start, before anything listens (the one disk wait on the
+  // loop thread, and nothing else is running yet).
+  const auto t0 = std::chrono::steady_clock::now();
+  std::string err;
+  store_ = store::openEmbedded(o, err);
+  if (!store_) {
+    log::error("store_failed", "path", c.path, "reason", err);
+    return false;
+  }
+  const store::OpenInfo& info = store_->openInfo();
+  minter_.seed(info.max_gateway_id);
+  log::info(
+      "store_opened", "type", "embedded", "path", c.path, "sync", c.sync ? "true" : "false",
+      "newest_id", info.max_gateway_id, "outboxes", info.customers_with_outbox.size(), "ms",
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count());
+  return true;
+}
+
+uint64_t Gateway::persistMapping(const store::MappingView& m) {
+  store::MappingRecord r;
+  r.gateway_id = m.gateway_id;
+  r.created_ms = wallClockMs();  // ages on disk outlive this process's clock
+  r.registered_delivery = m.registered_delivery;
+  r.customer = m.customer < customers_.size() ? std::string_view(customers_[m.customer].system_id)
+                                              : std::string_view();
+  r.upstream = upstreamName(UpstreamRt(m.upstream));
+  r.upstream_id = m.upstream_id;
+  r.upstream_key = m.upstream_key;
+  r.source_addr = m.source_addr;
+  r.destination_addr = m.destination_addr;
+  return store_->putMapping(r);
+}
+
+void Gateway::parkMulti(uint64_t gateway_id) {
+  ParkedAnswer p;
+  p.ticket = store_->lastTicket();  // after every part's mapping
+  p.gateway_id = gateway_id;
+  p.multi = true;
+  p.offset = parked_base_ + parked_bytes_.size();
+  parked_.push_back(p);
+  if (p.ticket <= store_done_) {
+    writesDone(store_done_, true);  // nothing of it left to write
+  }
+}
+
+bool Gateway::holdForParked(const store::MappingView& m, CommandId command, codec::Bytes raw,
+                            BindRef from, uint32_t upstream_seq) {
+  auto it = parked_receipts_.find(m.gateway_id);
+  if (it == parked_receipts_.end()) {
+    return false;
+  }
+  HeldReceipt h;
+  h.upstream = UpstreamRt(m.upstream);
+  h.command = command;
+  h.key = std::string(m.upstream_key);
+  h.pdu.append(raw);
+  h.from = from;
+  h.upstream_seq = upstream_seq;
+  it->second.push_back(std::move(h));
+  return true;
+}
+
+void Gateway::writesDone(uint64_t ticket, bool ok) {
+  store_done_ = std::max(store_done_, ticket);
+  if (!ok) {
+    uint64_t suppressed = 0;
+    if (rt_.flowLogBudget().allow(now(), suppressed)) {
+      log::error("store_write_failed", "reason", store_->lastError(), "action",
+                 "submits answered ESME_RSYSERR", "suppressed", suppressed);
+    }
+  }
+  while (!parked_.empty() && parked_.front().ticket <= ticket) {
+    const ParkedAnswer p = parked_.front();
+    parked_.pop_front();
+    if (p.multi) {
+      auto it = multis_.find(p.gateway_id);
+      if (it != multis_.end()) {
+        MultiSubmit done = std::move(it->second);
+        multis_.erase(it);
+        if (!ok) {
+          // Not stored: no destination may count as accepted.
+          done.accepted = 0;
+          for (auto& d : done.dests) {
+            d.status = st::ESME_RSYSERR;
+          }
+        }
+        finishMulti(std::move(done));
+      }
+      continue;
+    }
+    if (DownstreamSession* s = session(p.origin)) {
+      if (ok) {
+        const uint8_t* bytes = parked_bytes_.data() + (p.offset - parked_base_);
+        s->answer([&](codec::Buffer& out) { out.append(bytes, p.length); });
+        if (auto* m = customerMetrics(p.customer)) {
+          rt_.metrics().customerResponse(*m, codec::responseFor(p.command), st::ESME_ROK);
+          m->latency->observeNs(loop_.cachedNs() - p.started_ns);
+        }
+      } else {
+        s->answerStatus(p.command, p.origin_seq, st::ESME_RSYSERR);
+        if (auto* m = customerMetrics(p.customer)) {
+          rt_.metrics().customerResponse(*m, codec::responseFor(p.command), st::ESME_RSYSERR);
+        }
+      }
+    }
+    // Receipts that matched it meanwhile, in their order, after the answer.
+    auto it = parked_receipts_.find(p.gateway_id);
+    if (it != parked_receipts_.end()) {
+      std::vector<HeldReceipt> held = std::move(it->second);
+      parked_receipts_.erase(it);
+      for (HeldReceipt& h : held) {
+        codec::Pdu pdu;
+        store::MappingView m;
+        if (!codec::decode(h.pdu.view(), pdu) &&
+            ids_.mappings().byUpstream(h.upstream.value, h.key, m)) {
+          receiptMatched(m, pdu, h.pdu.view(), h.from, h.upstream_seq);
+        } else {
+          ids_.unmatched(h.upstream, h.key, h.from, h.command, h.upstream_seq,
+                         metrics::UnmatchedReason::HeldExpired);
+        }
+      }
+    }
+  }
+  // The answers' bytes: dropped from the front once a MiB of them is done.
+  const uint64_t head =
+      parked_.empty() ? parked_base_ + parked_bytes_.size() : parked_.front().offset;
+  if (parked_.empty()) {
+    parked_bytes_.clear();
+    parked_base_ = head;
+  } else if (head - parked_base_ >= kParkedCompact) {
+    codec::Buffer rest;
+    rest.append(parked_bytes_.data() + (head - parked_base_),
+                parked_bytes_.size() - (head - parked_base_));
+    parked_bytes_ = std::move(rest);
+    parked_base_ = head;
+  }
+}
+
+bool Gateway::lookupStored(UpstreamRt upstream, std::string_view key) {
+  if (!store_) {
+    return false;
+  }
+  store_->findByUpstream(
+      std::string(upstreamName(upstream)), std::string(key), wallClockMs(),
+      ms(cfg().store.mapping_ttl),
+      [this, upstream, k = std::string(key)](std::optional<store::StoredMapping> found) {
+        auto c =
+            found ? customer_by_system_id_.find(found->customer) : customer_by_system_id_.end();
+        if (c == customer_by_system_id_.end()) {
+          ++store_lookups_missing_;  // (or its customer is no longer configured)
+          ids_.storeAnswered(upstream, k, nullptr);
+          return;
+        }
+        ++store_lookups_found_;
+        store::MappingInput in;
+        in.gateway_id = found->gateway_id;
+        in.created_ms = now();  // in memory for a full mapping_ttl from now (on disk: its age)
+        in.customer = c->second.value;
+        in.upstream = upstream.value;
+        in.registered_delivery = found->registered_delivery;
+        in.upstream_id = found->upstream_id;
+        in.upstream_key = found->upstream_key;
+        in.source_addr = found->source_addr;
+        in.destination_addr = found->destination_addr;
+        ids_.storeAnswered(upstream, k, &in);
+      });
+  return true;
+}
+
+MtResult Gateway::onByIdStored(DownstreamSession& s, const codec::Pdu& pdu, uint64_t gateway_id) {
+  // Kept as bytes: the decoded PDU points into the session's input, gone by the answer.
+  auto raw = std::make_shared<codec::Buffer>();
+  codec::encode(pdu, *raw, {0x50});
+  store_->findByGatewayId(
+      gateway_id, wallClockMs(), ms(cfg().store.mapping_ttl),
+      [this, ref = s.ref(), raw, gateway_id](std::optional<store::StoredMapping> found) {
+        DownstreamSession* sp = session(ref);
+        codec::Pdu p;
+        if (sp == nullptr || codec::decode(raw->view(), p)) {
+          return;  // the session went meanwhile
+        }
+        auto c =
+            found ? customer_by_system_id_.find(found->customer) : customer_by_system_id_.end();
+        Upstream* up = nullptr;
+        if (found) {
+          for (auto& u : upstreams_) {
+            up = u->name() == found->upstream ? u.get() : up;
+          }
+        }
+        MtResult r = MtResult::refused(st::ESME_RINVMSGID);
+        if (c != customer_by_system_id_.end() && c->second == sp->customer() && up != nullptr) {
+          ++store_lookups_found_;
+          store::MappingInput in;
+          in.gateway_id = gateway_id;
+          in.created_ms = now();
+          in.customer = c->second.value;
+          in.upstream = up->id().value;
+          in.registered_delivery = found->registered_delivery;
+          in.upstream_id = found->upstream_id;
+          in.upstream_key = found->upstream_key;
+          in.source_addr = found->source_addr;
+          in.destination_addr = found->destination_addr;
+          const store::MappingView m = ids_.record(in);
+          forwardById(*sp, p, gateway_id, m, r);
+        } else {
+          ++store_lookups_missing_;
+        }
+        if (!r.pending) {
+          sp->answerStatus(p.command_id, p.sequence_number, r.status);
+        }
+      });
+  return MtResult::forwarded();  // answered from the callback
+}
+
+void Gateway::publishStoreGauges() {
+  auto& reg = rt_.metrics().registry();
+  using GF = metrics::GaugeFamily;
+  using CF = metrics::CounterFamily;
+  if (!store_) {
+    reg.gauge(GF::StoreBacklog).set(0);
+    return;
+  }
+  const uint64_t t = now();
+  if (t >= next_store_expiry_ms_) {
+    next_store_expiry_ms_ = t + kStoreExpiryMs;
+    store_->expire(wallClockMs(), ms(cfg().store.mapping_ttl), ms(cfg().store.delivery_ttl));
+  }
+  const store::StoreStats s = store_->stats();
+  const store::StoreStats& p = published_disk_;
+  reg.counter(CF::StoreWrites, {"ok"}).add(s.writes - p.writes);
+  reg.counter(CF::StoreWrites, {"failed"}).add(s.failed_writes - p.failed_writes);
+  reg.counter(CF::StoreBatches).add(s.batches - p.batches);
+  reg.counter(CF::StoreWrittenBytes).add(s.bytes_written - p.bytes_written);
+  reg.counter(CF::StoreExpired, {"mapping_ttl"}).add(s.expired_mappings - p.expired_mappings);
+  reg.counter(CF::StoreExpired, {"delivery_ttl"}).add(s.expired_deliveries - p.expired_deliveries);
+  published_disk_ = s;
+  reg.counter(CF::StoreLookups, {"found"}).add(store_lookups_found_);
+  reg.counter(CF::StoreLookups, {"missing"}).add(store_lookups_missing_);
+  store_lookups_found_ = store_lookups_missing_ = 0;
+  reg.gauge(GF::StoreDiskBytes).set(static_cast<int64_t>(store_->diskBytes()));
+  reg.gauge(GF::StoreBacklog).set(static_cast<int64_t>(store_->lastTicket() - store_done_));
+}
+
+}  // namespace smppgw
