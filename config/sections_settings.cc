@@ -157,7 +157,8 @@ void readRouting(LoadState& st, Obj& r) {
 }
 
 void readStore(LoadState& st, Obj& r) {
-  Obj o(st.d, r.take("store"), "store");
+  const json* raw = r.take("store");
+  Obj o(st.d, raw, "store");
   auto& s = st.c.store;
   o.oneOf<StoreType>("type", s.type,
                      {{"memory", StoreType::Memory},
@@ -184,8 +185,13 @@ void readStore(LoadState& st, Obj& r) {
       st.d.error(o.path("url"), "expected redis://, rediss:// or unix://, got " + quote(s.url));
     }
   }
-  if (s.type != StoreType::Embedded && !s.path.empty()) {
-    st.d.error(o.path("path"), "only used when type is \"embedded\"");
+  if (s.type != StoreType::Embedded && raw != nullptr && raw->is_object()) {
+    // The embedded store's keys would be accepted and ignored by another store: refused.
+    for (const char* key : {"path", "sync", "batch_max", "batch_delay", "delivery_ttl"}) {
+      if (raw->contains(key)) {
+        st.d.error(o.path(key), "only used when type is \"embedded\"");
+      }
+    }
   }
   if (s.type != StoreType::Redis && !s.url.empty()) {
     st.d.warn(o.path("url"), "ignored unless type is \"redis\"");

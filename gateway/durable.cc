@@ -48,10 +48,22 @@ bool Gateway::openStore() {
     return false;
   }
   const store::OpenInfo& info = store_->openInfo();
-  minter_.seed(info.max_gateway_id);
+  minter_.seed(std::max(info.max_gateway_id, info.max_delivery_id));
+  outboxes_ = std::make_unique<Outboxes>(rt_, static_cast<OutboxHost&>(*this), *store_);
+  uint64_t waiting = 0;
+  for (const auto& [name, count] : info.outboxes) {
+    waiting += count;
+    auto it = customer_by_system_id_.find(name);
+    if (it == customer_by_system_id_.end()) {
+      // Kept until store.delivery_ttl: the customer may be configured again by then.
+      log::warn("outbox_of_unknown_customer", "system_id", name, "deliveries", count);
+      continue;
+    }
+    outboxes_->restore(it->second, count);
+  }
   log::info(
       "store_opened", "type", "embedded", "path", c.path, "sync", c.sync ? "true" : "false",
-      "newest_id", info.max_gateway_id, "outboxes", info.customers_with_outbox.size(), "ms",
+      "newest_id", info.max_gateway_id, "outboxes", info.outboxes.size(), "waiting", waiting, "ms",
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
           .count());
   return true;
@@ -101,8 +113,18 @@ bool Gateway::holdForParked(const store::MappingView& m, CommandId command, code
   return true;
 }
 
+std::string_view Gateway::customerName(CustomerRt customer) const {
+  return customer.value < customers_.size() ? std::string_view(customers_[customer.value].system_id)
+                                            : std::string_view();
+}
+
+uint64_t Gateway::nextDeliveryId() {
+  return minter_.next(wallClockMs());
+}
+
 void Gateway::writesDone(uint64_t ticket, bool ok) {
   store_done_ = std::max(store_done_, ticket);
+  outboxes_->writesDone(ticket, ok);
   if (!ok) {
     uint64_t suppressed = 0;
     if (rt_.flowLogBudget().allow(now(), suppressed)) {

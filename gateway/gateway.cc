@@ -283,7 +283,11 @@ DownstreamSession* Gateway::session(SessionRef r) {
 
 void Gateway::onSessionBound(DownstreamSession& s) {
   if (s.canReceive()) {
-    deliveries_.receiverBound(s.customer(), s.ref());
+    if (outboxes_) {
+      outboxes_->receiverBound(s.customer(), s.ref());
+    } else {
+      deliveries_.receiverBound(s.customer(), s.ref());
+    }
   }
 }
 
@@ -294,7 +298,11 @@ void Gateway::onSessionClosed(DownstreamSession& s) {
     if (cs.binds > 0) {
       --cs.binds;  // customer() is set only once a bind succeeded
     }
-    deliveries_.receiverClosed(s.customer(), ref);
+    if (outboxes_) {
+      outboxes_->receiverClosed(s.customer(), ref);
+    } else {
+      deliveries_.receiverClosed(s.customer(), ref);
+    }
   }
   if (listener_connections_.size() > s.listener() && listener_connections_[s.listener()] > 0) {
     --listener_connections_[s.listener()];
@@ -386,8 +394,12 @@ void Gateway::onUpstreamDeliver(UpstreamBind& b, const codec::Pdu& pdu, codec::B
   dl.upstream_seq = pdu.sequence_number;
   dl.command = pdu.command_id;
   dl.version_needed = codec::tlvVersionNeeded(pdu.tlvs);
-  deliveries_.deliver(customer_rt_[d.customer], raw,
-                      dl);  // as received: the session sets its own sequence
+  // As received: the session sets its own sequence.
+  if (outboxes_) {
+    outboxes_->accept(customer_rt_[d.customer], raw, dl);
+  } else {
+    deliveries_.deliver(customer_rt_[d.customer], raw, dl);
+  }
 }
 
 void Gateway::receiptMatched(const store::MappingView& m, const codec::Pdu& pdu, codec::Bytes raw,
@@ -443,6 +455,10 @@ void Gateway::deliverReceipt(const store::MappingView& m, const codec::Pdu& pdu,
   // becomes one write per submitting session, not one per receiver (and customers that match
   // receipts per connection see them where they expect).
   const SessionRef origin{static_cast<uint32_t>(m.origin >> 32), static_cast<uint32_t>(m.origin)};
+  if (outboxes_) {
+    outboxes_->accept(customer, receipt_scratch_.view(), d);
+    return;
+  }
   deliveries_.deliver(customer, receipt_scratch_.view(), d, origin);
 }
 
@@ -456,14 +472,26 @@ void Gateway::ackUpstream(BindRef from, CommandId command, uint32_t seq, uint32_
 }
 
 void Gateway::onDeliveryAnswered(DownstreamSession& s, Delivery d, uint32_t status) {
+  if (d.outbox_id != 0 && outboxes_) {
+    outboxes_->answered(s.customer(), d, status);
+    return;
+  }
   deliveries_.answered(s.customer(), d, status);
 }
 
 void Gateway::onDeliveryFailed(Delivery d, metrics::DeferReason reason) {
+  if (d.outbox_id != 0 && outboxes_) {
+    outboxes_->failed(d, reason);
+    return;
+  }
   deliveries_.failed(d, reason);
 }
 
 void Gateway::onReceiverReadingChanged(DownstreamSession& s) {
+  if (outboxes_) {
+    outboxes_->readingChanged(s.customer());
+    return;
+  }
   deliveries_.readingChanged(s.customer());
 }
 
@@ -482,6 +510,9 @@ void Gateway::tick() {
     u->tick(t);
   }
   deliveries_.tick(t);
+  if (outboxes_) {
+    outboxes_->tick(t);
+  }
   ids_.tick(t);
   releaseHeld(t);
   publishGauges();

@@ -35,6 +35,7 @@
 #include "gateway/gw_metrics.h"
 #include "gateway/id_mapper.h"
 #include "gateway/message_id.h"
+#include "gateway/outbox.h"
 #include "gateway/runtime.h"
 #include "gateway/session_table.h"
 #include "gateway/sources.h"
@@ -57,6 +58,7 @@ class Gateway final : private SessionHost,
                       private BindHost,
                       private DeliveryHost,
                       private IdMapperHost,
+                      private OutboxHost,
                       private store::StoreListener {
  public:
   Gateway(net::Loop& loop, std::shared_ptr<const config::Config> config,
@@ -253,6 +255,8 @@ class Gateway final : private SessionHost,
   void receiptMatched(const store::MappingView& m, const codec::Pdu& pdu, codec::Bytes raw,
                       BindRef from, uint32_t upstream_seq) override;
   bool lookupStored(UpstreamRt upstream, std::string_view key) override;
+  std::string_view customerName(CustomerRt customer) const override;
+  uint64_t nextDeliveryId() override;
   uint64_t concatKey(const DownstreamSession& s, const codec::Pdu& pdu) const;
 
   // The durable store (gateway/durable.cc). Without one (store.type: memory) none of this runs.
@@ -373,6 +377,7 @@ class Gateway final : private SessionHost,
   // stopped, and every queued write is committed, before anything else goes.
   std::unique_ptr<net::Async> store_wake_;
   std::unique_ptr<store::Store> store_;
+  std::unique_ptr<Outboxes> outboxes_;  // with store_ (before it goes: it writes to it)
 };
 
 }  // namespace smppgw

@@ -72,8 +72,16 @@ void Gateway::publishGauges() {
   for (size_t i = 0; i < customers_.size(); ++i) {
     if (GatewayMetrics::Customer* m = customers_[i].m) {
       const CustomerRt id(static_cast<uint32_t>(i));
-      m->pending->set(static_cast<int64_t>(deliveries_.waiting(id)));
-      m->held->set(deliveries_.held(id));
+      if (outboxes_) {
+        // Outbox: stored and not sent (memory and disk); sent and unanswered.
+        const uint64_t out = outboxes_->inFlight(id);
+        const uint64_t stored = outboxes_->stored(id);
+        m->pending->set(static_cast<int64_t>(stored > out ? stored - out : 0));
+        m->held->set(static_cast<int64_t>(out));
+      } else {
+        m->pending->set(static_cast<int64_t>(deliveries_.waiting(id)));
+        m->held->set(deliveries_.held(id));
+      }
       m->inflight->set(outstanding[i]);
       m->inflight_limit->set(limit[i]);
     }

@@ -121,6 +121,7 @@ struct Delivery {
   CustomerRt customer;  // whose share of the carrier's window it holds
   codec::CommandId command = codec::CommandId::deliver_sm;
   uint8_t version_needed = 0x33;  // codec::tlvVersionNeeded: older sessions get it re-encoded
+  uint64_t outbox_id = 0;         // from a customer's outbox (the carrier has its answer already)
 };
 
 }  // namespace smppgw

@@ -172,9 +172,10 @@ inline constexpr Buckets kLatencyBuckets =
   GAUGE(ReceiptsHeld, "smppgw_receipts_held", labels("upstream"),                                 \
         "Receipts held (unacknowledged) because they overtook their submit_sm_resp.")             \
   COUNTER(Deliveries, "smppgw_deliveries_total", labels("customer", "result"),                    \
-          "deliver_sm to customers (receipts and MO): result=sent|acked|failed|deferred|queued.") \
+          "deliver_sm to customers (receipts and MO): result=sent|acked|failed|deferred|queued|"  \
+          "stored|redelivered|expired.")                                                          \
   GAUGE(DeliveriesPending, "smppgw_deliveries_pending", labels("customer"),                       \
-        "deliver_sm waiting (unacknowledged to the carrier) for a receiver of the customer.")     \
+        "deliver_sm waiting for a receiver of the customer (embedded store: in its outbox).")     \
   GAUGE(DeliveriesHeld, "smppgw_deliveries_held", labels("customer"),                             \
         "deliver_sm of the customer unanswered to the carrier (sent to a receiver, or waiting).") \
   COUNTER(DeliveriesDeferred, "smppgw_deliveries_deferred_total", labels("customer", "reason"),   \
@@ -366,9 +367,18 @@ enum class ReceiptResult : uint8_t { Matched, Unmatched, Held, Suppressed, Expir
 inline constexpr std::array<std::string_view, 5> kReceiptResultLabels = {
     "matched", "unmatched", "held", "suppressed", "expired"};
 
-enum class DeliveryResult : uint8_t { Sent, Acked, Failed, Deferred, Queued };
-inline constexpr std::array<std::string_view, 5> kDeliveryResultLabels = {"sent", "acked", "failed",
-                                                                          "deferred", "queued"};
+enum class DeliveryResult : uint8_t {
+  Sent,
+  Acked,
+  Failed,
+  Deferred,
+  Queued,
+  Stored,
+  Redelivered,
+  Expired
+};
+inline constexpr std::array<std::string_view, 8> kDeliveryResultLabels = {
+    "sent", "acked", "failed", "deferred", "queued", "stored", "redelivered", "expired"};
 
 enum class DeferReason : uint8_t {
   NoReceiver,

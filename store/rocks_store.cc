@@ -522,17 +522,21 @@ class RocksStore final : public Store {
     if (it->Valid() && it->key().size() == 9 && it->key()[0] == 'g') {
       info_.max_gateway_id = getBE64(it->key().data() + 1);
     }
-    it->Seek("o");
-    while (it->Valid()) {
+    // Every outbox key (counts per customer, the newest id): one pass at open.
+    for (it->Seek("o"); it->Valid(); it->Next()) {
       const std::string_view k = view(it->key());
-      if (k.empty() || k[0] != 'o' || k.size() < 10) {
+      if (k.empty() || k[0] != 'o') {
         break;
       }
+      if (k.size() < 10) {
+        continue;
+      }
       const std::string_view customer = k.substr(1, k.size() - 10);
-      info_.customers_with_outbox.emplace_back(customer);
-      std::string next = std::string(1, 'o') + std::string(customer);
-      next.push_back('\x01');
-      it->Seek(next);
+      if (info_.outboxes.empty() || info_.outboxes.back().first != customer) {
+        info_.outboxes.emplace_back(std::string(customer), 0);
+      }
+      ++info_.outboxes.back().second;
+      info_.max_delivery_id = std::max(info_.max_delivery_id, getBE64(k.data() + k.size() - 8));
     }
   }
 

@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace smppgw::store {
@@ -89,8 +90,10 @@ struct StoreStats {
 
 // What was found when the store was opened.
 struct OpenInfo {
-  uint64_t max_gateway_id = 0;  // the newest mapping's id (new ids must be above it)
-  std::vector<std::string> customers_with_outbox;
+  uint64_t max_gateway_id = 0;   // the newest mapping's id (new ids must be above it)
+  uint64_t max_delivery_id = 0;  // the newest outbox delivery's id (likewise)
+  // Non-empty outboxes: (customer, deliveries in it), by customer name.
+  std::vector<std::pair<std::string, uint64_t>> outboxes;
 };
 
 // Receives write outcomes, in ticket order, from poll().

@@ -229,10 +229,11 @@ TEST_CASE("store: outboxes keep order per customer, lose what was acknowledged, 
     CHECK(h.outbox("acm").empty());
 
     h.reopen();
-    auto names = h.store->openInfo().customers_with_outbox;
-    REQUIRE(names.size() == 2);
-    CHECK(names[0] == "acme");
-    CHECK(names[1] == "acme2");
+    auto boxes = h.store->openInfo().outboxes;
+    REQUIRE(boxes.size() == 2);
+    CHECK(boxes[0] == std::pair<std::string, uint64_t>{"acme", 4});
+    CHECK(boxes[1] == std::pair<std::string, uint64_t>{"acme2", 5});
+    CHECK(h.store->openInfo().max_delivery_id == 205);
     CHECK(h.outbox("acme").size() == 4);
     // Expiry by delivery age, per customer.
     h.store->putDelivery("acme", delivery(106, "young", 5000));

@@ -259,3 +259,77 @@ TEST_CASE("SIGTERM with receipts still due, then a restart: no receipt is lost")
   CHECK(acme.duplicates() == 0);
   CHECK(metricReaches(gw, "smppgw_store_lookups_total{result=\"found\"}", 1));
 }
+
+TEST_CASE(
+    "an offline customer gets every receipt and MO once it binds, in order, across a "
+    "restart; what it leaves unanswered comes again") {
+  McsimProc mc({"--receipt-delay-ms", "20", "--mo-rate", "200", "--mo-count", "100", "--mo-from",
+                "447700900000-447700900099"});
+  TempDir dir;
+  const json cfg = durableConfig(mc.port(), dir.path);
+  std::vector<std::string> ids;  // in submission order
+  {
+    GatewayProc gw(cfg);
+    // Submits over a transmitter: nobody can receive for acme during the whole run.
+    EsmeClient tx;
+    REQUIRE(tx.connect("127.0.0.1", gw.port()));
+    REQUIRE(tx.bind(CommandId::bind_transmitter, "acme", "secret")->status() == 0);
+    for (int i = 0; i < 300; ++i) {
+      auto r = tx.submit("12345", "4477001", "offline " + std::to_string(i), 1);
+      REQUIRE(r != nullptr);
+      REQUIRE(r->status() == 0);
+      ids.emplace_back(r->pdu.as<smppgw::codec::MessageIdBody>().message_id);
+    }
+    // Every receipt and MO is in acme's outbox, and the carrier has its ESME_ROK for each.
+    CHECK(metricReaches(gw, "smppgw_deliveries_total{customer=\"acme\",result=\"stored\"}", 400));
+    CHECK(metricReaches(gw, "smppgw_deliveries_pending{customer=\"acme\"}", 400));
+    CHECK(gw.stop() == 0);
+  }
+  const nlohmann::json mcs = mc.stop();
+  CHECK(mcs["receipts"]["acked"] == 300);
+  CHECK(mcs["mo"]["acked"] == 100);
+
+  // The carrier is gone too: what acme gets now comes from the store alone.
+  GatewayProc gw(cfg, /*wait_for_upstreams=*/false);
+  std::vector<std::string> receipts;  // receipted ids, in arrival order, answered
+  size_t mo = 0;                      // answered (their numbers are random: not told apart)
+  {
+    // A receiver that takes 10 deliveries and leaves without answering them.
+    EsmeClient rx;
+    REQUIRE(rx.connect("127.0.0.1", gw.port()));
+    REQUIRE(rx.bind(CommandId::bind_receiver, "acme", "secret")->status() == 0);
+    for (int i = 0; i < 10; ++i) {
+      REQUIRE(rx.readUntil(CommandId::deliver_sm, 5000) != nullptr);  // never answered
+    }
+  }
+  EsmeClient rx;
+  REQUIRE(rx.connect("127.0.0.1", gw.port()));
+  REQUIRE(rx.bind(CommandId::bind_receiver, "acme", "secret")->status() == 0);
+  size_t got = 0;
+  while (got < 400) {
+    ReceivedPtr r = rx.read(5000);
+    REQUIRE_MESSAGE(r != nullptr, got << " of 400 deliveries");
+    if (r->id() != CommandId::deliver_sm) {
+      rx.respond(*r);
+      continue;
+    }
+    ++got;
+    const auto& sm = r->pdu.as<smppgw::codec::SmBody>();
+    if ((sm.esm_class & 0x3C) == 0x04) {
+      receipts.emplace_back(
+          r->pdu.tlvs.text(smppgw::codec::tag::receipted_message_id).value_or(""));
+    } else {
+      ++mo;
+    }
+    REQUIRE(rx.respond(*r));
+  }
+  // Each once (the 10 left unanswered came again, answered this time), receipts in the order
+  // the carrier sent them: the order of the submits.
+  CHECK(receipts == ids);
+  CHECK(mo == 100);
+  CHECK(metricReaches(gw, "smppgw_deliveries_total{customer=\"acme\",result=\"acked\"}", 400));
+  CHECK(metricReaches(gw, "smppgw_deliveries_total{customer=\"acme\",result=\"redelivered\"}", 10));
+  // Acknowledged means gone: a new receiver gets nothing more.
+  CHECK(metricReaches(gw, "smppgw_store_writes_total{result=\"ok\"}", 400));
+  CHECK(metric(gw, "smppgw_deliveries_pending{customer=\"acme\"}") == 0);
+}

@@ -1,0 +1,256 @@
+#include "gateway/outbox.h"
+
+#include <algorithm>
+
+#include "codec/decode.h"
+#include "codec/encode.h"
+#include "gateway/downstream.h"
+#include "gateway/gateway_internal.h"
+
+namespace smppgw {
+
+namespace st = codec::status;
+
+namespace {
+
+// The customer cannot take it now (it says so): sent again after a pause, not dropped.
+bool temporary(uint32_t status) {
+  return status == st::ESME_RX_T_APPN || status == st::ESME_RTHROTTLED ||
+         status == st::ESME_RMSGQFUL;
+}
+
+}  // namespace
+
+void Outboxes::restore(CustomerRt customer, uint64_t stored) {
+  Customer& c = at(customer);
+  c.stored = stored;
+  c.on_disk = stored > 0;
+}
+
+void Outboxes::accept(CustomerRt customer, codec::Bytes pdu, const Delivery& d) {
+  Writing w;
+  w.customer = customer;
+  w.d = d;
+  w.e.id = host_.nextDeliveryId();
+  w.e.created_ms = wallClockMs();
+  w.e.command = d.command;
+  w.e.version_needed = d.version_needed;
+  w.e.pdu.append(pdu);
+  store::StoredDelivery sd;
+  sd.id = w.e.id;
+  sd.created_ms = w.e.created_ms;
+  sd.command = static_cast<uint32_t>(d.command);
+  sd.version_needed = d.version_needed;
+  sd.pdu.assign(reinterpret_cast<const char*>(pdu.data()), pdu.size());
+  w.ticket = store_.putDelivery(host_.customerName(customer), sd);
+  writing_.push_back(std::move(w));
+}
+
+void Outboxes::writesDone(uint64_t ticket, bool ok) {
+  std::vector<CustomerRt> touched;
+  while (!writing_.empty() && writing_.front().ticket <= ticket) {
+    Writing w = std::move(writing_.front());
+    writing_.pop_front();
+    if (!ok) {
+      // Not stored: the carrier keeps it and sends it again.
+      if (auto* m = host_.customerMetrics(w.customer)) {
+        m->deliveries[static_cast<size_t>(metrics::DeliveryResult::Deferred)]->inc();
+      }
+      host_.answerCarrier(w.d.from, w.d.command, w.d.upstream_seq, gwstatus::kDeliveryLater);
+      continue;
+    }
+    host_.answerCarrier(w.d.from, w.d.command, w.d.upstream_seq, st::ESME_ROK);
+    count(w.customer, metrics::DeliveryResult::Stored);
+    Customer& c = at(w.customer);
+    ++c.stored;
+    c.newest_durable = std::max(c.newest_durable, w.e.id);
+    if (c.on_disk || c.queue.size() >= kMemoryMax) {
+      c.on_disk = true;  // behind others on disk: read back in its turn
+      continue;
+    }
+    c.loaded_to = w.e.id;
+    c.queue.push_back(std::move(w.e));
+    if (touched.empty() || touched.back() != w.customer) {
+      touched.push_back(w.customer);
+    }
+  }
+  for (CustomerRt customer : touched) {
+    drain(customer);
+  }
+}
+
+void Outboxes::receiverBound(CustomerRt customer, SessionRef ref) {
+  at(customer).receivers.push_back(ref);
+  drain(customer);
+}
+
+void Outboxes::receiverClosed(CustomerRt customer, SessionRef ref) {
+  Customer& c = at(customer);
+  std::erase_if(c.receivers, [&](const SessionRef& r) { return r.index == ref.index; });
+  drain(customer);
+}
+
+DownstreamSession* Outboxes::pick(Customer& c) {
+  const size_t n = c.receivers.size();
+  for (size_t k = 0; k < n; ++k) {
+    DownstreamSession* s = host_.session(c.receivers[(c.rr + k) % n]);
+    if (s != nullptr && s->acceptsDeliveries() && !s->notReading() && s->deliveryRoom()) {
+      c.rr = static_cast<uint32_t>((c.rr + k + 1) % n);
+      return s;
+    }
+  }
+  return nullptr;
+}
+
+bool Outboxes::send(DownstreamSession& s, CustomerRt customer, const Entry& e) {
+  Delivery d;
+  d.customer = customer;
+  d.command = e.command;
+  d.version_needed = e.version_needed;
+  d.outbox_id = e.id;
+  count(customer, metrics::DeliveryResult::Sent);
+  if (s.version() >= e.version_needed) {
+    s.sendDelivery(e.pdu.view(), d);
+    return true;
+  }
+  // Older peers get no v5.0 TLVs (3.3: no TLVs at all): re-encode for them.
+  codec::Pdu p;
+  if (codec::decode(e.pdu.view(), p)) {
+    return false;
+  }
+  scratch_.clear();
+  codec::encode(p, scratch_, {s.version()});
+  s.sendDelivery(scratch_.view(), d);
+  return true;
+}
+
+void Outboxes::drain(CustomerRt customer) {
+  Customer& c = at(customer);
+  if (c.paused_until_ms > rt_.now()) {
+    return;
+  }
+  while (!c.queue.empty()) {
+    DownstreamSession* s = pick(c);
+    if (s == nullptr) {
+      break;
+    }
+    Entry e = std::move(c.queue.front());
+    c.queue.pop_front();
+    if (!send(*s, customer, e)) {
+      remove(customer, e.id);  // cannot be encoded for this customer: never will be
+      count(customer, metrics::DeliveryResult::Failed);
+      continue;
+    }
+    const uint64_t id = e.id;
+    c.sent.emplace(id, std::move(e));
+  }
+  if (c.on_disk && c.queue.size() < kMemoryMax / 2 && !c.receivers.empty()) {
+    readBack(customer);
+  }
+}
+
+void Outboxes::readBack(CustomerRt customer) {
+  Customer& c = at(customer);
+  if (c.reading) {
+    return;
+  }
+  c.reading = true;
+  const size_t want = kMemoryMax - c.queue.size();
+  store_.readOutbox(std::string(host_.customerName(customer)), c.loaded_to, want,
+                    [this, customer, want](std::vector<store::StoredDelivery> got, bool ok) {
+                      Customer& cc = at(customer);
+                      cc.reading = false;
+                      if (!ok) {
+                        return;  // tried again at the next drain
+                      }
+                      for (store::StoredDelivery& sd : got) {
+                        cc.loaded_to = sd.id;
+                        if (cc.sent.contains(sd.id)) {
+                          continue;  // (sent before a requeue read it back again)
+                        }
+                        Entry e;
+                        e.id = sd.id;
+                        e.created_ms = sd.created_ms;
+                        e.command = static_cast<codec::CommandId>(sd.command);
+                        e.version_needed = sd.version_needed;
+                        e.pdu.append(codec::Bytes(reinterpret_cast<const uint8_t*>(sd.pdu.data()),
+                                                  sd.pdu.size()));
+                        cc.queue.push_back(std::move(e));
+                      }
+                      // Everything durable is in memory now, unless a read came back full or a
+                      // write became durable behind it: then read on.
+                      if (got.size() < want && cc.loaded_to >= cc.newest_durable) {
+                        cc.on_disk = false;
+                      }
+                      drain(customer);
+                    });
+}
+
+void Outboxes::requeue(CustomerRt customer, Entry e) {
+  Customer& c = at(customer);
+  count(customer, metrics::DeliveryResult::Redelivered);
+  // Back in its place by id: the front, usually.
+  auto pos = std::upper_bound(c.queue.begin(), c.queue.end(), e.id,
+                              [](uint64_t id, const Entry& x) { return id < x.id; });
+  c.queue.insert(pos, std::move(e));
+}
+
+void Outboxes::remove(CustomerRt customer, uint64_t id) {
+  Customer& c = at(customer);
+  if (c.stored > 0) {
+    --c.stored;
+  }
+  store_.removeDelivery(host_.customerName(customer), id);
+}
+
+void Outboxes::answered(CustomerRt customer, const Delivery& d, uint32_t status) {
+  Customer& c = at(customer);
+  auto it = c.sent.find(d.outbox_id);
+  if (it == c.sent.end()) {
+    return;
+  }
+  Entry e = std::move(it->second);
+  c.sent.erase(it);
+  if (temporary(status)) {
+    c.paused_until_ms = rt_.now() + kRetryPauseMs;
+    requeue(customer, std::move(e));
+    return;
+  }
+  count(customer,
+        status == st::ESME_ROK ? metrics::DeliveryResult::Acked : metrics::DeliveryResult::Failed);
+  remove(customer, e.id);
+  drain(customer);
+}
+
+void Outboxes::failed(const Delivery& d, metrics::DeferReason) {
+  Customer& c = at(d.customer);
+  auto it = c.sent.find(d.outbox_id);
+  if (it == c.sent.end()) {
+    return;
+  }
+  Entry e = std::move(it->second);
+  c.sent.erase(it);
+  requeue(d.customer, std::move(e));
+  drain(d.customer);
+}
+
+void Outboxes::tick(uint64_t now) {
+  const uint64_t ttl = static_cast<uint64_t>(rt_.cfg().store.delivery_ttl.count());
+  const uint64_t wall = wallClockMs();
+  for (size_t i = 0; i < customers_.size(); ++i) {
+    const CustomerRt customer(static_cast<uint32_t>(i));
+    Customer& c = customers_[i];
+    // Past delivery_ttl while waiting in memory (on disk the store's expiry removes them).
+    while (!c.queue.empty() && c.queue.front().created_ms + ttl <= wall) {
+      count(customer, metrics::DeliveryResult::Expired);
+      remove(customer, c.queue.front().id);
+      c.queue.pop_front();
+    }
+    if (c.paused_until_ms != 0 && c.paused_until_ms <= now) {
+      c.paused_until_ms = 0;
+      drain(customer);
+    }
+  }
+}
+
+}  // namespace smppgw
