@@ -171,6 +171,7 @@ void readStore(LoadState& st, Obj& r) {
   o.uint("max_mappings", s.max_mappings);
   o.duration("delivery_ttl", s.delivery_ttl);
   o.boolean("sync", s.sync);
+  o.uint("min_free_bytes", s.min_free_bytes);
   o.uint("batch_max", s.batch_max);
   o.duration("batch_delay", s.batch_delay);
   o.finish();
@@ -187,7 +188,8 @@ void readStore(LoadState& st, Obj& r) {
   }
   if (s.type != StoreType::Embedded && raw != nullptr && raw->is_object()) {
     // The embedded store's keys would be accepted and ignored by another store: refused.
-    for (const char* key : {"path", "sync", "batch_max", "batch_delay", "delivery_ttl"}) {
+    for (const char* key :
+         {"path", "sync", "min_free_bytes", "batch_max", "batch_delay", "delivery_ttl"}) {
       if (raw->contains(key)) {
         st.d.error(o.path(key), "only used when type is \"embedded\"");
       }

@@ -34,6 +34,7 @@ bool Gateway::openStore() {
   store::StoreOptions o;
   o.path = c.path;
   o.sync = c.sync;
+  o.min_free_bytes = c.min_free_bytes;
   o.batch_max = c.batch_max;
   o.batch_delay_ms = static_cast<uint32_t>(ms(c.batch_delay));
   net::Async* wake = store_wake_.get();
@@ -126,11 +127,16 @@ void Gateway::writesDone(uint64_t ticket, bool ok) {
   store_done_ = std::max(store_done_, ticket);
   outboxes_->writesDone(ticket, ok);
   if (!ok) {
-    uint64_t suppressed = 0;
-    if (rt_.flowLogBudget().allow(now(), suppressed)) {
-      log::error("store_write_failed", "reason", store_->lastError(), "action",
-                 "submits answered ESME_RSYSERR", "suppressed", suppressed);
+    if (!store_failing_) {
+      log::error("store_unwritable", "reason", store_->lastError(), "action",
+                 "new submits refused (ESME_RSYSERR), deliveries left with the carriers; "
+                 "probing every second");
     }
+    store_failing_ = true;
+    store_failed_ticket_ = ticket;
+  } else if (store_failing_ && ticket > store_failed_ticket_) {
+    store_failing_ = false;
+    log::info("store_writable", "action", "submits accepted again");
   }
   while (!parked_.empty() && parked_.front().ticket <= ticket) {
     const ParkedAnswer p = parked_.front();
@@ -281,6 +287,7 @@ void Gateway::publishStoreGauges() {
   using CF = metrics::CounterFamily;
   if (!store_) {
     reg.gauge(GF::StoreBacklog).set(0);
+    reg.gauge(GF::StoreWritable).set(1);
     return;
   }
   const uint64_t t = now();
@@ -288,6 +295,11 @@ void Gateway::publishStoreGauges() {
     next_store_expiry_ms_ = t + kStoreExpiryMs;
     store_->expire(wallClockMs(), ms(cfg().store.mapping_ttl), ms(cfg().store.delivery_ttl));
   }
+  if (store_failing_ && t >= next_store_probe_ms_) {
+    next_store_probe_ms_ = t + 1000;
+    store_->probe();  // succeeds once there is room again (writesDone clears the failure)
+  }
+  reg.gauge(GF::StoreWritable).set(store_failing_ ? 0 : 1);
   const store::StoreStats s = store_->stats();
   const store::StoreStats& p = published_disk_;
   reg.counter(CF::StoreWrites, {"ok"}).add(s.writes - p.writes);

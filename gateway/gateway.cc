@@ -107,6 +107,8 @@ bool Gateway::start() {
   if (!openStore()) {
     return false;
   }
+  // Before the first tick too: 0 would read as "the store refuses writes".
+  rt_.metrics().registry().gauge(metrics::GaugeFamily::StoreWritable).set(1);
   {
     // Certificates, keys and CAs are read before anything listens or connects.
     std::vector<config::Diagnostic> errors;

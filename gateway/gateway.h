@@ -367,7 +367,9 @@ class Gateway final : private SessionHost,
   store::StoreStats published_disk_;
   uint64_t store_lookups_found_ = 0, store_lookups_missing_ = 0;
   uint64_t next_store_expiry_ms_ = 0;
-  uint64_t store_failed_log_ms_ = 0;
+  bool store_failing_ = false;  // a batch failed; no later one succeeded yet
+  uint64_t store_failed_ticket_ = 0;
+  uint64_t next_store_probe_ms_ = 0;
 
   codec::Buffer scratch_;
   std::string text_scratch_;

@@ -66,6 +66,10 @@ MtResult Gateway::onSubmit(DownstreamSession& s, const codec::Pdu& pdu, codec::B
   if (shutting_down_) {
     return refuse(gwstatus::kShuttingDown, R::Shutdown);
   }
+  if (store_failing_) [[unlikely]] {
+    // The store refuses writes: an accepted message could get no durable id.
+    return refuse(codec::status::ESME_RSYSERR, R::Store);
+  }
   SubmitFields f = submitFields(pdu);
   const uint64_t cost = rateCost(cust.rate_limit.count, pdu, f);
   CustomerState& cs = state(cid);

@@ -200,6 +200,8 @@ inline constexpr Buckets kLatencyBuckets =
         "Durable-store writes queued and not yet written (0 with the memory store).")             \
   COUNTER(StoreWrites, "smppgw_store_writes_total", labels("result"),                             \
           "Durable-store writes: result=ok|failed (the batch was refused: disk full, I/O error).") \
+  GAUGE(StoreWritable, "smppgw_store_writable", labels(),                                         \
+        "1 while the durable store takes writes, 0 while it refuses them (submits refused).")     \
   COUNTER(StoreBatches, "smppgw_store_batches_total", labels(),                                   \
           "Durable-store batches written (group commits).")                                       \
   COUNTER(StoreWrittenBytes, "smppgw_store_written_bytes_total", labels(),                        \
@@ -358,10 +360,11 @@ enum class RefusalReason : uint8_t {
   NoUpstream,    // no member of the routed group is bound
   State,         // request not allowed in this session state or bind type
   Shutdown,      // the gateway is shutting down
+  Store,         // the durable store refuses writes (disk full, I/O error)
 };
-inline constexpr std::array<std::string_view, 12> kRefusalReasonLabels = {
-    "rate",         "window",    "queue_full", "queue_timeout", "policy", "auth",
-    "auth_blocked", "auth_busy", "no_route",   "no_upstream",   "state",  "shutdown"};
+inline constexpr std::array<std::string_view, 13> kRefusalReasonLabels = {
+    "rate",      "window",   "queue_full",  "queue_timeout", "policy",   "auth", "auth_blocked",
+    "auth_busy", "no_route", "no_upstream", "state",         "shutdown", "store"};
 
 enum class ReceiptResult : uint8_t { Matched, Unmatched, Held, Suppressed, Expired };
 inline constexpr std::array<std::string_view, 5> kReceiptResultLabels = {

@@ -14,6 +14,10 @@
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+#include <sys/statvfs.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <atomic>
 #include <chrono>
@@ -180,7 +184,9 @@ class RocksStore final : public Store {
     rcv_.notify_all();
     writer_.join();  // commits what is still queued first
     reader_.join();
-    db_->FlushWAL(true);
+    if (!broken_) {
+      db_->FlushWAL(true);
+    }
   }
 
   const OpenInfo& openInfo() const override { return info_; }
@@ -211,6 +217,13 @@ class RocksStore final : public Store {
     return append([&](rocksdb::WriteBatch& wb) {
       wb.Delete(k);
       return k.size();
+    });
+  }
+
+  uint64_t probe() override {
+    return append([&](rocksdb::WriteBatch& wb) {
+      wb.Put("mprobe", "1");
+      return size_t{7};
     });
   }
 
@@ -356,14 +369,23 @@ class RocksStore final : public Store {
         }
         Group g = std::move(groups_.front());
         groups_.pop_front();
-        const bool resume = failing_;
         lk.unlock();
-        if (resume) {
-          db_->Resume();  // after a refused batch (disk full): try to leave read-only mode
+        // Full or read-only: refused here, before RocksDB sees it. A log append that fails
+        // inside RocksDB leaves its log writer unusable (and Debian's build asserts on the next
+        // use): from then on every batch is refused until a restart.
+        rocksdb::Status st = broken_ ? rocksdb::Status::IOError(
+                                           "store stopped after a failed "
+                                           "write; restart to resume",
+                                           broken_reason_)
+                                     : roomFor(g.bytes);
+        if (st.ok()) {
+          st = db_->Write(wo, &g.wb);
+          if (!st.ok()) {
+            broken_ = true;
+            broken_reason_ = st.ToString();
+          }
         }
-        const rocksdb::Status st = db_->Write(wo, &g.wb);
         lk.lock();
-        failing_ = !st.ok();
         if (st.ok()) {
           ++stats_.batches;
           stats_.writes += g.count;
@@ -383,7 +405,9 @@ class RocksStore final : public Store {
         expire_.reset();
         lk.unlock();
         uint64_t mappings = 0, deliveries = 0;
-        expireNow(e, mappings, deliveries);
+        if (!broken_ && roomFor(0).ok()) {
+          expireNow(e, mappings, deliveries);
+        }
         measureDisk();
         lk.lock();
         stats_.expired_mappings += mappings;
@@ -438,9 +462,9 @@ class RocksStore final : public Store {
     if (!db_->Get(rocksdb::ReadOptions(), mappingKey(gateway_id), &v).ok()) {
       return std::nullopt;
     }
-    auto m = decodeMapping(gateway_id, v);
-    if (m && m->created_ms + ttl_ms <= now_ms) {
-      m.reset();  // expired, not yet removed
+    std::optional<StoredMapping> m = decodeMapping(gateway_id, v);
+    if (!m || m->created_ms + ttl_ms <= now_ms) {
+      return std::nullopt;  // (expired: not yet removed)
     }
     return m;
   }
@@ -505,6 +529,25 @@ class RocksStore final : public Store {
     }
   }
 
+  // Whether the file system takes `bytes` more and keeps store.min_free_bytes free (RocksDB's
+  // flushes and compactions need room of their own), and is writable at all.
+  rocksdb::Status roomFor(uint64_t bytes) {
+    struct statvfs v {};
+    if (::statvfs(opts_.path.c_str(), &v) != 0) {
+      return rocksdb::Status::IOError("statvfs", std::strerror(errno));
+    }
+    if ((v.f_flag & ST_RDONLY) != 0) {
+      return rocksdb::Status::IOError(opts_.path, "read-only file system");
+    }
+    const uint64_t free = uint64_t{v.f_bavail} * v.f_frsize;
+    if (free < opts_.min_free_bytes + bytes) {
+      return rocksdb::Status::NoSpace(opts_.path, std::to_string(free) + " bytes free, " +
+                                                      std::to_string(opts_.min_free_bytes) +
+                                                      " kept free (store.min_free_bytes)");
+    }
+    return rocksdb::Status::OK();
+  }
+
   void measureDisk() {
     uint64_t total = 0;
     std::error_code ec;
@@ -542,6 +585,8 @@ class RocksStore final : public Store {
 
   StoreOptions opts_;
   std::unique_ptr<rocksdb::DB> db_;
+  bool broken_ = false;  // a write failed inside RocksDB (writer thread only)
+  std::string broken_reason_;
   OpenInfo info_;
 
   // Writer side (and the write completions).
@@ -586,6 +631,9 @@ std::unique_ptr<Store> openEmbedded(const StoreOptions& options, std::string& er
   o.max_total_wal_size = 256u << 20;
   o.keep_log_file_num = 2;
   o.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  // No preallocated log space: a full disk fails the next batch (and is reported) instead of
+  // after tens of megabytes written into space reserved earlier.
+  o.allow_fallocate = false;
   rocksdb::BlockBasedTableOptions t;
   // Receipts look up carrier ids that are often absent (another carrier's, expired): a filter
   // answers most of those without reading a block.

@@ -75,7 +75,10 @@ struct StoreOptions {
   bool sync = false;            // fsync every batch (power loss), not just write it (process crash)
   uint32_t batch_max = 256;     // writes per batch at most
   uint32_t batch_delay_ms = 0;  // a batch below batch_max waits this long for more
-  std::function<void()> wake;   // called from the backend's threads when poll() has work
+  // A batch is refused (reported failed, nothing written) when it would leave less than this
+  // free on the file system, or when the file system is read-only.
+  uint64_t min_free_bytes = 256ull << 20;
+  std::function<void()> wake;  // called from the backend's threads when poll() has work
 };
 
 struct StoreStats {
@@ -119,6 +122,8 @@ class Store {
   virtual uint64_t putMapping(const MappingRecord& m) = 0;
   virtual uint64_t putDelivery(std::string_view customer, const StoredDelivery& d) = 0;
   virtual uint64_t removeDelivery(std::string_view customer, uint64_t id) = 0;
+  // A marker write that changes nothing: whether the store takes writes again after a failure.
+  virtual uint64_t probe() = 0;
   virtual uint64_t lastTicket() const = 0;
 
   // Lookups (the reader thread; callbacks from poll()). Mappings older than `ttl_ms` are not

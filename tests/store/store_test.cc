@@ -302,3 +302,21 @@ TEST_CASE("store: a second store on the same directory is refused while the firs
     CHECK_FALSE(err.empty());
   }
 }
+
+TEST_CASE("store: a write that would leave less than min_free_bytes is refused, nothing written") {
+  for (const Backend& b : kBackends) {
+    CAPTURE(b.name);
+    StoreOptions o;
+    o.min_free_bytes = uint64_t{1} << 60;  // more than any disk has
+    Harness h(b, o);
+    const uint64_t t = h.store->putMapping(recordOf(mapping(7, "acme", "vf", "k7")));
+    REQUIRE(h.until([&] { return h.done_failed >= t; }));
+    CHECK(h.done_ok < t);
+    CHECK(h.store->lastError().find("min_free_bytes") != std::string::npos);
+    CHECK(h.store->stats().failed_writes == 1);
+    CHECK(h.store->stats().writes == 0);
+    CHECK_FALSE(h.byGateway(7));
+    const uint64_t p = h.store->probe();  // still refused: the same answer, no crash
+    REQUIRE(h.until([&] { return h.done_failed >= p; }));
+  }
+}

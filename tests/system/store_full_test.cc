@@ -1,0 +1,196 @@
+// The durable store when the disk says no: a small tmpfs the test mounts (filled up, then
+// remounted read-only) under a running gateway. Submits are refused with ESME_RSYSERR while the
+// store cannot write — nothing gets a gateway id that is not stored — the gateway keeps serving
+// (binds, enquire_link, refusals), and accepts again once there is room. Exits 77 (CTest:
+// skipped) where the test may not mount a file system (it needs CAP_SYS_ADMIN).
+
+#define DOCTEST_CONFIG_IMPLEMENT
+#include <doctest/doctest.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "codec/pdu.h"
+#include "tests/support/esme_client.h"
+#include "tests/support/peers.h"
+#include "tests/support/prometheus.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using smppgw::codec::CommandId;
+using smppgw::testsupport::EsmeClient;
+using smppgw::testsupport::GatewayProc;
+using smppgw::testsupport::McsimProc;
+
+namespace {
+
+constexpr int kSkip = 77;
+
+// A tmpfs of `mib` MiB at a fresh directory, unmounted (and removed) at the end.
+struct SmallDisk {
+  fs::path dir;
+  bool mounted = false;
+  explicit SmallDisk(int mib) {
+    dir = fs::temp_directory_path() / ("smppgw-small-disk-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    const std::string opts = "size=" + std::to_string(mib) + "m";
+    mounted = ::mount("tmpfs", dir.c_str(), "tmpfs", 0, opts.c_str()) == 0;
+  }
+  ~SmallDisk() {
+    if (mounted) {
+      ::umount2(dir.c_str(), MNT_DETACH);
+    }
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+  bool remount(bool read_only) {
+    return ::mount("tmpfs", dir.c_str(), "tmpfs", MS_REMOUNT | (read_only ? MS_RDONLY : 0),
+                   nullptr) == 0;
+  }
+  // Writes a file until the file system is full; returns the bytes written.
+  size_t fill(const std::string& name) {
+    std::FILE* f = std::fopen((dir / name).c_str(), "wb");
+    REQUIRE(f != nullptr);
+    std::vector<char> chunk(64 * 1024, 'x');
+    size_t total = 0;
+    for (int i = 0; i < 1 << 20; ++i) {  // bounded: 64 GiB
+      const size_t n = std::fwrite(chunk.data(), 1, chunk.size(), f);
+      total += n;
+      if (n < chunk.size() || std::fflush(f) != 0) {
+        break;
+      }
+    }
+    std::fclose(f);
+    return total;
+  }
+};
+
+double metric(const GatewayProc& gw, const std::string& series) {
+  return smppgw::testsupport::metricSample(
+      smppgw::test::httpGet("127.0.0.1", gw.metricsPort(), "/metrics").body, series);
+}
+
+bool metricIs(const GatewayProc& gw, const std::string& series, double value) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (metric(gw, series) != value) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the tick has no event to await
+  }
+  return true;
+}
+
+bool metricAtLeast(const GatewayProc& gw, const std::string& series, double value) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (metric(gw, series) < value) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the tick has no event to await
+  }
+  return true;
+}
+
+// Submits until one is refused (or `max`); the statuses in order.
+std::vector<uint32_t> submitUntilRefused(EsmeClient& c, int max) {
+  std::vector<uint32_t> st;
+  for (int i = 0; i < max; ++i) {
+    auto r = c.submit("12345", "4477001", "full disk " + std::to_string(i), 1);
+    REQUIRE(r != nullptr);
+    st.push_back(r->status());
+    if (r->status() != 0) {
+      break;
+    }
+  }
+  return st;
+}
+
+json config(uint16_t mc_port, const fs::path& store) {
+  json c = smppgw::testsupport::baseGatewayConfig({{"mc", mc_port}});
+  // 32 MiB kept free: the 128 MiB disks below have room for the store until the test fills them.
+  c["store"] = {{"type", "embedded"}, {"path", store.string()}, {"min_free_bytes", 32 << 20}};
+  c["metrics"] = {{"enabled", true}, {"address", "127.0.0.1"}, {"port", 0}};
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a full disk: submits refused with ESME_RSYSERR, nothing acknowledged unstored, "
+    "accepted again when space returns") {
+  SmallDisk disk(128);
+  REQUIRE(disk.mounted);
+  McsimProc mc({"--receipt-delay-ms", "10"});
+  GatewayProc gw(config(mc.port(), disk.dir / "store"));
+  EsmeClient c;
+  REQUIRE(c.connect("127.0.0.1", gw.port()));
+  REQUIRE(c.bind(CommandId::bind_transceiver, "acme", "secret")->status() == 0);
+  for (int i = 0; i < 50; ++i) {
+    REQUIRE(c.submit("12345", "4477001", "room", 1)->status() == 0);
+  }
+  disk.fill("filler");
+  // The next batch fails: that submit (and every later one) is refused.
+  const auto st = submitUntilRefused(c, 100'000);
+  REQUIRE(st.back() == smppgw::codec::status::ESME_RSYSERR);
+  MESSAGE((st.size() - 1) << " submits accepted after the fill before the store refused one");
+  CHECK(metricAtLeast(gw, "smppgw_store_writes_total{result=\"failed\"}", 1));
+  CHECK(metric(gw, "smppgw_store_writable") == 0);
+  // Still serving: refusals are immediate, the session stays up.
+  for (int i = 0; i < 20; ++i) {
+    auto r = c.submit("12345", "4477001", "still full", 1);
+    REQUIRE(r != nullptr);
+    CHECK(r->status() == smppgw::codec::status::ESME_RSYSERR);
+  }
+  CHECK(metric(gw, "smppgw_refusals_total{customer=\"acme\",reason=\"store\"}") >= 20);
+  // Room again: within a probe or two the store takes writes and submits are accepted.
+  fs::remove(disk.dir / "filler");
+  CHECK(metricIs(gw, "smppgw_store_writable", 1));
+  for (int i = 0; i < 50; ++i) {
+    auto r = c.submit("12345", "4477001", "room again", 1);
+    REQUIRE(r != nullptr);
+    CHECK(r->status() == 0);
+  }
+  CHECK(gw.stop() == 0);
+}
+
+TEST_CASE("a store on a read-only file system: the gateway refuses to start, saying why") {
+  SmallDisk disk(8);
+  REQUIRE(disk.mounted);
+  fs::create_directories(disk.dir / "store");
+  // Read-only before anything has a file open for writing (a busy file system cannot be).
+  REQUIRE(disk.remount(true));
+  const fs::path cfg =
+      fs::temp_directory_path() / ("smppgw-ro-store-" + std::to_string(::getpid()) + ".json");
+  std::ofstream(cfg) << config(2776, disk.dir / "store").dump(2);
+  smppgw::testsupport::ChildProcess gw;
+  std::string error;
+  REQUIRE_MESSAGE(gw.start(smppgw::testsupport::binaryPath("gateway/smppgw"),
+                           {"run", "-c", cfg.string()}, &error),
+                  error);
+  REQUIRE(gw.wait(std::chrono::seconds(10)));
+  CHECK(gw.exitCode() == 1);
+  CHECK_MESSAGE(gw.err().find("store_failed") != std::string::npos, gw.err());
+  CHECK_MESSAGE(gw.err().find("Read-only") != std::string::npos, gw.err());
+  fs::remove(cfg);
+}
+
+int main(int argc, char** argv) {
+  {
+    SmallDisk probe(1);
+    if (!probe.mounted) {
+      std::fprintf(stderr, "cannot mount a tmpfs here (needs CAP_SYS_ADMIN): skipped\n");
+      return kSkip;
+    }
+  }
+  doctest::Context ctx(argc, argv);
+  return ctx.run();
+}
