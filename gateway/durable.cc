@@ -82,7 +82,9 @@ uint64_t Gateway::persistMapping(const store::MappingView& m) {
   r.upstream_key = m.upstream_key;
   r.source_addr = m.source_addr;
   r.destination_addr = m.destination_addr;
-  return store_->putMapping(r);
+  const uint64_t ticket = store_->putMapping(r);
+  storeWritten();
+  return ticket;
 }
 
 void Gateway::parkMulti(uint64_t gateway_id) {
@@ -298,6 +300,7 @@ void Gateway::publishStoreGauges() {
   if (store_failing_ && t >= next_store_probe_ms_) {
     next_store_probe_ms_ = t + 1000;
     store_->probe();  // succeeds once there is room again (writesDone clears the failure)
+    storeWritten();
   }
   reg.gauge(GF::StoreWritable).set(store_failing_ ? 0 : 1);
   const store::StoreStats s = store_->stats();

@@ -474,7 +474,7 @@ void Gateway::ackUpstream(BindRef from, CommandId command, uint32_t seq, uint32_
 }
 
 void Gateway::onDeliveryAnswered(DownstreamSession& s, Delivery d, uint32_t status) {
-  if (d.outbox_id != 0 && outboxes_) {
+  if (outboxes_) {
     outboxes_->answered(s.customer(), d, status);
     return;
   }
@@ -482,7 +482,7 @@ void Gateway::onDeliveryAnswered(DownstreamSession& s, Delivery d, uint32_t stat
 }
 
 void Gateway::onDeliveryFailed(Delivery d, metrics::DeferReason reason) {
-  if (d.outbox_id != 0 && outboxes_) {
+  if (outboxes_) {
     outboxes_->failed(d, reason);
     return;
   }

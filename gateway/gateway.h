@@ -257,6 +257,16 @@ class Gateway final : private SessionHost,
   bool lookupStored(UpstreamRt upstream, std::string_view key) override;
   std::string_view customerName(CustomerRt customer) const override;
   uint64_t nextDeliveryId() override;
+  // Commits at the end of this loop iteration what it queued: one batch per iteration.
+  void storeWritten() override {
+    if (!store_kick_scheduled_) {
+      store_kick_scheduled_ = true;
+      loop_.defer([this] {
+        store_kick_scheduled_ = false;
+        store_->kick();
+      });
+    }
+  }
   uint64_t concatKey(const DownstreamSession& s, const codec::Pdu& pdu) const;
 
   // The durable store (gateway/durable.cc). Without one (store.type: memory) none of this runs.
@@ -367,6 +377,7 @@ class Gateway final : private SessionHost,
   store::StoreStats published_disk_;
   uint64_t store_lookups_found_ = 0, store_lookups_missing_ = 0;
   uint64_t next_store_expiry_ms_ = 0;
+  bool store_kick_scheduled_ = false;
   bool store_failing_ = false;  // a batch failed; no later one succeeded yet
   uint64_t store_failed_ticket_ = 0;
   uint64_t next_store_probe_ms_ = 0;

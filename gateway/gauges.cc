@@ -77,7 +77,7 @@ void Gateway::publishGauges() {
         const uint64_t out = outboxes_->inFlight(id);
         const uint64_t stored = outboxes_->stored(id);
         m->pending->set(static_cast<int64_t>(stored > out ? stored - out : 0));
-        m->held->set(static_cast<int64_t>(out));
+        m->held->set(static_cast<int64_t>(out + outboxes_->handedThrough(id)));
       } else {
         m->pending->set(static_cast<int64_t>(deliveries_.waiting(id)));
         m->held->set(deliveries_.held(id));

@@ -28,6 +28,34 @@ void Outboxes::restore(CustomerRt customer, uint64_t stored) {
 }
 
 void Outboxes::accept(CustomerRt customer, codec::Bytes pdu, const Delivery& d) {
+  Customer& c = at(customer);
+  if (c.queue.empty() && !c.on_disk && c.writing == 0 && c.paused_until_ms <= rt_.now()) {
+    if (DownstreamSession* s = pick(c)) {
+      // Handed through: no write, the carrier waits for the customer's answer.
+      Entry e;
+      e.command = d.command;
+      e.version_needed = d.version_needed;
+      Delivery through = d;
+      through.customer = customer;
+      through.outbox_id = 0;
+      count(customer, metrics::DeliveryResult::Sent);
+      if (s->version() >= d.version_needed) {
+        s->sendDelivery(pdu, through);
+      } else {
+        codec::Pdu p;
+        if (codec::decode(pdu, p)) {
+          host_.answerCarrier(d.from, d.command, d.upstream_seq, gwstatus::kDeliveryLater);
+          return;
+        }
+        scratch_.clear();
+        codec::encode(p, scratch_, {s->version()});
+        s->sendDelivery(scratch_.view(), through);
+      }
+      ++c.through;
+      return;
+    }
+  }
+  ++c.writing;
   Writing w;
   w.customer = customer;
   w.d = d;
@@ -43,6 +71,7 @@ void Outboxes::accept(CustomerRt customer, codec::Bytes pdu, const Delivery& d) 
   sd.version_needed = d.version_needed;
   sd.pdu.assign(reinterpret_cast<const char*>(pdu.data()), pdu.size());
   w.ticket = store_.putDelivery(host_.customerName(customer), sd);
+  host_.storeWritten();
   writing_.push_back(std::move(w));
 }
 
@@ -51,6 +80,9 @@ void Outboxes::writesDone(uint64_t ticket, bool ok) {
   while (!writing_.empty() && writing_.front().ticket <= ticket) {
     Writing w = std::move(writing_.front());
     writing_.pop_front();
+    if (Customer& wc = at(w.customer); wc.writing > 0) {
+      --wc.writing;
+    }
     if (!ok) {
       // Not stored: the carrier keeps it and sends it again.
       if (auto* m = host_.customerMetrics(w.customer)) {
@@ -201,10 +233,22 @@ void Outboxes::remove(CustomerRt customer, uint64_t id) {
     --c.stored;
   }
   store_.removeDelivery(host_.customerName(customer), id);
+  host_.storeWritten();
 }
 
 void Outboxes::answered(CustomerRt customer, const Delivery& d, uint32_t status) {
   Customer& c = at(customer);
+  if (d.outbox_id == 0) {
+    // Handed through: the customer's answer is the carrier's (a temporary error: it retries).
+    if (c.through > 0) {
+      --c.through;
+    }
+    count(customer, status == st::ESME_ROK ? metrics::DeliveryResult::Acked
+                                           : metrics::DeliveryResult::Failed);
+    host_.answerCarrier(d.from, d.command, d.upstream_seq, status);
+    drain(customer);
+    return;
+  }
   auto it = c.sent.find(d.outbox_id);
   if (it == c.sent.end()) {
     return;
@@ -222,8 +266,20 @@ void Outboxes::answered(CustomerRt customer, const Delivery& d, uint32_t status)
   drain(customer);
 }
 
-void Outboxes::failed(const Delivery& d, metrics::DeferReason) {
+void Outboxes::failed(const Delivery& d, metrics::DeferReason reason) {
   Customer& c = at(d.customer);
+  if (d.outbox_id == 0) {
+    // Handed through and not answered: the carrier keeps it and sends it again.
+    if (c.through > 0) {
+      --c.through;
+    }
+    if (auto* m = host_.customerMetrics(d.customer)) {
+      m->deliveries[static_cast<size_t>(metrics::DeliveryResult::Deferred)]->inc();
+      m->deferred[static_cast<size_t>(reason)]->inc();
+    }
+    host_.answerCarrier(d.from, d.command, d.upstream_seq, gwstatus::kDeliveryLater);
+    return;
+  }
   auto it = c.sent.find(d.outbox_id);
   if (it == c.sent.end()) {
     return;

@@ -2,7 +2,10 @@
 // Per-customer outboxes (store.type: embedded): receipts and MO messages a carrier sent for a
 // customer, kept in the durable store until the customer acknowledges them.
 //
-// - A delivery from a carrier is written to the customer's outbox; the carrier gets ESME_ROK once
+// - A delivery the customer can take at once (a receiver with room, nothing of it waiting or
+//   being written before) is handed through: the carrier gets the customer's answer, as without
+//   a store, and nothing is written (the carrier keeps it until then: nothing acknowledged is
+//   unstored). Otherwise it is written to the customer's outbox and the carrier gets ESME_ROK once
 //   that write is durable (ESME_RX_T_APPN if the store refused it: the carrier keeps it).
 // - It is sent to a receiver of the customer when one can take it, in arrival order, and leaves
 //   the outbox when the customer answers it: ESME_ROK, or a permanent error (counted `failed`).
@@ -42,6 +45,7 @@ class OutboxHost {
   // customers[].system_id: the outbox's name in the store ("" for an unknown customer).
   virtual std::string_view customerName(CustomerRt customer) const = 0;
   virtual uint64_t nextDeliveryId() = 0;  // unique, increasing, across restarts
+  virtual void storeWritten() = 0;        // a write was queued: commit it soon (Store::kick)
 
  protected:
   ~OutboxHost() = default;
@@ -83,6 +87,9 @@ class Outboxes {
   }
   // Deliveries accepted from carriers and not yet durable (carriers not yet answered).
   size_t writing() const { return writing_.size(); }
+  uint32_t handedThrough(CustomerRt customer) const {
+    return customer.value < customers_.size() ? customers_[customer.value].through : 0;
+  }
 
  private:
   struct Entry {
@@ -104,6 +111,8 @@ class Outboxes {
     uint64_t loaded_to = 0;
     uint64_t newest_durable = 0;
     uint64_t paused_until_ms = 0;
+    uint32_t writing = 0;   // its deliveries in writing_ (later ones queue behind them)
+    uint32_t through = 0;   // handed through, unanswered (the carrier waits for the customer)
   };
   struct Writing {
     uint64_t ticket = 0;

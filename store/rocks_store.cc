@@ -2,16 +2,24 @@
 // (group commit: what queued while a batch was being written goes in the next one); one reader
 // thread answers lookups. Nothing of RocksDB is visible outside this file.
 //
-// Keys (one column family; the first byte says what follows):
+// Keys, in the default column family (the first byte says what follows):
 //   'g' gateway id (8 bytes, big-endian)            -> mapping   (ids are minted in time order,
 //                                                                  so key order is age order)
-//   'c' upstream '\0' normalised carrier id          -> gateway id (8 bytes)
 //   'o' customer '\0' delivery id (8 bytes, big-end.) -> delivery (per customer, in arrival order)
+// and in the "carrier" column family:
+//   upstream '\0' normalised carrier id              -> gateway id (8 bytes)
+// The carrier index has its own family because its keys arrive in random order: in the default
+// skip-list memtable their inserts cost ~4 us of CPU per message at G8 (measured: 5.9 against
+// 2.0 us/rt added without them), in a hash memtable a bucket lookup. It is only ever read by
+// whole key, never iterated, so it needs no order until a flush sorts it.
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
+#include <rocksdb/perf_level.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <sys/statvfs.h>
@@ -26,6 +34,7 @@
 #include <filesystem>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "store/store.h"
 
@@ -74,7 +83,7 @@ std::string mappingKey(uint64_t gateway_id) {
 }
 
 std::string carrierKey(std::string_view upstream, std::string_view key) {
-  std::string k(1, 'c');
+  std::string k;
   k.append(upstream);
   k.push_back('\0');
   k.append(key);
@@ -160,8 +169,10 @@ constexpr size_t kExpireBatch = 10'000;  // removals per expire() call at most
 
 class RocksStore final : public Store {
  public:
-  RocksStore(StoreOptions options, std::unique_ptr<rocksdb::DB> db)
-      : opts_(std::move(options)), db_(std::move(db)) {
+  RocksStore(StoreOptions options, std::unique_ptr<rocksdb::DB> db,
+             std::vector<rocksdb::ColumnFamilyHandle*> handles)
+      : opts_(std::move(options)), db_(std::move(db)), handles_(std::move(handles)) {
+    carrier_ = handles_.at(1);
     if (opts_.batch_max == 0) {
       opts_.batch_max = 1;
     }
@@ -187,6 +198,9 @@ class RocksStore final : public Store {
     if (!broken_) {
       db_->FlushWAL(true);
     }
+    for (rocksdb::ColumnFamilyHandle* h : handles_) {
+      db_->DestroyColumnFamilyHandle(h);  // before the database closes
+    }
   }
 
   const OpenInfo& openInfo() const override { return info_; }
@@ -198,7 +212,7 @@ class RocksStore final : public Store {
     putBE64(gid, m.gateway_id);
     return append([&](rocksdb::WriteBatch& wb) {
       wb.Put(mappingKey(m.gateway_id), v);
-      wb.Put(ck, gid);
+      wb.Put(carrier_, ck, gid);
       return v.size() + ck.size() + 17;
     });
   }
@@ -227,6 +241,17 @@ class RocksStore final : public Store {
     });
   }
 
+  void kick() override {
+    {
+      std::lock_guard lk(mu_);
+      if (groups_.empty()) {
+        return;
+      }
+      kicked_ = true;
+    }
+    cv_.notify_one();
+  }
+
   uint64_t lastTicket() const override {
     std::lock_guard lk(mu_);
     return next_ticket_;
@@ -247,7 +272,7 @@ class RocksStore final : public Store {
             cb = std::move(cb)]() mutable {
       std::optional<StoredMapping> m;
       std::string gid;
-      if (db_->Get(rocksdb::ReadOptions(), carrierKey(upstream, key), &gid).ok() &&
+      if (db_->Get(rocksdb::ReadOptions(), carrier_, carrierKey(upstream, key), &gid).ok() &&
           gid.size() == 8) {
         m = getMapping(getBE64(gid.data()), now_ms, ttl_ms);
         if (m && (m->upstream != upstream || m->upstream_key != key)) {
@@ -345,8 +370,8 @@ class RocksStore final : public Store {
       g.bytes += add(g.wb);
       ++g.count;
       ticket = g.last_ticket = ++next_ticket_;
-      // The writer waits for a first write, or (batch_delay) for a full batch.
-      notify = (groups_.size() == 1 && g.count == 1) || g.count >= opts_.batch_max;
+      // A full batch goes at once; the rest waits for kick().
+      notify = g.count >= opts_.batch_max;
     }
     if (notify) {
       cv_.notify_one();
@@ -355,46 +380,43 @@ class RocksStore final : public Store {
   }
 
   void writerLoop() {
+    // RocksDB's per-thread perf counters cost a thread-local lookup per key comparison in the
+    // memtable (measured: ~7 % of the gateway's CPU at G8); nothing here reads them.
+    rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
     rocksdb::WriteOptions wo;
     wo.sync = opts_.sync;
     std::unique_lock lk(mu_);
     for (;;) {
-      cv_.wait(lk, [&] { return stop_ || !groups_.empty() || expire_.has_value(); });
-      if (!groups_.empty()) {
-        if (!stop_ && opts_.batch_delay_ms > 0 && groups_.size() == 1 &&
-            groups_.front().count < opts_.batch_max) {
-          cv_.wait_for(lk, std::chrono::milliseconds(opts_.batch_delay_ms), [&] {
-            return stop_ || groups_.size() > 1 || groups_.front().count >= opts_.batch_max;
-          });
+      cv_.wait(lk, [&] { return stop_ || kicked_ || fullFront() || expire_.has_value(); });
+      if (kicked_ || fullFront() || (stop_ && !groups_.empty())) {
+        if (kicked_ && !stop_ && opts_.batch_delay_ms > 0 && !fullFront()) {
+          // store.batch_delay: more writes may join the batch meanwhile.
+          cv_.wait_for(lk, std::chrono::milliseconds(opts_.batch_delay_ms),
+                       [&] { return stop_ || fullFront(); });
         }
-        Group g = std::move(groups_.front());
-        groups_.pop_front();
-        lk.unlock();
-        // Full or read-only: refused here, before RocksDB sees it. A log append that fails
-        // inside RocksDB leaves its log writer unusable (and Debian's build asserts on the next
-        // use): from then on every batch is refused until a restart.
-        rocksdb::Status st = broken_ ? rocksdb::Status::IOError(
-                                           "store stopped after a failed "
-                                           "write; restart to resume",
-                                           broken_reason_)
-                                     : roomFor(g.bytes);
-        if (st.ok()) {
-          st = db_->Write(wo, &g.wb);
-          if (!st.ok()) {
-            broken_ = true;
-            broken_reason_ = st.ToString();
+        // A kick (or stopping) takes everything queued so far; otherwise only full batches go.
+        const bool all = kicked_ || stop_;
+        kicked_ = false;
+        size_t n = 0;
+        while (n < groups_.size() && (all || groups_[n].count >= opts_.batch_max)) {
+          ++n;
+        }
+        for (size_t k = 0; k < n; ++k) {
+          Group g = std::move(groups_.front());
+          groups_.pop_front();
+          lk.unlock();
+          const rocksdb::Status st = commit(wo, g);
+          lk.lock();
+          if (st.ok()) {
+            ++stats_.batches;
+            stats_.writes += g.count;
+            stats_.bytes_written += g.bytes;
+          } else {
+            stats_.failed_writes += g.count;
+            last_error_ = st.ToString();
           }
+          done_.emplace_back(g.last_ticket, st.ok());
         }
-        lk.lock();
-        if (st.ok()) {
-          ++stats_.batches;
-          stats_.writes += g.count;
-          stats_.bytes_written += g.bytes;
-        } else {
-          stats_.failed_writes += g.count;
-          last_error_ = st.ToString();
-        }
-        done_.emplace_back(g.last_ticket, st.ok());
         lk.unlock();
         wakeOwner();
         lk.lock();
@@ -423,6 +445,27 @@ class RocksStore final : public Store {
     }
   }
 
+  bool fullFront() const { return !groups_.empty() && groups_.front().count >= opts_.batch_max; }
+
+  // One batch: refused here if the file system is full or read-only, before RocksDB sees it (a
+  // log append that fails inside RocksDB leaves its log writer unusable, and Debian's build
+  // asserts on its next use: from then on every batch is refused until a restart).
+  rocksdb::Status commit(const rocksdb::WriteOptions& wo, Group& g) {
+    if (broken_) {
+      return rocksdb::Status::IOError("store stopped after a failed write; restart to resume",
+                                      broken_reason_);
+    }
+    if (rocksdb::Status room = roomFor(g.bytes); !room.ok()) {
+      return room;
+    }
+    rocksdb::Status st = db_->Write(wo, &g.wb);
+    if (!st.ok()) {
+      broken_ = true;
+      broken_reason_ = st.ToString();
+    }
+    return st;
+  }
+
   void wakeOwner() {
     if (opts_.wake) {
       opts_.wake();
@@ -438,6 +481,7 @@ class RocksStore final : public Store {
   }
 
   void readerLoop() {
+    rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
     std::unique_lock lk(rmu_);
     for (;;) {
       rcv_.wait(lk, [&] { return rstop_ || !rjobs_.empty(); });
@@ -489,9 +533,9 @@ class RocksStore final : public Store {
           // The carrier id may belong to a newer mapping by now: only remove it if it is this one.
           const std::string ck = carrierKey(m->upstream, m->upstream_key);
           std::string gid;
-          if (db_->Get(rocksdb::ReadOptions(), ck, &gid).ok() && gid.size() == 8 &&
+          if (db_->Get(rocksdb::ReadOptions(), carrier_, ck, &gid).ok() && gid.size() == 8 &&
               getBE64(gid.data()) == id) {
-            wb.Delete(ck);
+            wb.Delete(carrier_, ck);
           }
         }
         ++mappings;
@@ -532,6 +576,12 @@ class RocksStore final : public Store {
   // Whether the file system takes `bytes` more and keeps store.min_free_bytes free (RocksDB's
   // flushes and compactions need room of their own), and is writable at all.
   rocksdb::Status roomFor(uint64_t bytes) {
+    // A statvfs per batch at most every 20 ms while far from the limit.
+    const auto now = std::chrono::steady_clock::now();
+    if (room_ok_until_ > now && bytes < room_margin_) {
+      room_margin_ -= bytes;
+      return rocksdb::Status::OK();
+    }
     struct statvfs v {};
     if (::statvfs(opts_.path.c_str(), &v) != 0) {
       return rocksdb::Status::IOError("statvfs", std::strerror(errno));
@@ -540,6 +590,11 @@ class RocksStore final : public Store {
       return rocksdb::Status::IOError(opts_.path, "read-only file system");
     }
     const uint64_t free = uint64_t{v.f_bavail} * v.f_frsize;
+    room_ok_until_ = {};
+    if (free >= opts_.min_free_bytes + bytes + (64u << 20)) {
+      room_margin_ = free - opts_.min_free_bytes - bytes - (32u << 20);
+      room_ok_until_ = now + std::chrono::milliseconds(20);
+    }
     if (free < opts_.min_free_bytes + bytes) {
       return rocksdb::Status::NoSpace(opts_.path, std::to_string(free) + " bytes free, " +
                                                       std::to_string(opts_.min_free_bytes) +
@@ -585,7 +640,11 @@ class RocksStore final : public Store {
 
   StoreOptions opts_;
   std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // [0] default, [1] carrier (owned)
+  rocksdb::ColumnFamilyHandle* carrier_ = nullptr;
   bool broken_ = false;  // a write failed inside RocksDB (writer thread only)
+  std::chrono::steady_clock::time_point room_ok_until_{};  // roomFor's last good answer
+  uint64_t room_margin_ = 0;
   std::string broken_reason_;
   OpenInfo info_;
 
@@ -595,7 +654,7 @@ class RocksStore final : public Store {
   std::deque<Group> groups_;
   uint64_t next_ticket_ = 0;
   bool stop_ = false;
-  bool failing_ = false;
+  bool kicked_ = false;  // the owner said: write what is queued
   std::optional<Expire> expire_;
   std::deque<std::pair<uint64_t, bool>> done_;
   StoreStats stats_;
@@ -625,8 +684,11 @@ std::unique_ptr<Store> openEmbedded(const StoreOptions& options, std::string& er
   }
   rocksdb::Options o;
   o.create_if_missing = true;
+  o.create_missing_column_families = true;
+  // The carrier family's hash memtable takes no concurrent writers (there is one writer).
+  o.allow_concurrent_memtable_write = false;
   o.max_background_jobs = 2;
-  o.write_buffer_size = 32u << 20;
+  o.write_buffer_size = 8u << 20;
   o.max_write_buffer_number = 3;
   o.max_total_wal_size = 256u << 20;
   o.keep_log_file_num = 2;
@@ -640,13 +702,24 @@ std::unique_ptr<Store> openEmbedded(const StoreOptions& options, std::string& er
   t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   t.block_cache = rocksdb::NewLRUCache(64u << 20);
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  rocksdb::ColumnFamilyOptions carrier(o);
+  // Whole keys up to 64 bytes hash to their bucket (upstream names and carrier ids are short).
+  carrier.prefix_extractor.reset(rocksdb::NewCappedPrefixTransform(64));
+  // 128k buckets (1 MiB of bucket array) for a 16 MiB memtable of ~250k carrier ids.
+  carrier.write_buffer_size = 16u << 20;
+  carrier.memtable_factory.reset(rocksdb::NewHashLinkListRepFactory(1u << 17));
+  const std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(o)}, {"carrier", carrier}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  const rocksdb::Status st = rocksdb::DB::Open(o, options.path, &raw);
+  const rocksdb::Status st =
+      rocksdb::DB::Open(rocksdb::DBOptions(o), options.path, families, &handles, &raw);
   if (!st.ok()) {
     error = options.path + ": " + st.ToString();
     return nullptr;
   }
-  return std::make_unique<RocksStore>(options, std::unique_ptr<rocksdb::DB>(raw));
+  return std::make_unique<RocksStore>(options, std::unique_ptr<rocksdb::DB>(raw),
+                                      std::move(handles));
 }
 
 }  // namespace smppgw::store

@@ -10,9 +10,10 @@
 //
 // Threads: every call is made on one thread (the gateway's loop) and never waits for a disk.
 // Writes are queued and committed in order, in batches, by the backend's own writer thread
-// (group commit); lookups run on its reader thread. When results are ready the backend calls
-// `wake` (from its thread: it must be thread-safe, e.g. uv_async_send) and the owner calls poll()
-// on its own thread, where every completion and callback runs.
+// (group commit: what was queued when the owner calls kick()); lookups run on its reader thread.
+// When results are ready the backend calls `wake` (from its thread: it must be thread-safe, e.g.
+// uv_async_send) and the owner calls poll() on its own thread, where every completion and callback
+// runs.
 //
 // Durability: a write is reported done once the batch holding it is in the engine's write-ahead
 // log: against a process crash (kill -9) every reported write survives. With `sync` each batch is
@@ -125,6 +126,10 @@ class Store {
   // A marker write that changes nothing: whether the store takes writes again after a failure.
   virtual uint64_t probe() = 0;
   virtual uint64_t lastTicket() const = 0;
+  // Starts committing what is queued (after store.batch_delay, if set). The owner calls it once
+  // per burst of writes (the gateway: at the end of a loop iteration that wrote), so one batch
+  // and one wake-up carry a whole iteration's writes. A full batch (batch_max) goes without it.
+  virtual void kick() = 0;
 
   // Lookups (the reader thread; callbacks from poll()). Mappings older than `ttl_ms` are not
   // found. A lookup sees the writes already reported done; one still queued may be missed (the

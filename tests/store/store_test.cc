@@ -90,6 +90,7 @@ struct Harness final : StoreListener {
     }
   }
   void durable() {
+    store->kick();
     REQUIRE(until([&] { return done_ok >= store->lastTicket(); }));
   }
   std::optional<StoredMapping> byGateway(uint64_t id, uint64_t now = 1000, uint64_t ttl = 1000) {
@@ -310,6 +311,7 @@ TEST_CASE("store: a write that would leave less than min_free_bytes is refused, 
     o.min_free_bytes = uint64_t{1} << 60;  // more than any disk has
     Harness h(b, o);
     const uint64_t t = h.store->putMapping(recordOf(mapping(7, "acme", "vf", "k7")));
+    h.store->kick();
     REQUIRE(h.until([&] { return h.done_failed >= t; }));
     CHECK(h.done_ok < t);
     CHECK(h.store->lastError().find("min_free_bytes") != std::string::npos);
@@ -317,6 +319,7 @@ TEST_CASE("store: a write that would leave less than min_free_bytes is refused, 
     CHECK(h.store->stats().writes == 0);
     CHECK_FALSE(h.byGateway(7));
     const uint64_t p = h.store->probe();  // still refused: the same answer, no crash
+    h.store->kick();
     REQUIRE(h.until([&] { return h.done_failed >= p; }));
   }
 }
