@@ -17,7 +17,8 @@ for all runs and for quiet runs only, and writes every run as a JSON line plus a
 
 Profiles: smoke (CI, ~1 min), ratios, g8, full (the whole matrix), tls (plaintext vs TLS gateway),
 cg (callgrind instruction counts: G1/G2/G3), memory (resident size with 10,000 idle bound
-sessions).
+sessions), restart (the embedded store filled with N mappings, the gateway killed with SIGKILL and
+started again on it: time to serve, time to the first receipt owed across the restart).
 
 TLS (--tls on|both, and the tls profile): a throwaway PKI is generated into the results directory
 with the openssl command (a CA, a certificate for 127.0.0.1/localhost); direct-tls runs
@@ -25,6 +26,16 @@ smpp-bench --tls against smpp-mcsim --tls-cert/--tls-key, gateway-tls puts TLS o
 listener and on its upstream to that smpp-mcsim. If smppgw or smpp-mcsim refuses the TLS
 configuration or flags (a build without them), the TLS runs are reported as skipped, with the
 reason, and do not fail the invocation.
+
+Store (--store embedded|sync|all): config variants of the gateway with the durable store
+(store.type embedded, RocksDB): gateway-store (sync false) and gateway-store-sync (sync true), each
+with a fresh store directory per run inside the run's directory, run next to gateway (memory
+store) in every rep; with --compare-smppgw also gateway-b-store(-sync), if that binary takes
+store.type embedded (`smppgw check-config`), else they are skipped with the reason. The store
+variants enable the gateway's metrics (127.0.0.1, port 0: the second line of its port file) and
+scrape them before and after the load; the report gives, per rep against gateway: throughput ratio
+(flagged below 0.8), added p50/p99, CPU per round trip and its difference, bytes handed to the
+store per message and the store's size on disk per million messages.
 
 Exit code: 0 if every run worked (every request answered, every receipt arrived, clean exits),
 1 otherwise, 2 on a usage error. The figures never decide the exit code.
@@ -44,14 +55,45 @@ import resource
 import shutil
 import signal
 import statistics
+import socket
+import struct
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 
 HZ = os.sysconf("SC_CLK_TCK")
 CONFIGS = ("direct", "uvpure", "gateway", "gateway-b",  # gateway-b: --compare-smppgw
-           "direct-tls", "gateway-tls", "gateway-b-tls")  # -tls: TLS on every SMPP hop
+           "direct-tls", "gateway-tls", "gateway-b-tls",  # -tls: TLS on every SMPP hop
+           # -store: the durable store (store.type embedded, sync false); -store-sync: sync true
+           "gateway-store", "gateway-store-sync", "gateway-b-store", "gateway-b-store-sync")
 TLS_VARIANTS = {"direct": "direct-tls", "gateway": "gateway-tls", "gateway-b": "gateway-b-tls"}
+STORE_SUFFIXES = {"embedded": ["-store"], "sync": ["-store-sync"],
+                  "all": ["-store", "-store-sync"]}
+# (store variant, its memory-store baseline, prefix of its keys in the per-rep ratios)
+STORE_PAIRS = (("gateway-store", "gateway", "STORE"),
+               ("gateway-store-sync", "gateway", "STORE_SYNC"),
+               ("gateway-b-store", "gateway-b", "B_STORE"),
+               ("gateway-b-store-sync", "gateway-b", "B_STORE_SYNC"))
+STORE_FLOOR = 0.8  # throughput with the store / without it, below which the report flags it
+
+
+def store_kind(config):
+    """None (memory store), "embedded" (sync false) or "sync" (sync true)."""
+    if config.endswith("-store-sync"):
+        return "sync"
+    if config.endswith("-store"):
+        return "embedded"
+    return None
+
+
+def base_config(config):
+    """direct, uvpure, gateway or gateway-b: the config without its -tls/-store suffix."""
+    for suffix in ("-tls", "-store-sync", "-store"):
+        if config.endswith(suffix):
+            return config[:-len(suffix)]
+    return config
 
 # ---------------------------------------------------------------------------------------------
 # Profiles: each is a list of matrices; reps are interleaved across them (rep-major).
@@ -78,7 +120,7 @@ PROFILES = {
     "full": [matrix(["minimal", "realistic"], [1, 10, 100], [1, 4],
                     ["closed", "open50", "open80"], 5, 3.0)],
 }
-SPECIAL_PROFILES = ("cg", "memory")
+SPECIAL_PROFILES = ("cg", "memory", "restart")
 
 # Targets of performance.md C.2 evaluated from the runs.
 G_TARGETS = {
@@ -207,6 +249,70 @@ def read_port(path):
         return None
 
 
+def read_ports(path):
+    """Every line of a port file as integers (smppgw: the listener's port, then the metrics
+    port when metrics are enabled); None until it is complete."""
+    try:
+        with open(path) as f:
+            text = f.read()
+        if not text.endswith("\n"):
+            return None
+        return [int(x) for x in text.split()]
+    except (OSError, ValueError):
+        return None
+
+
+def scrape_metrics(port, timeout=5.0):
+    """{series: value} from the gateway's Prometheus text at 127.0.0.1:PORT/metrics; a series is
+    named as printed, e.g. 'smppgw_store_writes_total{result="ok"}'."""
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=timeout) as r:
+        text = r.read().decode("utf-8", "replace")
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name, _, value = line.rpartition(" ")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            pass
+    return out
+
+
+def dir_sizes(path):
+    """(what `du` gives: the blocks the directory's files take on disk, what `du
+    --apparent-size` gives: the sum of their sizes), in bytes. They differ by what is
+    preallocated (RocksDB's log files) or sparse."""
+    blocks = apparent = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                st = os.lstat(os.path.join(root, name))
+                blocks += st.st_blocks * 512
+                apparent += st.st_size
+    return blocks, apparent
+
+
+STORE_SERIES = {"writes_ok": 'smppgw_store_writes_total{result="ok"}',
+                "writes_failed": 'smppgw_store_writes_total{result="failed"}',
+                "batches": "smppgw_store_batches_total",
+                "written_bytes": "smppgw_store_written_bytes_total",
+                "lookups_found": 'smppgw_store_lookups_total{result="found"}',
+                "lookups_missing": 'smppgw_store_lookups_total{result="missing"}'}
+STORE_GAUGES = {"backlog": "smppgw_store_backlog", "disk_bytes_metric": "smppgw_store_disk_bytes",
+                "mappings_in_memory": "smppgw_store_mappings"}
+
+
+def store_open_info(log_text):
+    """(ms, newest_id, waiting) of the gateway's `event=store_opened` log line, or Nones."""
+    m = re.search(r"event=store_opened .*?\bnewest_id=(\d+).*?\bwaiting=(\d+).*?\bms=(\d+)",
+                  log_text)
+    if not m:
+        m2 = re.search(r"event=store_opened .*?\bms=(\d+)", log_text)
+        return (int(m2.group(1)) if m2 else None), None, None
+    return int(m.group(3)), int(m.group(1)), int(m.group(2))
+
+
 def last_json_line(text):
     for line in reversed(text.strip().splitlines()):
         line = line.strip()
@@ -261,7 +367,7 @@ class Binaries:
 
 
 def gateway_config(mc_port, sessions, window, upstream_binds, customers=None,
-                   max_connections=1000, pki=None):
+                   max_connections=1000, pki=None, store=None):
     if customers is None:
         customers = [("bench", "secret")]
     cfg = {
@@ -286,6 +392,12 @@ def gateway_config(mc_port, sessions, window, upstream_binds, customers=None,
     if pki:
         cfg["listeners"][0]["tls"] = {"certificate": pki["cert"], "private_key": pki["key"]}
         cfg["upstreams"][0]["tls"] = {"ca": pki["ca"], "server_name": "127.0.0.1"}
+    if store:
+        # The durable store ({"type": "embedded", "path", "sync"}; batch_max and batch_delay are
+        # the gateway's defaults), and the metrics that tell what it wrote (port 0: the second
+        # line of the port file). Only then, so the memory-store configs stay as they were.
+        cfg["store"] = dict(store)
+        cfg["metrics"] = {"enabled": True, "address": "127.0.0.1", "port": 0}
     if max_connections > 1000:
         # The memory profile: every session comes from 127.0.0.1, above the default per-address
         # limit (100). Only then, so binaries without the key (--compare-smppgw OLD) take the
@@ -367,6 +479,36 @@ def tls_support(bins, outdir, configs):
     return pki, skip
 
 
+def store_support(bins, outdir, configs):
+    """{config: reason} for the store configs whose smppgw refuses store.type embedded in
+    `smppgw check-config` (a build without the durable store, e.g. an older --compare-smppgw)."""
+    wanted = [c for c in configs if store_kind(c)]
+    if not wanted:
+        return {}
+    probe_dir = os.path.join(outdir, "store-probe")
+    os.makedirs(probe_dir, exist_ok=True)
+    probe = os.path.join(probe_dir, "smppgw-store-probe.json")
+    with open(probe, "w") as f:
+        json.dump(gateway_config(2775, 1, 1, 1, store={
+            "type": "embedded", "path": os.path.join(probe_dir, "store"), "sync": False}),
+            f, indent=2)
+    skip, verdict = {}, {}
+    for c in wanted:
+        b = base_config(c)
+        exe = bins.smppgw if b == "gateway" else bins.smppgw_b
+        if not exe:
+            continue
+        if exe not in verdict:
+            r = subprocess.run([exe, "check-config", probe], capture_output=True, text=True,
+                               timeout=30)
+            verdict[exe] = None if r.returncode == 0 else refusal(r.stderr + r.stdout)
+        if verdict[exe] is not None:
+            skip[c] = "smppgw%s (%s) has no embedded store: %s" % (
+                " B" if b == "gateway-b" else "", exe, verdict[exe])
+    shutil.rmtree(probe_dir, ignore_errors=True)
+    return skip
+
+
 class Stack:
     """mcsim plus the middle process (none, smpp-relay or smppgw) of one run."""
 
@@ -376,6 +518,8 @@ class Stack:
         self.mcsim = None
         self.mid = None
         self.pki = pki if config.endswith("-tls") else None
+        self.store_dir = None  # the embedded store's directory (store variants)
+        self.metrics_port = None
         try:
             self._start(bins, config, rundir, sessions, window, upstream_binds, mo_rate,
                         valgrind, gw_customers, max_connections, nofile, ready_timeout)
@@ -403,7 +547,7 @@ class Stack:
 
     def _start(self, bins, config, rundir, sessions, window, upstream_binds, mo_rate, valgrind,
                gw_customers, max_connections, nofile, ready_timeout):
-        base = config[:-4] if config.endswith("-tls") else config
+        base = base_config(config)
         self.config = config
         self.rundir = rundir
         self.stats_path = os.path.join(rundir, "mid-stats.json")
@@ -433,8 +577,14 @@ class Stack:
                              "--stats-file", self.stats_path]
             self.mid = Proc("relay", argv, rundir, env=env, nofile=nofile)
         elif base in ("gateway", "gateway-b"):
+            store = None
+            if store_kind(config):
+                self.store_dir = os.path.join(rundir, "store")
+                shutil.rmtree(self.store_dir, ignore_errors=True)  # fresh per run
+                store = {"type": "embedded", "path": self.store_dir,
+                         "sync": store_kind(config) == "sync"}
             cfg = gateway_config(self.mc_port, sessions, window, upstream_binds, gw_customers,
-                                 max_connections, self.pki)
+                                 max_connections, self.pki, store)
             cfg_path = os.path.join(rundir, "smppgw.json")
             with open(cfg_path, "w") as f:
                 json.dump(cfg, f, indent=2)
@@ -446,6 +596,9 @@ class Stack:
             raise RunError("unknown config " + config)
         self.port = wait_until(lambda: read_port(port_file), ready_timeout,
                                self.mid.name + "'s port", [self.mid, self.mcsim])
+        if self.store_dir:
+            ports = read_ports(port_file) or []
+            self.metrics_port = ports[1] if len(ports) > 1 else None
         if base in ("gateway", "gateway-b"):
             wait_until(lambda: self.gateway_log_count("event=upstream_bound") >= upstream_binds,
                        ready_timeout, "the gateway's upstream binds", [self.mid, self.mcsim])
@@ -518,12 +671,15 @@ def measure(bins, args, outdir, seq, rep, config, mix, sessions, window, mode, l
            "upstream_binds": ub if config.startswith("gateway") else None, "mo_rate": mo_rate,
            "ok": False, "problems": []}
     stack = None
-    if config in args.tls_skip:
-        rec["skipped"] = args.tls_skip[config]
+    store_dir = None
+    if config in args.skip:
+        rec["skipped"] = args.skip[config]
         shutil.rmtree(rundir, ignore_errors=True)
         return rec
     try:
         stack = Stack(bins, config, rundir, sessions, window, ub, mo_rate, pki=args.pki)
+        store_dir = stack.store_dir
+        m0 = store_scrape(stack.metrics_port, rec) if store_dir else None
         bargs = ["--sessions", str(sessions), "--window", str(window), "--mix", mix,
                  "--duration", "%gs" % duration, "--seed", str(rep + 1),
                  "--response-timeout", "5s", "--receipt-timeout", "5s"]
@@ -538,6 +694,10 @@ def measure(bins, args, outdir, seq, rep, config, mix, sessions, window, mode, l
         t1 = time.monotonic()
         st1 = proc_stat()
         cpu1 = {p.name: p.sample() for p in stack.procs()}
+        if store_dir:  # after the measured interval: its figures do not include the scrape
+            m1 = store_scrape(stack.metrics_port, rec, settle=True)
+            du_live = dir_sizes(store_dir)
+            open_ms, _, _ = store_open_info(stack.mid.err())
         mid_stats, mid_rc, mc_sum, mc_rc = stack.stop()
         stack = None
         wall = t1 - t0
@@ -584,21 +744,83 @@ def measure(bins, args, outdir, seq, rep, config, mix, sessions, window, mode, l
                 rec["mid_user_ns_per_rt"] = mid_split[0] * 1e9 / rts
                 rec["mid_sys_ns_per_rt"] = mid_split[1] * 1e9 / rts
                 rec["mid_minflt_per_1k_rt"] = mid_split[2] * 1000.0 / rts
+        if store_dir:
+            store_fields(rec, store_kind(config), m0, m1, du_live, dir_sizes(store_dir), open_ms)
         rec["problems"] = check_run(rec, mc_sum)
         rec["ok"] = not rec["problems"]
     except RunError as e:
         rec["problems"].append(str(e))
     except SkipRun as e:
         rec["skipped"] = str(e)
-        args.tls_skip[config] = str(e)  # the same binary: its other runs are skipped at once
+        args.skip[config] = str(e)  # the same binary: its other runs are skipped at once
     finally:
         if stack is not None:
             stack.kill()
+        if store_dir and not args.keep_logs:
+            shutil.rmtree(store_dir, ignore_errors=True)  # even when the run's logs are kept
     if (rec["ok"] or rec.get("skipped")) and not args.keep_logs:
         shutil.rmtree(rundir, ignore_errors=True)
     else:
         rec["logs"] = rundir
     return rec
+
+
+def store_scrape(port, rec, settle=False):
+    """The store's counters and gauges from the gateway's /metrics ({} and a note in
+    rec["store_errors"] if they cannot be read). The gateway publishes them on its 100 ms tick:
+    with `settle`, scrapes again every 150 ms (2 s at most) until the backlog is 0 and the
+    written bytes stop moving, so the writes that trail the load are counted."""
+    if not port:
+        rec.setdefault("store_errors", []).append("no metrics port in the gateway's port file")
+        return {}
+    out, deadline = None, time.monotonic() + 2.0
+    while True:
+        if settle:
+            time.sleep(0.15)
+        try:
+            m = scrape_metrics(port)
+        except (OSError, ValueError) as e:
+            rec.setdefault("store_errors", []).append("metrics scrape failed: %s" % e)
+            return {}
+        prev = out
+        out = {k: m.get(series) for k, series in STORE_SERIES.items()}
+        out.update({k: m.get(series) for k, series in STORE_GAUGES.items()})
+        out["_scraped"] = True  # non-empty even when no store series is there yet
+        if not settle or time.monotonic() > deadline or (
+                prev is not None and not out.get("backlog") and
+                prev.get("written_bytes") == out.get("written_bytes")):
+            return out
+
+
+def store_fields(rec, kind, m0, m1, du_live, du_closed, open_ms):
+    """What a store variant's run wrote: counter deltas over the run, sizes on disk (du_live,
+    du_closed: dir_sizes() once the load is over, and once the gateway has exited), per message
+    (bench `messages`: a long message is 3 submit_sm) and per submit_sm answered."""
+    st = {"kind": kind, "sync": kind == "sync", "open_ms": open_ms,
+          "du_bytes": du_live[0], "apparent_bytes": du_live[1],
+          "du_bytes_closed": du_closed[0], "apparent_bytes_closed": du_closed[1]}
+    du_live, du_closed = du_live[0], du_closed[0]
+    for k in STORE_SERIES:
+        # A labelled series appears with its first event: missing from a scrape that worked, 0.
+        a = None if not m0 else (m0.get(k) or 0.0)
+        b = None if not m1 else (m1.get(k) or 0.0)
+        st[k] = None if a is None or b is None else b - a
+    for k in STORE_GAUGES:
+        st[k + "_end"] = (m1 or {}).get(k)
+    rec["store"] = st
+    msgs, rts = rec.get("messages") or 0, rec.get("responses") or 0
+    wb = st.get("written_bytes")
+    if msgs > 0:
+        rec["store_written_bytes_per_msg"] = None if wb is None else wb / msgs
+        # du / messages * 1e6 bytes = MB (10^6 bytes) per million messages
+        rec["store_disk_mb_per_1m_msgs"] = du_live / msgs
+        rec["store_disk_mb_per_1m_msgs_closed"] = du_closed / msgs
+        rec["store_apparent_mb_per_1m_msgs"] = st["apparent_bytes"] / msgs
+    if rts > 0 and wb is not None:
+        rec["store_written_bytes_per_submit"] = wb / rts
+    if st.get("writes_ok") is not None and st.get("batches"):
+        rec["store_writes_per_batch"] = st["writes_ok"] / st["batches"]
+    rec["store_open_ms"] = open_ms
 
 
 def bench_fields(r):
@@ -649,6 +871,11 @@ def check_run(rec, mc_sum):
             p.append("%s exit code %s" % (rec["config"], rec.get("mid_exit")))
         if not rec.get("mid_stats"):
             p.append("no loop counters from " + rec["config"])
+    if store_kind(rec["config"]):
+        for e in rec.get("store_errors", []):
+            p.append("store metrics of %s: %s" % (rec["config"], e))
+        if pick(rec, "store", "writes_failed"):
+            p.append("%d store writes failed" % rec["store"]["writes_failed"])
     return p
 
 
@@ -672,6 +899,12 @@ POINT_METRICS = ("throughput", "p50_us", "p90_us", "p99_us", "p999_us", "mid_cpu
                  "mid_user_ns_per_rt", "mid_sys_ns_per_rt", "mid_minflt_per_1k_rt",
                  "mid_syscalls_per_rt", "mid_reads_per_rt", "mid_writes_per_rt",
                  "mid_iterations_per_rt", "receipt_p50_ms", "receipt_p99_ms")
+
+
+# Store variants only (gateway-store, gateway-store-sync, gateway-b-store...).
+STORE_METRICS = ("store_written_bytes_per_msg", "store_written_bytes_per_submit",
+                 "store_disk_mb_per_1m_msgs", "store_disk_mb_per_1m_msgs_closed",
+                 "store_apparent_mb_per_1m_msgs", "store_writes_per_batch", "store_open_ms")
 
 
 def point_key(r):
@@ -708,7 +941,7 @@ def summarize(runs, threshold):
                 continue
             quiet = [r for r in rs if not r["noisy"]]
             c = {"runs": len(rs), "quiet_runs": len(quiet), "all": {}, "quiet": {}}
-            for m in POINT_METRICS:
+            for m in POINT_METRICS + (STORE_METRICS if store_kind(config) else ()):
                 c["all"][m] = spread([r.get(m) for r in rs])
                 c["quiet"][m] = spread([r.get(m) for r in quiet])
             for k in ("bench", "mcsim", "mid"):
@@ -768,6 +1001,24 @@ def ratios_for(key, ok):
             x["B_vs_A_cpu"] = ratio(gb, g, "mid_cpu_ns_per_rt")
             x["B_vs_A_throughput"] = ratio(gb, g, "throughput")
             x["B_vs_A_p50"] = ratio(gb, g, "p50_us")
+        for variant, base, pre in STORE_PAIRS:  # the durable store against memory, same rep
+            sv, mem = rs.get(variant), rs.get(base)
+            if not sv:
+                continue
+            if mem:
+                x[pre + "_vs_mem_throughput"] = ratio(sv, mem, "throughput")
+                for pct in ("p50", "p99"):
+                    a, b = sv.get(pct + "_us"), mem.get(pct + "_us")
+                    if a is not None and b is not None:
+                        x["%s_added_%s_ms" % (pre, pct)] = (a - b) / 1000.0
+                a, b = sv.get("mid_cpu_ns_per_rt"), mem.get("mid_cpu_ns_per_rt")
+                if a is not None and b is not None:
+                    x[pre + "_added_cpu_us_per_rt"] = (a - b) / 1000.0
+            if sv.get("mid_cpu_ns_per_rt") is not None:
+                x[pre + "_cpu_us_per_rt"] = sv["mid_cpu_ns_per_rt"] / 1000.0
+            x[pre + "_written_bytes_per_msg"] = sv.get("store_written_bytes_per_msg")
+            x[pre + "_disk_mb_per_1m_msgs"] = sv.get("store_disk_mb_per_1m_msgs")
+            x[pre + "_apparent_mb_per_1m_msgs"] = sv.get("store_apparent_mb_per_1m_msgs")
         x["gateway_vs_direct_throughput"] = ratio(g, d, "throughput")
         for pct in ("p50_us", "p99_us"):
             if g and u and d and None not in (g.get(pct), u.get(pct), d.get(pct)):
@@ -822,6 +1073,15 @@ def evaluate_targets(points):
     g8 = pick(p, "configs", "gateway", "all", "throughput", "median") if p else None
     add("G8", "submit_sm/s, realistic, 4 x W10, receipts (>= 50,000)", g8,
         lambda v: v >= 50000)
+    # The durable store's floor, at the G8 point, only when a store variant ran there.
+    for variant, base, pre in STORE_PAIRS:
+        v = pick(p, "ratios", "all", pre + "_vs_mem_throughput", "median") if p else None
+        if v is not None:
+            add(pre, "throughput %s / %s, G8 point (>= %.1f)" % (variant, base, STORE_FLOOR), v,
+                lambda v: v >= STORE_FLOOR, "added p50 %s ms, p99 %s ms, CPU %s us/rt" % (
+                    fmt(pick(p, "ratios", "all", pre + "_added_p50_ms", "median"), 3),
+                    fmt(pick(p, "ratios", "all", pre + "_added_p99_ms", "median"), 3),
+                    fmt(pick(p, "ratios", "all", pre + "_added_cpu_us_per_rt", "median"), 2)))
     return t
 
 
@@ -873,6 +1133,16 @@ def print_report(points, targets, runs, out=sys.stdout):
                     "", fmt(pick(a, "receipt_p50_ms", "median"), 3),
                     fmt(pick(a, "receipt_p99_ms", "median"), 3),
                     fmt(pick(a, "mo_share", "median"), 4)))
+            if store_kind(config):
+                w("  %-8s       store: written B/msg %s (B/submit_sm %s), writes/batch %s; disk MB "
+                  "per 1M msgs %s (apparent %s; after the exit %s); open ms %s\n" % (
+                      "", fmt(pick(a, "store_written_bytes_per_msg", "median")),
+                      fmt(pick(a, "store_written_bytes_per_submit", "median")),
+                      fmt(pick(a, "store_writes_per_batch", "median"), 1),
+                      fmt(pick(a, "store_disk_mb_per_1m_msgs", "median"), 1),
+                      fmt(pick(a, "store_apparent_mb_per_1m_msgs", "median"), 1),
+                      fmt(pick(a, "store_disk_mb_per_1m_msgs_closed", "median"), 1),
+                      fmt(pick(a, "store_open_ms", "median"))))
         ra, rq = p["ratios"]["all"], p["ratios"]["quiet"]
         if ra:
             w("  ratios (per rep, median (min-max)) [quiet reps median]:\n")
@@ -887,6 +1157,23 @@ def print_report(points, targets, runs, out=sys.stdout):
                     d = 1 if k.startswith("added") else 3
                     w("    %-30s %s [%s]\n" % (k, fmt(ra[k], d),
                                                fmt(pick(rq, k, "median"), d)))
+            for variant, base, pre in STORE_PAIRS:
+                for suffix, d in (("_vs_mem_throughput", 3), ("_added_p50_ms", 3),
+                                  ("_added_p99_ms", 3), ("_cpu_us_per_rt", 2),
+                                  ("_added_cpu_us_per_rt", 2), ("_written_bytes_per_msg", 0),
+                                  ("_disk_mb_per_1m_msgs", 1),
+                                  ("_apparent_mb_per_1m_msgs", 1)):
+                    k = pre + suffix
+                    if not ra.get(k):
+                        continue
+                    flag = ""
+                    if suffix == "_vs_mem_throughput":
+                        low = ra[k]["median"] < STORE_FLOOR
+                        flag = "  BELOW FLOOR %.1f (%s vs %s)" % (STORE_FLOOR, variant, base) \
+                            if low else ("  (some reps below %.1f)" % STORE_FLOOR
+                                         if ra[k]["min"] < STORE_FLOOR else "")
+                    w("    %-30s %s [%s]%s\n" % (k, fmt(ra[k], d),
+                                                 fmt(pick(rq, k, "median"), d), flag))
     w("\n== Targets (medians of per-rep ratios, all runs)\n")
     for t in targets:
         state = {True: "met", False: "MISSED", None: "not measured"}[t["met"]]
@@ -1307,6 +1594,403 @@ def print_memory(res, out=sys.stdout):
 
 
 # ---------------------------------------------------------------------------------------------
+# Restart: the embedded store filled with N mappings, the gateway killed (SIGKILL) while the
+# carrier still owes receipts, and started again on the same store.
+
+SMPP_BIND_RECEIVER, SMPP_DELIVER_SM, SMPP_UNBIND, SMPP_ENQUIRE_LINK = 0x01, 0x05, 0x06, 0x15
+SMPP_RESP = 0x80000000
+TAG_RECEIPTED_MESSAGE_ID = 0x001E
+
+
+def _cstring(body, pos):
+    end = body.index(b"\0", pos)
+    return body[pos:end], end + 1
+
+
+def receipted_id(body):
+    """The receipted_message_id of a deliver_sm body (its TLV, else the text's id:), or None."""
+    try:
+        _, pos = _cstring(body, 0)  # service_type
+        _, pos = _cstring(body, pos + 2)  # source_addr_ton, _npi, source_addr
+        _, pos = _cstring(body, pos + 2)  # dest_addr_ton, _npi, destination_addr
+        _, pos = _cstring(body, pos + 3)  # esm_class, protocol_id, priority_flag, schedule
+        _, pos = _cstring(body, pos)  # validity_period
+        pos += 4  # registered_delivery, replace_if_present, data_coding, sm_default_msg_id
+        n = body[pos]
+        text = body[pos + 1:pos + 1 + n]
+        pos += 1 + n
+        while pos + 4 <= len(body):
+            tag, length = struct.unpack_from(">HH", body, pos)
+            if tag == TAG_RECEIPTED_MESSAGE_ID:
+                return body[pos + 4:pos + 4 + length].rstrip(b"\0").decode("latin-1")
+            pos += 4 + length
+        m = re.search(rb"id:(\S+)", text)
+        return m.group(1).decode("latin-1") if m else None
+    except (ValueError, IndexError, struct.error):
+        return None
+
+
+class Receiver(threading.Thread):
+    """A customer bound as a receiver (bind_receiver, v3.4), in a thread of this script: it
+    answers every deliver_sm and enquire_link and notes when the deliver_sm arrive. (smpp-bench
+    has no receive-only mode: it binds to submit.) Not on a measured CPU path."""
+
+    def __init__(self, port, system_id, password):
+        super().__init__(daemon=True)
+        self.port, self.system_id, self.password = port, system_id, password
+        self.connected_at = self.bound_at = self.first_at = self.last_at = None
+        self.count = 0
+        self.ids = set()
+        self.error = None
+        self._stopping = threading.Event()
+        self.sock = None
+
+    def _send(self, command, seq, body=b"", status=0):
+        self.sock.sendall(struct.pack(">IIII", 16 + len(body), command, status, seq) + body)
+
+    def run(self):
+        try:
+            self._run()
+        except (OSError, ValueError) as e:
+            if not self._stopping.is_set():
+                self.error = "receiver: %s" % e
+        finally:
+            if self.sock is not None:
+                with contextlib.suppress(OSError):
+                    self.sock.close()
+
+    def _run(self):
+        self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        self.connected_at = time.monotonic()
+        self.sock.settimeout(0.05)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._send(SMPP_BIND_RECEIVER, 1, self.system_id.encode() + b"\0" +
+                   self.password.encode() + b"\0" + b"\0" + bytes([0x34, 0, 0]) + b"\0")
+        buf = b""
+        unbind_at = None
+        while True:
+            if self._stopping.is_set() and unbind_at is None:
+                self._send(SMPP_UNBIND, 2)
+                unbind_at = time.monotonic()
+            if unbind_at is not None and time.monotonic() - unbind_at > 2.0:
+                return
+            try:
+                data = self.sock.recv(1 << 16)
+            except socket.timeout:
+                continue
+            if not data:
+                if unbind_at is None and not self._stopping.is_set():
+                    raise ValueError("the gateway closed the receiver's connection")
+                return
+            buf += data
+            while len(buf) >= 16:
+                length, command, status, seq = struct.unpack_from(">IIII", buf)
+                if length < 16 or length > (1 << 20):
+                    raise ValueError("bad command_length %d" % length)
+                if len(buf) < length:
+                    break
+                body, buf = buf[16:length], buf[length:]
+                now = time.monotonic()
+                if command == SMPP_BIND_RECEIVER | SMPP_RESP:
+                    if status != 0:
+                        raise ValueError("bind_receiver refused: command_status 0x%08x" % status)
+                    self.bound_at = now
+                elif command == SMPP_DELIVER_SM:
+                    self._send(SMPP_DELIVER_SM | SMPP_RESP, seq, b"\0")
+                    if self.first_at is None:
+                        self.first_at = now
+                    self.last_at = now
+                    self.count += 1
+                    rid = receipted_id(body)
+                    if rid:
+                        self.ids.add(rid)
+                elif command in (SMPP_ENQUIRE_LINK, SMPP_UNBIND):
+                    self._send(command | SMPP_RESP, seq)
+                    if command == SMPP_UNBIND:
+                        return
+                elif command == SMPP_UNBIND | SMPP_RESP:
+                    return
+                elif not command & SMPP_RESP:
+                    self._send(SMPP_RESP, seq, status=0x03)  # generic_nack ESME_RINVCMDID
+
+    def stop(self):
+        self._stopping.set()
+        self.join(5)
+
+
+def run_restart(bins, args, outdir, jl):
+    """Fills an embedded store with --restart-mappings mappings (minimal mix, no receipts, in
+    bench runs of --restart-chunk, the lock taken per chunk), submits --restart-owed more with
+    receipts that smpp-mcsim sends --restart-receipt-delay later, kills the gateway with SIGKILL
+    once they are answered, waits until every owed receipt is due (queued in smpp-mcsim for the
+    gateway's binds), starts the gateway again on the same store and times, from its exec:
+    `event=listening` (ready to serve), its port file, its upstream binds, a receiver of the
+    customer bound, the first owed receipt delivered to it, all of them, and the first store
+    lookup found (smppgw_store_lookups_total{result="found"} > 0, polled every 10 ms)."""
+    sync = args.store == "sync"
+    config = "gateway-store-sync" if sync else "gateway-store"
+    total, owed, delay = args.restart_mappings, args.restart_owed, args.restart_receipt_delay
+    sessions = (args.binds or [4])[0]
+    window = (args.windows or [50])[0]
+    rundir = os.path.join(outdir, "restart")
+    os.makedirs(rundir, exist_ok=True)
+    store_dir = os.path.join(rundir, "store")
+    res = {"kind": "restart", "config": config, "sync": sync, "store": store_dir,
+           "mappings_target": total, "owed_target": owed, "receipt_delay_s": delay,
+           "fill": {"sessions": sessions, "window": window, "mix": "minimal", "chunks": 0,
+                    "mappings": 0, "seconds": 0.0},
+           "from_exec_ms": {}, "problems": []}
+    if config in args.skip:
+        res["skipped"] = args.skip[config]
+        jl.write(json.dumps(res) + "\n")
+        shutil.rmtree(rundir, ignore_errors=True)
+        return res
+    shutil.rmtree(store_dir, ignore_errors=True)
+    mc = gw = rx = None
+    held = contextlib.ExitStack()  # the lock, while the processes start (not between chunks)
+    held.enter_context(maybe_lock(args.lock))
+    try:
+        mc_port_file = os.path.join(rundir, "mcsim.port")
+        mc = Proc("mcsim", [bins.mcsim, "--listen", "127.0.0.1:0", "--port-file", mc_port_file,
+                            "--quiet", "--window", "1000",
+                            "--receipt-delay", "%dms" % round(delay * 1000),
+                            "--duration", "86400s"], rundir)
+        mc_port = wait_until(lambda: read_port(mc_port_file), 10, "smpp-mcsim's port", [mc])
+        cfg = gateway_config(mc_port, sessions, window, sessions, store={
+            "type": "embedded", "path": store_dir, "sync": sync})
+        cfg_path = os.path.join(rundir, "smppgw.json")
+        with open(cfg_path, "w") as f:
+            json.dump(cfg, f, indent=2)
+
+        def start_gateway(name):
+            port_file = os.path.join(rundir, name + ".port")
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(port_file)
+            t0 = time.monotonic()
+            p = Proc(name, [bins.smppgw, "run", "-c", cfg_path, "--port-file", port_file],
+                     rundir)
+            return p, port_file, t0
+
+        def bound(p):
+            with open(p.err_path, errors="replace") as f:
+                return f.read().count("event=upstream_bound") >= sessions
+
+        gw, pf, _ = start_gateway("gateway1")
+        ports1 = wait_until(lambda: read_ports(pf), args.restart_timeout, "gateway1's port",
+                            [gw, mc])
+        wait_until(lambda: bound(gw), 30, "gateway1's upstream binds", [gw, mc])
+        held.close()
+
+        # 1. The fill: mappings only (registered_delivery 0: the carrier owes nothing for them).
+        fill = res["fill"]
+        while fill["mappings"] < total:
+            n = min(args.restart_chunk, total - fill["mappings"])
+            with maybe_lock(args.lock):
+                t = time.monotonic()
+                rc, rep = run_bench(bins, rundir, ports1[0], [
+                    "--sessions", str(sessions), "--window", str(window), "--mix", "minimal",
+                    "--count", str(n), "--seed", str(fill["chunks"] + 1),
+                    "--response-timeout", "10s"], max(120.0, n / 2000.0))
+                fill["seconds"] += time.monotonic() - t
+            fill["chunks"] += 1
+            got = rep.get("responses_ok") or 0
+            fill["mappings"] += got
+            if rc != 0 or got != n:
+                raise RunError("fill chunk %d: smpp-bench exit %s, %d of %d submits answered "
+                               "ESME_ROK (%s)" % (fill["chunks"], rc, got, n,
+                                                  json.dumps(rep.get("statuses"))))
+            log("restart: %s of %s mappings stored (%s/s)" % (
+                fmt(fill["mappings"]), fmt(total), fmt(fill["mappings"] / fill["seconds"])))
+        fill["per_s"] = fill["mappings"] / fill["seconds"] if fill["seconds"] else None
+
+        with maybe_lock(args.lock):
+            # 2. Owed receipts: answered now, their receipts due `delay` later (the bench does
+            # not wait for them).
+            rc, rep = run_bench(bins, rundir, ports1[0], [
+                "--sessions", "1", "--window", "10", "--mix", "minimal", "--receipts",
+                "--receipt-timeout", "0s", "--count", str(owed), "--seed", "1000",
+                "--response-timeout", "10s"], 120.0)
+            t_owed = time.monotonic()
+            owed_ok = rep.get("responses_ok") or 0
+            res["owed"] = owed_ok
+            res["owed_receipts_at_bench"] = pick(rep, "receipts", "matched")
+            if owed_ok != owed:
+                raise RunError("owed phase: %d of %d submits answered ESME_ROK (%s)" % (
+                    owed_ok, owed, json.dumps(rep.get("statuses"))))
+            mappings = fill["mappings"] + owed_ok
+            res["mappings"] = mappings
+            m = store_scrape(ports1[1] if len(ports1) > 1 else None, res, settle=True)
+            for k in ("written_bytes", "writes_ok", "batches"):
+                res[k] = m.get(k)
+            for e in res.pop("store_errors", []):
+                res["problems"].append("gateway1's metrics: %s" % e)
+            res["gateway1_rss_kb"] = gw.rss_kb()
+
+            # 3. The crash.
+            gw.stop(signal.SIGKILL, 10)
+            gw = None
+            res["killed_after_owed_s"] = time.monotonic() - t_owed
+            if res["killed_after_owed_s"] >= delay:
+                res["notes"] = ["the kill came %.2f s after the owed submits, not before their "
+                                "receipts were due (%.2f s): some may have reached the old gateway "
+                                "(its outbox) instead of being owed by smpp-mcsim; use a longer "
+                                "--restart-receipt-delay" % (res["killed_after_owed_s"], delay)]
+            res["du_bytes_killed"], res["apparent_bytes_killed"] = dir_sizes(store_dir)
+            if res.get("written_bytes"):
+                res["written_bytes_per_mapping"] = res["written_bytes"] / mappings
+            res["disk_bytes_per_mapping"] = res["du_bytes_killed"] / mappings
+            res["apparent_bytes_per_mapping"] = res["apparent_bytes_killed"] / mappings
+            due = t_owed + delay + 0.5 - time.monotonic()
+            if due > 0:  # every owed receipt due, waiting in smpp-mcsim for the gateway's binds
+                time.sleep(due)
+            log("restart: %s mappings, %s MB on disk; killed; restarting" % (
+                fmt(mappings), fmt(res["du_bytes_killed"] / 1e6, 1)))
+
+            # 4. The restart, timed from exec.
+            gw, pf, t0 = start_gateway("gateway2")
+            ev = {k: None for k in ("listening", "port_file", "upstream_bound", "receiver_bound",
+                                    "first_receipt", "all_receipts", "first_lookup_found")}
+            ports2 = None
+            next_scrape = 0.0
+            deadline = t0 + args.restart_timeout
+            while True:
+                now = time.monotonic()
+                if not gw.running():
+                    raise RunError("gateway2 exited (code %s) after the restart: %s" % (
+                        gw.p.returncode, gw.err()[-400:]))
+                if ev["listening"] is None or ev["upstream_bound"] is None:
+                    text = gw.err()
+                    if ev["listening"] is None and "event=listening" in text:
+                        ev["listening"] = now
+                    if ev["upstream_bound"] is None and \
+                            text.count("event=upstream_bound") >= sessions:
+                        ev["upstream_bound"] = now
+                if ports2 is None:
+                    ports2 = read_ports(pf)
+                    if ports2:
+                        ev["port_file"] = now
+                        rx = Receiver(ports2[0], "bench", "secret")
+                        rx.start()
+                if ports2 and len(ports2) > 1 and ev["first_lookup_found"] is None and \
+                        now >= next_scrape:
+                    with contextlib.suppress(OSError, ValueError):
+                        m = scrape_metrics(ports2[1], 1.0)
+                        if (m.get(STORE_SERIES["lookups_found"]) or 0) > 0:
+                            ev["first_lookup_found"] = time.monotonic()
+                    next_scrape = now + 0.01
+                if rx is not None:
+                    if rx.error:
+                        raise RunError(rx.error)
+                    ev["receiver_bound"] = rx.bound_at
+                    ev["first_receipt"] = rx.first_at
+                    if rx.count >= owed_ok and ev["all_receipts"] is None:
+                        ev["all_receipts"] = rx.last_at
+                if ev["all_receipts"] is not None and (
+                        ev["first_lookup_found"] is not None or now > ev["all_receipts"] + 1.0):
+                    break
+                if now > deadline:
+                    res["problems"].append("%.0f s after the restart, still waiting for: %s" % (
+                        args.restart_timeout, ", ".join(k for k, v in ev.items() if v is None)))
+                    break
+                time.sleep(0.001)
+            res["from_exec_ms"] = {k: None if v is None else (v - t0) * 1000.0
+                                   for k, v in ev.items()}
+            text = gw.err()
+            res["store_open_ms"], res["newest_id"], res["outbox_waiting"] = \
+                store_open_info(text)
+            if ports2 and len(ports2) > 1:
+                with contextlib.suppress(OSError, ValueError):
+                    m = scrape_metrics(ports2[1])
+                    res["lookups_found"] = m.get(STORE_SERIES["lookups_found"])
+                    res["lookups_missing"] = m.get(STORE_SERIES["lookups_missing"])
+            res["gateway2_rss_kb"] = gw.rss_kb()
+            if rx is not None:
+                rx.stop()
+                res["receipts_received"] = rx.count
+                res["receipts_distinct"] = len(rx.ids)
+                if rx.count < owed_ok:
+                    res["problems"].append("%d of %d owed receipts reached the receiver" % (
+                        rx.count, owed_ok))
+                rx = None
+            rc = gw.stop(signal.SIGTERM, 30)
+            gw = None
+            if rc != 0:
+                res["problems"].append("gateway2 exit code %s on SIGTERM" % rc)
+            res["du_bytes_closed"], res["apparent_bytes_closed"] = dir_sizes(store_dir)
+            mc_rc = mc.stop(signal.SIGTERM, 30)
+            mc_sum = last_json_line(mc.out())
+            mc = None
+            res["mcsim_receipts"] = pick(mc_sum, "receipts")
+            if mc_rc != 0:
+                res["problems"].append("smpp-mcsim exit code %s" % mc_rc)
+    except RunError as e:
+        res["problems"].append(str(e))
+    finally:
+        if rx is not None:
+            rx.stop()
+        for p in (gw, mc):
+            if p is not None:
+                p.stop(signal.SIGKILL, 5)
+        held.close()
+        if not args.keep_logs:
+            shutil.rmtree(store_dir, ignore_errors=True)
+    jl.write(json.dumps(res) + "\n")
+    if not res["problems"] and not args.keep_logs:
+        shutil.rmtree(rundir, ignore_errors=True)
+    else:
+        res["logs"] = rundir
+    return res
+
+
+def print_restart(res, out=sys.stdout):
+    w = out.write
+    w("\n== Restart: %s (store.sync %s), gateway killed with SIGKILL, started again on the same "
+      "store\n" % (res["config"], "true" if res["sync"] else "false"))
+    if res.get("skipped"):
+        w("  skipped: %s\n" % res["skipped"])
+        return
+    f = res["fill"]
+    w("  fill: %s mappings in %s s (%s/s; %d x W%d, minimal mix, no receipts, %d bench run(s))\n"
+      % (fmt(f["mappings"]), fmt(f["seconds"], 1), fmt(f.get("per_s")), f["sessions"],
+         f["window"], f["chunks"]))
+    if "du_bytes_killed" in res:
+        w("  store after the kill: %s MB on disk (du; apparent size %s MB) for %s mappings: "
+          "%s B per mapping on disk (apparent %s B), %s B per mapping handed to the store "
+          "(smppgw_store_written_bytes_total); %s MB on disk after the clean stop\n" % (
+              fmt(res["du_bytes_killed"] / 1e6, 1), fmt(res["apparent_bytes_killed"] / 1e6, 1),
+              fmt(res.get("mappings")), fmt(res.get("disk_bytes_per_mapping"), 1),
+              fmt(res.get("apparent_bytes_per_mapping"), 1),
+              fmt(res.get("written_bytes_per_mapping"), 1),
+              fmt((res["du_bytes_closed"] / 1e6) if res.get("du_bytes_closed") is not None
+                  else None, 1)))
+    t = res.get("from_exec_ms") or {}
+    if t:
+        w("  from exec: store opened in %s ms (store_opened ms=); listening %s ms; port file %s "
+          "ms; %d upstream binds %s ms\n" % (
+              fmt(res.get("store_open_ms")), fmt(t.get("listening"), 1),
+              fmt(t.get("port_file"), 1), f["sessions"], fmt(t.get("upstream_bound"), 1)))
+        w("  owed receipts (%s, due %s s after their submits, the gateway killed %s s after "
+          "them; %s reached the bench before it left): receiver bound %s ms; first delivered %s "
+          "ms; all %s ms (%s received, %s distinct ids); first store lookup found (metrics, "
+          "published every 100 ms, polled every 10 ms) %s ms\n" % (
+              fmt(res.get("owed")), fmt(res["receipt_delay_s"], 1),
+              fmt(res.get("killed_after_owed_s"), 2),
+              fmt(res.get("owed_receipts_at_bench")), fmt(t.get("receiver_bound"), 1),
+              fmt(t.get("first_receipt"), 1), fmt(t.get("all_receipts"), 1),
+              fmt(res.get("receipts_received")), fmt(res.get("receipts_distinct")),
+              fmt(t.get("first_lookup_found"), 1)))
+        w("  gateway RSS: %s MB before the kill, %s MB after the restart; store lookups found %s, "
+          "missing %s\n" % (
+              fmt((res.get("gateway1_rss_kb") or 0) / 1024.0, 1),
+              fmt((res.get("gateway2_rss_kb") or 0) / 1024.0, 1),
+              fmt(res.get("lookups_found")), fmt(res.get("lookups_missing"))))
+    for n in res.get("notes", []):
+        w("  NOTE: %s\n" % n)
+    for p in res["problems"]:
+        w("  PROBLEM: %s\n" % p)
+
+
+# ---------------------------------------------------------------------------------------------
 
 
 def source_state():
@@ -1370,7 +2054,7 @@ def main(argv=None):
     g.add_argument("--duration", type=float, help="seconds of load per run")
     g.add_argument("--configs", type=csv_list(str), default=None,
                    help="subset of direct,uvpure,gateway (default all three; with "
-                   "--compare-smppgw also gateway-b)")
+                   "--compare-smppgw also gateway-b; --tls and --store add their variants)")
     g.add_argument("--compare-smppgw", metavar="PATH",
                    help="A/B: also run this smppgw binary as config gateway-b, interleaved "
                    "with the others; reports B_vs_A ratios (CPU, throughput, p50) per rep")
@@ -1378,6 +2062,13 @@ def main(argv=None):
                    help="on: direct and gateway configs run over TLS (direct-tls, gateway-tls; "
                    "uvpure has none); both: plaintext and TLS, interleaved (default off; the tls "
                    "profile: gateway and gateway-tls)")
+    g.add_argument("--store", choices=["off", "embedded", "sync", "all"], default="off",
+                   help="the durable store: embedded adds gateway-store (store.type embedded, "
+                   "sync false; a fresh directory per run), sync adds gateway-store-sync (sync "
+                   "true), all both; each runs next to its memory-store gateway config (and "
+                   "gateway-b's, if that binary has the embedded store) in every rep, and is "
+                   "reported against it (default off). --profile restart: sync makes its store "
+                   "sync true")
     g.add_argument("--windows", type=csv_list(int))
     g.add_argument("--binds", type=csv_list(int), help="bench sessions (customer binds)")
     g.add_argument("--mixes", type=csv_list(str), help="minimal,realistic")
@@ -1406,6 +2097,22 @@ def main(argv=None):
     m.add_argument("--memory-sessions", type=int, default=10000)
     m.add_argument("--memory-per-bench", type=int, default=1000,
                    help="sessions per smpp-bench process and customer (max_binds <= 1000)")
+    r = ap.add_argument_group("restart (--profile restart)")
+    r.add_argument("--restart-mappings", type=int, default=10000000,
+                   help="mappings stored before the kill (default 10,000,000)")
+    r.add_argument("--restart-owed", type=int, default=1000,
+                   help="messages submitted last, whose receipts are owed across the restart "
+                   "(default 1000)")
+    r.add_argument("--restart-receipt-delay", type=float, default=3.0,
+                   help="seconds smpp-mcsim waits before sending a receipt (default 3): the "
+                   "owed receipts are answered, the gateway killed, and it is started again "
+                   "once they are all due")
+    r.add_argument("--restart-chunk", type=int, default=1000000,
+                   help="fill submits per smpp-bench run; --lock is taken per run (default "
+                   "1,000,000)")
+    r.add_argument("--restart-timeout", type=float, default=300.0,
+                   help="seconds from the restart's exec to wait for it to serve and deliver "
+                   "every owed receipt (default 300)")
     ap.add_argument("--lock", help="flock this file around each rep (e.g. /tmp/smppgw-build.lock) "
                     "so nothing else runs during measurements; released between reps")
     ap.add_argument("--keep-logs", action="store_true", help="keep every run's logs")
@@ -1428,10 +2135,25 @@ def main(argv=None):
         plain = [c for c in args.configs if not c.endswith("-tls")]
         args.configs = (plain if tls == "both" else []) + \
             [v for v in variants if v not in plain]
+    if args.store != "off" and args.profile not in SPECIAL_PROFILES:
+        bases = [c for c in args.configs if c in ("gateway", "gateway-b")]
+        if not bases:
+            ap.error("--store %s needs the plaintext gateway config (not --tls on)" % args.store)
+        with_store = []
+        for c in args.configs:  # each store variant right after its memory-store config
+            with_store.append(c)
+            if c in bases:
+                with_store += [c + sfx for sfx in STORE_SUFFIXES[args.store]]
+        args.configs = with_store
     args.configs = list(dict.fromkeys(args.configs))  # each once, in order
     for cfg in args.configs:
         if cfg not in CONFIGS:
             ap.error("unknown config " + cfg)
+    if args.profile == "restart":
+        if args.restart_mappings < 1 or args.restart_owed < 1 or args.restart_chunk < 1:
+            ap.error("--restart-mappings, --restart-owed and --restart-chunk must be >= 1")
+        if args.store == "all":
+            ap.error("--profile restart takes --store embedded (default) or sync")
     if any(c.startswith("gateway-b") for c in args.configs) and not args.compare_smppgw:
         ap.error("gateway-b needs --compare-smppgw PATH")
     bins = Binaries(args.build_dir)
@@ -1439,8 +2161,11 @@ def main(argv=None):
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     outdir = args.out or os.path.join(bins.base, "benchrun", "%s-%s" % (args.profile, stamp))
     os.makedirs(outdir, exist_ok=True)
-    args.pki, args.tls_skip = tls_support(bins, outdir, args.configs)
-    for config, why in args.tls_skip.items():
+    args.pki, args.skip = tls_support(bins, outdir, args.configs)
+    args.skip.update(store_support(bins, outdir, args.configs if args.profile != "restart" else
+                                   ["gateway-store-sync" if args.store == "sync"
+                                    else "gateway-store"]))
+    for config, why in args.skip.items():
         log("%s: skipped: %s" % (config, why))
 
     def on_signal(signum, _frame):
@@ -1464,6 +2189,11 @@ def main(argv=None):
                 summary["callgrind"] = cg
                 ok = all(not c["problems"] for c in cg["cases"])
                 print_cg(cg)
+            elif args.profile == "restart":
+                res = run_restart(bins, args, outdir, jl)
+                summary["restart"] = res
+                ok = not res["problems"]
+                print_restart(res)
             elif args.profile == "memory":
                 # --tls on: over TLS; both: plaintext, then TLS.
                 configs = [c for c in ("gateway", "gateway-tls") if c in args.configs] or \
