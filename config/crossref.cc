@@ -341,4 +341,24 @@ void checkTimers(LoadState& st) {
   }
 }
 
+void checkAckModes(LoadState& st) {
+  if (st.c.store.type == StoreType::Embedded) {
+    return;
+  }
+  const std::string why = "store_and_forward needs store.type \"embedded\" (its queue is on disk)";
+  for (std::size_t i = 0; i < st.c.customers.size() && i < st.src.customers.size(); ++i) {
+    if (st.c.customers[i].ack_mode == AckMode::StoreAndForward) {
+      st.d.error(at(st.src.customers[i], "ack_mode"), why);
+    }
+  }
+  for (std::size_t i = 0; i < st.c.routes.size() && i < st.src.routes.size(); ++i) {
+    if (st.c.routes[i].ack_mode == AckMode::StoreAndForward) {
+      st.d.error(at(st.src.routes[i], "ack_mode"), why);
+    }
+  }
+  if (st.c.routing.ack_mode == AckMode::StoreAndForward) {
+    st.d.error("routing.ack_mode", why);
+  }
+}
+
 }  // namespace smppgw::config::detail

@@ -65,6 +65,7 @@ void checkDocument(LoadState& st) {
   checkShadowedMoRoutes(st);
   checkUsage(st);
   checkTimers(st);
+  checkAckModes(st);
 }
 
 LoadResult finishLoad(Diags&& d, std::unique_ptr<Config> c) {

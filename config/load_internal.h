@@ -69,6 +69,8 @@ void checkCustomers(LoadState& st);
 void checkUpstreams(LoadState& st);
 void checkGroups(LoadState& st);
 void checkRoutes(LoadState& st);
+// store_and_forward anywhere needs the embedded store (its queue lives there).
+void checkAckModes(LoadState& st);
 void checkMoRoutes(LoadState& st);
 void checkUsage(LoadState& st);
 void checkTimers(LoadState& st);

@@ -62,6 +62,16 @@ bool Gateway::openStore() {
     }
     outboxes_->restore(it->second, count);
   }
+  for (const auto& [group, count] : info.queues) {
+    waiting += count;
+    // Read back at start (up to the group's queue limit; the rest when those have gone).
+    store_->readQueue(group, 0, cfg().limits.max_queue_per_group,
+                      [this, group](std::vector<store::QueuedMessage> got, bool ok) {
+                        if (ok) {
+                          restoreForwarded(group, std::move(got));
+                        }
+                      });
+  }
   log::info(
       "store_opened", "type", "embedded", "path", c.path, "sync", c.sync ? "true" : "false",
       "newest_id", info.max_gateway_id, "outboxes", info.outboxes.size(), "waiting", waiting, "ms",
@@ -159,6 +169,20 @@ void Gateway::writesDone(uint64_t ticket, bool ok) {
       }
       continue;
     }
+    if (p.forward) {
+      // Its queue entry is written (it may go to a carrier now) or not (it never will).
+      if (auto it = forwarded_.find(p.gateway_id); it != forwarded_.end()) {
+        if (ok) {
+          it->second.durable = true;
+        } else {
+          if (auto d = forward_depth_.find(it->second.group);
+              d != forward_depth_.end() && d->second > 0) {
+            --d->second;
+          }
+          forwarded_.erase(it);
+        }
+      }
+    }
     if (DownstreamSession* s = session(p.origin)) {
       if (ok) {
         const uint8_t* bytes = parked_bytes_.data() + (p.offset - parked_base_);
@@ -191,6 +215,9 @@ void Gateway::writesDone(uint64_t ticket, bool ok) {
         }
       }
     }
+  }
+  if (!forwarded_.empty()) {
+    forwardDue(now());
   }
   // The answers' bytes: dropped from the front once a MiB of them is done.
   const uint64_t head =
@@ -303,6 +330,8 @@ void Gateway::publishStoreGauges() {
     storeWritten();
   }
   reg.gauge(GF::StoreWritable).set(store_failing_ ? 0 : 1);
+  forwardDue(t);
+  publishForwardGauges();
   const store::StoreStats s = store_->stats();
   const store::StoreStats& p = published_disk_;
   reg.counter(CF::StoreWrites, {"ok"}).add(s.writes - p.writes);

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -285,6 +286,28 @@ class Gateway final : private SessionHost,
   void forwardById(DownstreamSession& s, const codec::Pdu& pdu, uint64_t gateway_id,
                    const store::MappingView& m, MtResult& result);
   void publishStoreGauges();
+
+  // store_and_forward (gateway/forward.cc): accepted once queued durably, sent from the queue.
+  struct Forwarded {
+    uint64_t created_ms = 0;  // wall clock (store.delivery_ttl)
+    CustomerRt customer;
+    std::string group;        // groups[].name (config ids change on reload)
+    std::string destination;  // as routed
+    codec::Buffer pdu;        // the customer's request as received
+    uint32_t attempts = 0;
+    uint64_t next_ms = 0;  // loop clock: not sent before
+    bool durable = false;  // its queue entry is written: it may go to a carrier
+    bool in_flight = false;
+  };
+  MtResult acceptForward(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes raw,
+                         const routing::MtDecision& d);
+  void forwardDue(uint64_t t);
+  bool sendForwarded(uint64_t gateway_id, Forwarded& m, uint64_t t);
+  void forwardOutcome(const UpInFlight& info, uint32_t status, const codec::Pdu* resp,
+                      UpstreamRt from);
+  void forwardFinal(uint64_t gateway_id, Forwarded& m, codec::MessageState state, uint32_t err);
+  void restoreForwarded(const std::string& group, std::vector<store::QueuedMessage> got);
+  void publishForwardGauges();
   void maybeFinishShutdown();
   void publishGauges();
   void refuseMetric(CustomerRt customer, metrics::RefusalReason reason);
@@ -367,7 +390,8 @@ class Gateway final : private SessionHost,
     SessionRef origin;
     CustomerRt customer;
     codec::CommandId command = codec::CommandId::submit_sm;
-    bool multi = false;  // a submit_multi: finished from multis_
+    bool multi = false;    // a submit_multi: finished from multis_
+    bool forward = false;  // store_and_forward: its message may go to a carrier once written
   };
   std::deque<ParkedAnswer> parked_;
   codec::Buffer parked_bytes_;
@@ -381,6 +405,8 @@ class Gateway final : private SessionHost,
   bool store_failing_ = false;  // a batch failed; no later one succeeded yet
   uint64_t store_failed_ticket_ = 0;
   uint64_t next_store_probe_ms_ = 0;
+  std::map<uint64_t, Forwarded> forwarded_;                  // by gateway id: queue order
+  std::unordered_map<std::string, uint32_t> forward_depth_;  // by group name
 
   codec::Buffer scratch_;
   std::string text_scratch_;

@@ -239,4 +239,23 @@ struct Gateway::AuthJob {
   bool ok = false;
 };
 
+// A submission's answer, built now and written once its store write is durable (writesDone).
+template <class Write>
+void Gateway::parkAnswer(uint64_t ticket, const UpInFlight& info, uint64_t gateway_id,
+                         Write&& write) {
+  ParkedAnswer p;
+  p.ticket = ticket;
+  p.gateway_id = gateway_id;
+  p.started_ns = info.started_ns;
+  p.offset = parked_base_ + parked_bytes_.size();
+  p.origin_seq = info.origin_seq;
+  p.origin = info.origin;
+  p.customer = info.customer;
+  p.command = info.command;
+  write(parked_bytes_);
+  p.length = static_cast<uint32_t>(parked_base_ + parked_bytes_.size() - p.offset);
+  parked_.push_back(p);
+  parked_receipts_.try_emplace(gateway_id);
+}
+
 }  // namespace smppgw

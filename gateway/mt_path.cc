@@ -14,6 +14,10 @@
 
 namespace smppgw {
 
+namespace {
+constexpr uint64_t kForwardPauseMs = 500;  // store_and_forward: no member up, or its queue full
+}  // namespace
+
 // ---------------------------------------------------------------------------------------------
 // Submissions (customer -> carrier)
 
@@ -162,6 +166,11 @@ MtResult Gateway::routeSubmission(DownstreamSession& s, const config::Customer& 
   routing::MtDecision d = table_->route(key);
   if (!d.routed()) {
     return refuse(d.status != 0 ? d.status : cfg().routing.unroutable_status, R::NoRoute);
+  }
+  if (d.ack_mode == config::AckMode::StoreAndForward && store_ && multi == 0 &&
+      (pdu.command_id == CommandId::submit_sm || pdu.command_id == CommandId::data_sm))
+      [[unlikely]] {
+    return acceptForward(s, pdu, raw, d);  // answered once queued, sent from the queue
   }
 
   UpInFlight info;
@@ -459,26 +468,12 @@ void Gateway::forwardById(DownstreamSession& s, const codec::Pdu& pdu, uint64_t 
                : MtResult::refused(cfg().routing.queue_full_status);
 }
 
-template <class Write>
-void Gateway::parkAnswer(uint64_t ticket, const UpInFlight& info, uint64_t gateway_id,
-                         Write&& write) {
-  ParkedAnswer p;
-  p.ticket = ticket;
-  p.gateway_id = gateway_id;
-  p.started_ns = info.started_ns;
-  p.offset = parked_base_ + parked_bytes_.size();
-  p.origin_seq = info.origin_seq;
-  p.origin = info.origin;
-  p.customer = info.customer;
-  p.command = info.command;
-  write(parked_bytes_);
-  p.length = static_cast<uint32_t>(parked_base_ + parked_bytes_.size() - p.offset);
-  parked_.push_back(p);
-  parked_receipts_.try_emplace(gateway_id);
-}
-
 void Gateway::onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const codec::Pdu& resp,
                                  codec::Bytes raw) {
+  if (info.forward) [[unlikely]] {
+    forwardOutcome(info, resp.command_status, &resp, b.upstreamId());
+    return;
+  }
   if (info.retry != 0 && retryAfter(b.upstreamName(), info, resp.command_status, false)) {
     return;  // another attempt: the customer hears from that one
   }
@@ -576,6 +571,10 @@ void Gateway::onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const 
 }
 
 void Gateway::onUpstreamFailed(const UpInFlight& info, uint32_t status) {
+  if (info.forward) [[unlikely]] {
+    forwardOutcome(info, status, nullptr, UpstreamRt{});  // may have arrived: sent again
+    return;
+  }
   if (info.retry != 0) {
     // Timeouts and lost binds may have reached the carrier: never retried (a duplicate).
     retries_.erase(info.retry);
@@ -592,6 +591,10 @@ void Gateway::onUpstreamFailed(const UpInFlight& info, uint32_t status) {
 }
 
 void Gateway::onQueuedFailed(Upstream& from, const UpInFlight& info, QueueFailure why) {
+  if (info.forward) [[unlikely]] {
+    forwardOutcome(info, gwstatus::kNoUpstream, nullptr, UpstreamRt{});  // never sent: later
+    return;
+  }
   if (why == QueueFailure::NoBind && info.retry != 0 &&
       retryAfter(from.name(), info, gwstatus::kNoUpstream, true)) {
     return;  // never sent: another member may take it
@@ -665,6 +668,57 @@ void Gateway::armShaping(uint64_t t) {
 
 void Gateway::onUpstreamReady(Upstream& u) {
   u.drain(now());
+}
+
+// A store_and_forward message to a member of its group (gateway/forward.cc): here, beside the
+// inlined member pick and forwardTo of the transparent path.
+bool Gateway::sendForwarded(uint64_t gateway_id, Forwarded& m, uint64_t t) {
+  const config::Config& c = cfg();
+  uint32_t group = config::kNoId;
+  for (uint32_t g = 0; g < c.groups.size(); ++g) {
+    group = c.groups[g].name == m.group ? g : group;
+  }
+  const config::Customer* cust = customerCfg(m.customer);
+  codec::Pdu p;
+  if (group == config::kNoId || cust == nullptr) {
+    m.next_ms = t + kForwardPauseMs;  // removed by a reload: waits (until delivery_ttl)
+    return true;
+  }
+  if (codec::decode(m.pdu.view(), p)) {
+    forwardFinal(gateway_id, m, codec::MessageState::Rejected, st::ESME_RSYSERR);
+    return true;
+  }
+  refreshMemberStatus(group, t);
+  auto pick = selector_.pick(group, member_status_);
+  if (!pick) {
+    m.next_ms = t + kForwardPauseMs;
+    return false;
+  }
+  Upstream& up = *upstream(upstream_rt_[*pick]);
+  UpInFlight info;
+  info.kind = UpInFlight::Kind::Forward;
+  info.command = p.command_id;
+  info.customer = m.customer;
+  info.started_ns = loop_.cachedNs();
+  info.group = group;
+  info.gateway_id = gateway_id;
+  info.forward = true;
+  info.order = ++submit_order_ == 0 ? ++submit_order_ : submit_order_;
+  const SubmitFields f = submitFields(p);
+  info.registered_delivery = f.registered_delivery;
+  info.source.assign(f.source);
+  info.destination.assign(f.destination);
+  if (!forwardTo(up, *cust, p, m.pdu.view(), m.destination, f.registered_delivery, info, t)) {
+    m.next_ms = t + kForwardPauseMs;  // its queue is full: later
+    return false;
+  }
+  m.in_flight = true;
+  ++m.attempts;
+  rt_.metrics()
+      .registry()
+      .counter(metrics::CounterFamily::ForwardMessages, {m.group, "sent"})
+      .inc();
+  return true;
 }
 
 }  // namespace smppgw

@@ -111,8 +111,8 @@ class Outboxes {
     uint64_t loaded_to = 0;
     uint64_t newest_durable = 0;
     uint64_t paused_until_ms = 0;
-    uint32_t writing = 0;   // its deliveries in writing_ (later ones queue behind them)
-    uint32_t through = 0;   // handed through, unanswered (the carrier waits for the customer)
+    uint32_t writing = 0;  // its deliveries in writing_ (later ones queue behind them)
+    uint32_t through = 0;  // handed through, unanswered (the carrier waits for the customer)
   };
   struct Writing {
     uint64_t ticket = 0;

@@ -104,6 +104,9 @@ struct UpInFlight {
   uint8_t multi_dest = 0;
   // Its retry state in the gateway (0: none; the group allows one attempt only).
   uint32_t retry = 0;
+  // A store_and_forward message (gateway_id: its id): the outcome goes to its queue entry, not to
+  // a customer session.
+  bool forward = false;
   Address source;
   Address destination;
 };

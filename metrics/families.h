@@ -212,6 +212,13 @@ inline constexpr Buckets kLatencyBuckets =
           "Mappings looked up in the durable store (not in memory): result=found|missing.")        \
   COUNTER(StoreExpired, "smppgw_store_expired_total", labels("reason"),                           \
           "Records removed from the durable store by age: reason=mapping_ttl|delivery_ttl.")      \
+  COUNTER(ForwardMessages, "smppgw_forward_messages_total", labels("group", "result"),           \
+          "store_and_forward messages by group: result=accepted|sent|delivered|retried|rejected|" \
+          "expired.")                                                                             \
+  GAUGE(ForwardQueued, "smppgw_forward_queued", labels("group"),                                  \
+        "store_and_forward messages accepted and not yet taken by a carrier, by group.")          \
+  GAUGE(ForwardOldest, "smppgw_forward_oldest_seconds", labels("group"),                          \
+        "Age of the oldest store_and_forward message waiting in the group's queue.")              \
   /* ---- TLS (side="listener": customers' connections; side="upstream": ours to carriers) ---- */ \
   COUNTER(TlsHandshakes, "smppgw_tls_handshakes_total",                                           \
           labels("side", "listener", "upstream", "result"),                                       \

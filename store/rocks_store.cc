@@ -6,6 +6,7 @@
 //   'g' gateway id (8 bytes, big-endian)            -> mapping   (ids are minted in time order,
 //                                                                  so key order is age order)
 //   'o' customer '\0' delivery id (8 bytes, big-end.) -> delivery (per customer, in arrival order)
+//   'q' group '\0' gateway id (8 bytes, big-endian)   -> store_and_forward message (queue order)
 // and in the "carrier" column family:
 //   upstream '\0' normalised carrier id              -> gateway id (8 bytes)
 // The carrier index has its own family because its keys arrive in random order: in the default
@@ -101,6 +102,39 @@ std::string outboxKey(std::string_view customer, uint64_t id) {
   std::string k = outboxPrefix(customer);
   putBE64(k, id);
   return k;
+}
+
+std::string queueKey(std::string_view group, uint64_t gateway_id) {
+  std::string k(1, 'q');
+  k.append(group);
+  k.push_back('\0');
+  putBE64(k, gateway_id);
+  return k;
+}
+
+std::string encodeQueued(const QueuedMessage& m) {
+  std::string v;
+  v.reserve(12 + m.customer.size() + m.pdu.size());
+  putBE64(v, m.created_ms);
+  putStr(v, m.customer);
+  putStr(v, m.destination);
+  v.append(m.pdu);
+  return v;
+}
+
+std::optional<QueuedMessage> decodeQueued(uint64_t gateway_id, std::string_view v) {
+  if (v.size() < 8) {
+    return std::nullopt;
+  }
+  QueuedMessage m;
+  m.gateway_id = gateway_id;
+  m.created_ms = getBE64(v.data());
+  v.remove_prefix(8);
+  if (!getStr(v, m.customer) || !getStr(v, m.destination)) {
+    return std::nullopt;
+  }
+  m.pdu.assign(v);
+  return m;
 }
 
 std::string encodeMapping(const MappingRecord& m) {
@@ -231,6 +265,45 @@ class RocksStore final : public Store {
     return append([&](rocksdb::WriteBatch& wb) {
       wb.Delete(k);
       return k.size();
+    });
+  }
+
+  uint64_t putQueued(std::string_view group, const QueuedMessage& m) override {
+    const std::string v = encodeQueued(m);
+    const std::string k = queueKey(group, m.gateway_id);
+    return append([&](rocksdb::WriteBatch& wb) {
+      wb.Put(k, v);
+      return k.size() + v.size();
+    });
+  }
+
+  uint64_t removeQueued(std::string_view group, uint64_t gateway_id) override {
+    const std::string k = queueKey(group, gateway_id);
+    return append([&](rocksdb::WriteBatch& wb) {
+      wb.Delete(k);
+      return k.size();
+    });
+  }
+
+  void readQueue(std::string group, uint64_t after_id, size_t max, QueueCallback cb) override {
+    lookup([this, group = std::move(group), after_id, max, cb = std::move(cb)]() mutable {
+      std::vector<QueuedMessage> out;
+      std::string prefix(1, 'q');
+      prefix.append(group);
+      prefix.push_back('\0');
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+      for (it->Seek(queueKey(group, after_id + 1)); it->Valid() && out.size() < max; it->Next()) {
+        const std::string_view k = view(it->key());
+        if (k.size() != prefix.size() + 8 || k.substr(0, prefix.size()) != prefix) {
+          break;
+        }
+        if (auto m = decodeQueued(getBE64(k.data() + prefix.size()), view(it->value()))) {
+          out.push_back(std::move(*m));
+        }
+      }
+      const bool ok = it->status().ok();
+      return std::function<void()>(
+          [cb = std::move(cb), out = std::move(out), ok]() mutable { cb(std::move(out), ok); });
     });
   }
 
@@ -635,6 +708,21 @@ class RocksStore final : public Store {
       }
       ++info_.outboxes.back().second;
       info_.max_delivery_id = std::max(info_.max_delivery_id, getBE64(k.data() + k.size() - 8));
+    }
+    // Every store_and_forward key (counts per group).
+    for (it->Seek("q"); it->Valid(); it->Next()) {
+      const std::string_view k = view(it->key());
+      if (k.empty() || k[0] != 'q') {
+        break;
+      }
+      if (k.size() < 10) {
+        continue;
+      }
+      const std::string_view group = k.substr(1, k.size() - 10);
+      if (info_.queues.empty() || info_.queues.back().first != group) {
+        info_.queues.emplace_back(std::string(group), 0);
+      }
+      ++info_.queues.back().second;
     }
   }
 

@@ -71,6 +71,16 @@ struct StoredDelivery {
   std::string pdu;             // as a v5.0 receiver gets it (its sequence number is set on send)
 };
 
+// A message accepted with ack_mode store_and_forward, waiting in its group's queue for a carrier
+// to take it.
+struct QueuedMessage {
+  uint64_t gateway_id = 0;  // the customer has it already; queue order
+  uint64_t created_ms = 0;
+  std::string customer;     // customers[].system_id
+  std::string destination;  // as routed (normalised)
+  std::string pdu;          // the customer's submit_sm/data_sm, as received
+};
+
 struct StoreOptions {
   std::string path;             // directory (created if missing)
   bool sync = false;            // fsync every batch (power loss), not just write it (process crash)
@@ -98,6 +108,8 @@ struct OpenInfo {
   uint64_t max_delivery_id = 0;  // the newest outbox delivery's id (likewise)
   // Non-empty outboxes: (customer, deliveries in it), by customer name.
   std::vector<std::pair<std::string, uint64_t>> outboxes;
+  // Non-empty store_and_forward queues: (group, messages in it), by group name.
+  std::vector<std::pair<std::string, uint64_t>> queues;
 };
 
 // Receives write outcomes, in ticket order, from poll().
@@ -123,6 +135,8 @@ class Store {
   virtual uint64_t putMapping(const MappingRecord& m) = 0;
   virtual uint64_t putDelivery(std::string_view customer, const StoredDelivery& d) = 0;
   virtual uint64_t removeDelivery(std::string_view customer, uint64_t id) = 0;
+  virtual uint64_t putQueued(std::string_view group, const QueuedMessage& m) = 0;
+  virtual uint64_t removeQueued(std::string_view group, uint64_t gateway_id) = 0;
   // A marker write that changes nothing: whether the store takes writes again after a failure.
   virtual uint64_t probe() = 0;
   virtual uint64_t lastTicket() const = 0;
@@ -144,6 +158,11 @@ class Store {
   using OutboxCallback = std::function<void(std::vector<StoredDelivery>, bool ok)>;
   virtual void readOutbox(std::string customer, uint64_t after_id, size_t max,
                           OutboxCallback cb) = 0;
+
+  // Up to `max` messages of a group's store_and_forward queue with gateway id > after_id, in
+  // order.
+  using QueueCallback = std::function<void(std::vector<QueuedMessage>, bool ok)>;
+  virtual void readQueue(std::string group, uint64_t after_id, size_t max, QueueCallback cb) = 0;
 
   // Removes mappings older than mapping_ttl and deliveries older than delivery_ttl (on the
   // writer thread, a bounded amount per call; counted in stats()).

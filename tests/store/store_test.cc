@@ -323,3 +323,38 @@ TEST_CASE("store: a write that would leave less than min_free_bytes is refused, 
     REQUIRE(h.until([&] { return h.done_failed >= p; }));
   }
 }
+
+TEST_CASE("store: store_and_forward queues keep order per group and survive a restart") {
+  for (const Backend& b : kBackends) {
+    CAPTURE(b.name);
+    Harness h(b);
+    for (uint64_t id = 1; id <= 4; ++id) {
+      smppgw::store::QueuedMessage m;
+      m.gateway_id = id;
+      m.created_ms = 500 + id;
+      m.customer = "acme";
+      m.pdu = "submit-" + std::to_string(id);
+      h.store->putQueued(id % 2 == 0 ? "eu" : "us", m);
+    }
+    h.store->removeQueued("eu", 2);
+    h.durable();
+    h.reopen();
+    const auto& q = h.store->openInfo().queues;
+    REQUIRE(q.size() == 2);
+    CHECK(q[0] == std::pair<std::string, uint64_t>{"eu", 1});
+    CHECK(q[1] == std::pair<std::string, uint64_t>{"us", 2});
+    std::vector<smppgw::store::QueuedMessage> got;
+    bool done = false;
+    h.store->readQueue("us", 0, 10, [&](std::vector<smppgw::store::QueuedMessage> v, bool ok) {
+      CHECK(ok);
+      got = std::move(v);
+      done = true;
+    });
+    REQUIRE(h.until([&] { return done; }));
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].gateway_id == 1);
+    CHECK(got[0].customer == "acme");
+    CHECK(got[0].created_ms == 501);
+    CHECK(got[1].pdu == "submit-3");
+  }
+}

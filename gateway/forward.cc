@@ -1,0 +1,289 @@
+// store_and_forward (ack_mode per route, customer or routing): the customer's submit_sm/data_sm
+// is answered with the gateway id as soon as the message is durably in its group's queue; the
+// gateway then hands it to a carrier within the usual pacing (the upstream's window, tps and
+// queue), retries temporary failures with back-off on whichever member of the group is up, and
+// reports a final failure as a receipt in the customer's outbox (REJECTD with the carrier's
+// status in err:, EXPIRED after store.delivery_ttl). The queue survives restarts. A carrier's
+// acceptance writes the mapping under the id the customer already has, so its receipts come back
+// as for any message.
+//
+// A request lost with its bind or timed out may have reached the carrier: it is sent again
+// (at-least-once towards the carrier, counted `retried`).
+
+#include <ctime>
+
+#include "codec/decode.h"
+#include "codec/encode.h"
+#include "codec/receipt.h"
+#include "codec/splice.h"
+#include "gateway/gateway.h"
+#include "gateway/gateway_internal.h"
+#include "gateway/log.h"
+#include "gateway/receipt_rewrite.h"
+
+namespace smppgw {
+
+namespace st = codec::status;
+using codec::CommandId;
+
+namespace {
+
+constexpr size_t kSendsPerCall = 20'000;  // sends per forwardDue() at most (the loop goes on)
+constexpr uint64_t kMaxBackoffMs = 60'000;
+
+uint64_t backoffMs(uint32_t attempts) {
+  const uint64_t ms = uint64_t{1000} << std::min<uint32_t>(attempts, 6);  // 2 s, 4 s ... 64 s
+  return std::min(ms, kMaxBackoffMs);
+}
+
+// YYMMDDhhmm (UTC) of a wall-clock time.
+std::string receiptDate(uint64_t wall_ms) {
+  const std::time_t t = static_cast<std::time_t>(wall_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%02d%02d%02d%02d%02d", (tm.tm_year % 100 + 100) % 100,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min);
+  return buf;
+}
+
+}  // namespace
+
+MtResult Gateway::acceptForward(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes raw,
+                                const routing::MtDecision& d) {
+  const config::Group& group = cfg().groups[d.group];
+  uint32_t& depth = forward_depth_[group.name];
+  if (depth >= cfg().limits.max_queue_per_group) {
+    refuseMetric(s.customer(), metrics::RefusalReason::QueueFull);
+    return MtResult::refused(cfg().routing.queue_full_status);
+  }
+  const uint64_t gid = minter_.next(wallClockMs());
+  Forwarded m;
+  m.created_ms = wallClockMs();
+  m.customer = s.customer();
+  m.group = group.name;
+  m.destination.assign(d.destination.view());
+  m.pdu.append(raw);
+  store::QueuedMessage q;
+  q.gateway_id = gid;
+  q.created_ms = m.created_ms;
+  q.customer = std::string(customerName(s.customer()));
+  q.destination = m.destination;
+  q.pdu.assign(reinterpret_cast<const char*>(raw.data()), raw.size());
+  const uint64_t ticket = store_->putQueued(group.name, q);
+  storeWritten();
+  forwarded_.emplace(gid, std::move(m));
+  ++depth;
+  rt_.metrics()
+      .registry()
+      .counter(metrics::CounterFamily::ForwardMessages, {group.name, "accepted"})
+      .inc();
+
+  // The answer: the id, once the queue entry is written (writesDone).
+  const config::Customer* cust = customerCfg(s.customer());
+  char idbuf[72];
+  const std::string_view id =
+      formatMessageId(gid, cust != nullptr ? cust->message_id_format : config::MessageIdFormat::Hex,
+                      cust != nullptr ? cust->message_id_length : 16, idbuf);
+  UpInFlight info;
+  info.command = pdu.command_id;
+  info.origin = s.ref();
+  info.origin_seq = pdu.sequence_number;
+  info.customer = s.customer();
+  info.started_ns = loop_.cachedNs();
+  const uint8_t version = s.version();
+  parkAnswer(ticket, info, gid, [&](codec::Buffer& out) {
+    codec::Pdu resp(codec::responseFor(pdu.command_id), pdu.sequence_number);
+    resp.as<codec::MessageIdBody>().message_id = id;
+    codec::encode(resp, out, {version});
+  });
+  parked_.back().forward = true;
+  parked_receipts_.erase(gid);  // no receipt can come before it is sent
+  return MtResult::forwarded();
+}
+
+void Gateway::forwardDue(uint64_t t) {
+  if (forwarded_.empty()) {
+    return;
+  }
+  const uint64_t wall = wallClockMs();
+  const uint64_t ttl = ms(cfg().store.delivery_ttl);
+  std::unordered_map<std::string, bool> blocked;  // groups that took no more this round
+  size_t sends = 0;
+  for (auto it = forwarded_.begin(); it != forwarded_.end() && sends < kSendsPerCall;) {
+    const uint64_t gid = it->first;
+    Forwarded& m = it->second;
+    ++it;  // (m may be erased below)
+    if (!m.durable || m.in_flight) {
+      continue;
+    }
+    if (m.created_ms + ttl <= wall) {
+      forwardFinal(gid, m, codec::MessageState::Expired, 0);
+      continue;
+    }
+    if (m.next_ms > t || blocked.contains(m.group)) {
+      continue;
+    }
+    if (!sendForwarded(gid, m, t)) {
+      blocked[m.group] = true;
+      continue;
+    }
+    ++sends;
+  }
+}
+
+void Gateway::forwardOutcome(const UpInFlight& info, uint32_t status, const codec::Pdu* resp,
+                             UpstreamRt from) {
+  auto it = forwarded_.find(info.gateway_id);
+  if (it == forwarded_.end()) {
+    return;
+  }
+  Forwarded& m = it->second;
+  m.in_flight = false;
+  const std::string_view* mid = resp != nullptr ? responseMessageId(*resp) : nullptr;
+  if (status == st::ESME_ROK && mid != nullptr && !mid->empty()) {
+    // Accepted: the mapping under the id the customer has; the queue entry goes.
+    codec::MessageIdKey key;
+    ids_.normalise(from, *mid, false, key);
+    const store::MappingView stored =
+        ids_.record(mappingFor(info, info.gateway_id, from, *mid, key.view(), now()));
+    persistMapping(stored);
+    ids_.release(stored);
+    store_->removeQueued(m.group, info.gateway_id);
+    storeWritten();
+    rt_.metrics()
+        .registry()
+        .counter(metrics::CounterFamily::ForwardMessages, {m.group, "delivered"})
+        .inc();
+    if (auto d = forward_depth_.find(m.group); d != forward_depth_.end() && d->second > 0) {
+      --d->second;
+    }
+    forwarded_.erase(it);
+    return;
+  }
+  const config::Group* g = nullptr;
+  for (const auto& grp : cfg().groups) {
+    g = grp.name == m.group ? &grp : g;
+  }
+  const bool temporary =
+      resp == nullptr || status == st::ESME_RTHROTTLED || status == st::ESME_RMSGQFUL ||
+      status == gwstatus::kNoUpstream || status == gwstatus::kShuttingDown ||
+      (g != nullptr && std::find(g->retry_statuses.begin(), g->retry_statuses.end(), status) !=
+                           g->retry_statuses.end());
+  if (temporary) {
+    m.next_ms = now() + backoffMs(m.attempts);
+    rt_.metrics()
+        .registry()
+        .counter(metrics::CounterFamily::ForwardMessages, {m.group, "retried"})
+        .inc();
+    return;
+  }
+  forwardFinal(info.gateway_id, m, codec::MessageState::Rejected, status);
+}
+
+void Gateway::forwardFinal(uint64_t gateway_id, Forwarded& m, codec::MessageState state,
+                           uint32_t err) {
+  rt_.metrics()
+      .registry()
+      .counter(metrics::CounterFamily::ForwardMessages,
+               {m.group, state == codec::MessageState::Expired ? "expired" : "rejected"})
+      .inc();
+  const config::Customer* cust = customerCfg(m.customer);
+  codec::Pdu p;
+  if (cust != nullptr && !codec::decode(m.pdu.view(), p)) {
+    // The final outcome as a receipt, as a carrier would send it, if the customer asked for one.
+    const SubmitFields f = submitFields(p);
+    char idbuf[72];
+    const std::string_view id =
+        formatMessageId(gateway_id, cust->message_id_format, cust->message_id_length, idbuf);
+    const std::string date_submit = receiptDate(m.created_ms);
+    const std::string date_done = receiptDate(wallClockMs());
+    char errbuf[16];
+    std::snprintf(errbuf, sizeof errbuf, "%03u", err & 0xFFFu);
+    std::string text;
+    if (f.data_coding == 0 || f.data_coding == 1 || f.data_coding == 3) {
+      text.assign(reinterpret_cast<const char*>(f.short_message.data()),
+                  std::min<size_t>(f.short_message.size(), 20));
+    }
+    codec::Receipt r;
+    r.set(codec::ReceiptField::Id, id);
+    r.set(codec::ReceiptField::Sub, "001");
+    r.set(codec::ReceiptField::Dlvrd, "000");
+    r.set(codec::ReceiptField::SubmitDate, date_submit);
+    r.set(codec::ReceiptField::DoneDate, date_done);
+    r.set(codec::ReceiptField::Stat, state == codec::MessageState::Expired ? "EXPIRED" : "REJECTD");
+    r.set(codec::ReceiptField::Err, errbuf);
+    r.set(codec::ReceiptField::Text, text);
+    std::string body;
+    codec::formatReceipt(r, body);
+    codec::Pdu dlr(CommandId::deliver_sm, 0);
+    auto& b = dlr.as<codec::SmBody>();
+    b.source_addr_ton = f.dest_ton;
+    b.source_addr_npi = f.dest_npi;
+    b.source_addr = f.destination;
+    b.dest_addr_ton = f.source_ton;
+    b.dest_addr_npi = f.source_npi;
+    b.destination_addr = f.source;
+    b.esm_class = 0x04;
+    b.short_message = codec::asBytes(body);
+    dlr.tlvs.addCString(codec::tag::receipted_message_id, id);
+    dlr.tlvs.addU8(codec::tag::message_state, static_cast<uint8_t>(state));
+    if (receiptWanted(cust->receipts, f.registered_delivery, dlr)) {
+      codec::Buffer out;
+      codec::encode(dlr, out, {0x50});
+      Delivery d;
+      d.command = CommandId::deliver_sm;
+      d.version_needed = codec::tlvVersionNeeded(dlr.tlvs);
+      outboxes_->accept(m.customer, out.view(), d);  // no carrier waits for this one
+    }
+  }
+  store_->removeQueued(m.group, gateway_id);
+  storeWritten();
+  if (auto d = forward_depth_.find(m.group); d != forward_depth_.end() && d->second > 0) {
+    --d->second;
+  }
+  forwarded_.erase(gateway_id);
+}
+
+void Gateway::restoreForwarded(const std::string& group, std::vector<store::QueuedMessage> got) {
+  for (store::QueuedMessage& q : got) {
+    auto c = customer_by_system_id_.find(q.customer);
+    if (c == customer_by_system_id_.end() || forwarded_.contains(q.gateway_id)) {
+      continue;  // (its customer is gone from the configuration: on disk until delivery_ttl)
+    }
+    Forwarded m;
+    m.created_ms = q.created_ms;
+    m.customer = c->second;
+    m.group = group;
+    m.destination = std::move(q.destination);
+    m.pdu.append(codec::Bytes(reinterpret_cast<const uint8_t*>(q.pdu.data()), q.pdu.size()));
+    m.durable = true;
+    forwarded_.emplace(q.gateway_id, std::move(m));
+    ++forward_depth_[group];
+  }
+  forwardDue(now());
+}
+
+void Gateway::publishForwardGauges() {
+  auto& reg = rt_.metrics().registry();
+  const uint64_t wall = wallClockMs();
+  // In id order the first of each group is its oldest: stop once every queued group is seen.
+  size_t groups = 0;
+  for (const auto& [group, depth] : forward_depth_) {
+    groups += depth > 0 ? 1 : 0;
+  }
+  std::unordered_map<std::string, uint64_t> oldest;
+  for (auto it = forwarded_.begin(); it != forwarded_.end() && oldest.size() < groups; ++it) {
+    oldest.try_emplace(it->second.group, it->second.created_ms);
+  }
+  for (const auto& [group, depth] : forward_depth_) {
+    reg.gauge(metrics::GaugeFamily::ForwardQueued, {group}).set(depth);
+    auto o = oldest.find(group);
+    reg.gauge(metrics::GaugeFamily::ForwardOldest, {group})
+        .set(o == oldest.end() || o->second > wall
+                 ? 0
+                 : static_cast<int64_t>((wall - o->second) / 1000));
+  }
+}
+
+}  // namespace smppgw
