@@ -10,6 +10,8 @@
 
 #include "gateway/gateway.h"
 
+#include <algorithm>
+
 #include "codec/decode.h"
 #include "codec/encode.h"
 #include "gateway/gateway_internal.h"
@@ -49,7 +51,7 @@ bool Gateway::openStore() {
     return false;
   }
   const store::OpenInfo& info = store_->openInfo();
-  minter_.seed(std::max(info.max_gateway_id, info.max_delivery_id));
+  minter_.seed(std::max({info.max_gateway_id, info.max_delivery_id, info.max_queued_id}));
   outboxes_ = std::make_unique<Outboxes>(rt_, static_cast<OutboxHost&>(*this), *store_);
   uint64_t waiting = 0;
   for (const auto& [name, count] : info.outboxes) {
@@ -64,12 +66,17 @@ bool Gateway::openStore() {
   }
   for (const auto& [group, count] : info.queues) {
     waiting += count;
-    // Read back at start (up to the group's queue limit; the rest when those have gone).
+    // Read back at start, up to the group's queue limit (new store_and_forward submits wait for
+    // it: the limit holds). What is beyond the limit stays on disk until the next start.
+    ++forward_restoring_;
     store_->readQueue(group, 0, cfg().limits.max_queue_per_group,
                       [this, group](std::vector<store::QueuedMessage> got, bool ok) {
-                        if (ok) {
-                          restoreForwarded(group, std::move(got));
+                        --forward_restoring_;
+                        if (!ok) {
+                          log::error("store_queue_unreadable", "group", group, "reason",
+                                     store_->lastError(), "action", "restart to read it again");
                         }
+                        restoreForwarded(group, std::move(got));
                       });
   }
   log::info(
@@ -98,15 +105,27 @@ uint64_t Gateway::persistMapping(const store::MappingView& m) {
 }
 
 void Gateway::parkMulti(uint64_t gateway_id) {
+  auto it = multis_.find(gateway_id);
+  if (it == multis_.end()) {
+    return;
+  }
+  uint64_t newest = 0;
+  for (uint64_t t : it->second.part_tickets) {
+    newest = std::max(newest, t);
+  }
+  if (newest <= store_done_) {
+    // Every part's mapping is reported already: answered now, as those reports said.
+    MultiSubmit done = std::move(it->second);
+    multis_.erase(it);
+    finishMulti(std::move(done));
+    return;
+  }
   ParkedAnswer p;
-  p.ticket = store_->lastTicket();  // after every part's mapping
+  p.ticket = store_->lastTicket();  // (not before the parked answers queued ahead of it)
   p.gateway_id = gateway_id;
   p.multi = true;
   p.offset = parked_base_ + parked_bytes_.size();
   parked_.push_back(p);
-  if (p.ticket <= store_done_) {
-    writesDone(store_done_, true);  // nothing of it left to write
-  }
 }
 
 bool Gateway::holdForParked(const store::MappingView& m, CommandId command, codec::Bytes raw,
@@ -136,7 +155,16 @@ uint64_t Gateway::nextDeliveryId() {
 }
 
 void Gateway::writesDone(uint64_t ticket, bool ok) {
+  const uint64_t reported = store_done_;  // tickets in (reported, ticket] are reported now
   store_done_ = std::max(store_done_, ticket);
+  if (!ok) {
+    // submit_multis whose parts' mappings were in the refused batch: no part counts as stored.
+    for (auto& [gid, mu] : multis_) {
+      for (uint64_t t : mu.part_tickets) {
+        mu.store_failed = mu.store_failed || (t > reported && t <= ticket);
+      }
+    }
+  }
   outboxes_->writesDone(ticket, ok);
   if (!ok) {
     if (!store_failing_) {
@@ -158,7 +186,7 @@ void Gateway::writesDone(uint64_t ticket, bool ok) {
       if (it != multis_.end()) {
         MultiSubmit done = std::move(it->second);
         multis_.erase(it);
-        if (!ok) {
+        if (!ok || done.store_failed) {
           // Not stored: no destination may count as accepted.
           done.accepted = 0;
           for (auto& d : done.dests) {
@@ -174,11 +202,10 @@ void Gateway::writesDone(uint64_t ticket, bool ok) {
       if (auto it = forwarded_.find(p.gateway_id); it != forwarded_.end()) {
         if (ok) {
           it->second.durable = true;
+          fwd_groups_[it->second.group].due.emplace(0, p.gateway_id);
+          forward_ready_ = true;
         } else {
-          if (auto d = forward_depth_.find(it->second.group);
-              d != forward_depth_.end() && d->second > 0) {
-            --d->second;
-          }
+          forwardGone(it->second.group);
           forwarded_.erase(it);
         }
       }
@@ -216,8 +243,8 @@ void Gateway::writesDone(uint64_t ticket, bool ok) {
       }
     }
   }
-  if (!forwarded_.empty()) {
-    forwardDue(now());
+  if (forward_ready_) {
+    forwardDue(now());  // only when something became sendable: not a scan per batch
   }
   // The answers' bytes: dropped from the front once a MiB of them is done.
   const uint64_t head =

@@ -52,8 +52,9 @@ std::string receiptDate(uint64_t wall_ms) {
 MtResult Gateway::acceptForward(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes raw,
                                 const routing::MtDecision& d) {
   const config::Group& group = cfg().groups[d.group];
-  uint32_t& depth = forward_depth_[group.name];
-  if (depth >= cfg().limits.max_queue_per_group) {
+  ForwardGroup& fg = fwd_groups_[group.name];
+  // Full, or its queue not yet read back after a restart (the limit would not hold).
+  if (fg.depth >= cfg().limits.max_queue_per_group || forward_restoring_ > 0) {
     refuseMetric(s.customer(), metrics::RefusalReason::QueueFull);
     return MtResult::refused(cfg().routing.queue_full_status);
   }
@@ -73,7 +74,7 @@ MtResult Gateway::acceptForward(DownstreamSession& s, const codec::Pdu& pdu, cod
   const uint64_t ticket = store_->putQueued(group.name, q);
   storeWritten();
   forwarded_.emplace(gid, std::move(m));
-  ++depth;
+  ++fg.depth;
   rt_.metrics()
       .registry()
       .counter(metrics::CounterFamily::ForwardMessages, {group.name, "accepted"})
@@ -102,36 +103,59 @@ MtResult Gateway::acceptForward(DownstreamSession& s, const codec::Pdu& pdu, cod
   return MtResult::forwarded();
 }
 
-void Gateway::forwardDue(uint64_t t) {
-  if (forwarded_.empty()) {
-    return;
-  }
-  const uint64_t wall = wallClockMs();
-  const uint64_t ttl = ms(cfg().store.delivery_ttl);
-  std::unordered_map<std::string, bool> blocked;  // groups that took no more this round
-  size_t sends = 0;
-  for (auto it = forwarded_.begin(); it != forwarded_.end() && sends < kSendsPerCall;) {
-    const uint64_t gid = it->first;
-    Forwarded& m = it->second;
-    ++it;  // (m may be erased below)
-    if (!m.durable || m.in_flight) {
-      continue;
-    }
-    if (m.created_ms + ttl <= wall) {
-      forwardFinal(gid, m, codec::MessageState::Expired, 0);
-      continue;
-    }
-    if (m.next_ms > t || blocked.contains(m.group)) {
-      continue;
-    }
-    if (!sendForwarded(gid, m, t)) {
-      blocked[m.group] = true;
-      continue;
-    }
-    ++sends;
+void Gateway::forwardGone(const std::string& group) {
+  if (auto g = fwd_groups_.find(group); g != fwd_groups_.end() && g->second.depth > 0) {
+    --g->second.depth;
   }
 }
 
+void Gateway::forwardDue(uint64_t t) {
+  forward_ready_ = false;
+  if (forwarded_.empty() || shutting_down_) {
+    return;
+  }
+  // Past store.delivery_ttl: the oldest first (ids are minted in time order), so this stops at
+  // the first young one.
+  const uint64_t wall = wallClockMs();
+  const uint64_t ttl = ms(cfg().store.delivery_ttl);
+  for (auto it = forwarded_.begin();
+       it != forwarded_.end() && it->second.created_ms + ttl <= wall;) {
+    const uint64_t gid = it->first;
+    Forwarded& m = it->second;
+    ++it;  // (m is erased below)
+    if (m.durable && !m.in_flight) {
+      forwardFinal(gid, m, codec::MessageState::Expired, 0);
+    }
+  }
+  size_t sends = 0;
+  for (auto& [name, fg] : fwd_groups_) {
+    if (fg.blocked_until > t) {
+      continue;
+    }
+    while (!fg.due.empty() && fg.due.begin()->first <= t && sends < kSendsPerCall) {
+      const uint64_t gid = fg.due.begin()->second;
+      fg.due.erase(fg.due.begin());
+      auto it = forwarded_.find(gid);
+      if (it == forwarded_.end() || !it->second.durable || it->second.in_flight) {
+        continue;  // gone, or not sendable (it is scheduled again when it is)
+      }
+      const SendResult r = sendForwarded(gid, it->second, t);
+      if (r == SendResult::Sent) {
+        ++sends;
+        continue;
+      }
+      it = forwarded_.find(gid);  // (a message that cannot be decoded is gone by now)
+      if (it == forwarded_.end()) {
+        continue;
+      }
+      fg.due.emplace(it->second.next_ms, gid);
+      if (r == SendResult::GroupBlocked) {
+        fg.blocked_until = it->second.next_ms;
+        break;
+      }
+    }
+  }
+}
 void Gateway::forwardOutcome(const UpInFlight& info, uint32_t status, const codec::Pdu* resp,
                              UpstreamRt from) {
   auto it = forwarded_.find(info.gateway_id);
@@ -155,9 +179,19 @@ void Gateway::forwardOutcome(const UpInFlight& info, uint32_t status, const code
         .registry()
         .counter(metrics::CounterFamily::ForwardMessages, {m.group, "delivered"})
         .inc();
-    if (auto d = forward_depth_.find(m.group); d != forward_depth_.end() && d->second > 0) {
-      --d->second;
-    }
+    forwardGone(m.group);
+    forwarded_.erase(it);
+    return;
+  }
+  if (status == st::ESME_ROK) {
+    // Accepted without an id: nothing to map its receipts by, but the carrier has it.
+    store_->removeQueued(m.group, info.gateway_id);
+    storeWritten();
+    rt_.metrics()
+        .registry()
+        .counter(metrics::CounterFamily::ForwardMessages, {m.group, "delivered"})
+        .inc();
+    forwardGone(m.group);
     forwarded_.erase(it);
     return;
   }
@@ -172,6 +206,7 @@ void Gateway::forwardOutcome(const UpInFlight& info, uint32_t status, const code
                            g->retry_statuses.end());
   if (temporary) {
     m.next_ms = now() + backoffMs(m.attempts);
+    fwd_groups_[m.group].due.emplace(m.next_ms, info.gateway_id);
     rt_.metrics()
         .registry()
         .counter(metrics::CounterFamily::ForwardMessages, {m.group, "retried"})
@@ -239,9 +274,7 @@ void Gateway::forwardFinal(uint64_t gateway_id, Forwarded& m, codec::MessageStat
   }
   store_->removeQueued(m.group, gateway_id);
   storeWritten();
-  if (auto d = forward_depth_.find(m.group); d != forward_depth_.end() && d->second > 0) {
-    --d->second;
-  }
+  forwardGone(m.group);
   forwarded_.erase(gateway_id);
 }
 
@@ -249,7 +282,7 @@ void Gateway::restoreForwarded(const std::string& group, std::vector<store::Queu
   for (store::QueuedMessage& q : got) {
     auto c = customer_by_system_id_.find(q.customer);
     if (c == customer_by_system_id_.end() || forwarded_.contains(q.gateway_id)) {
-      continue;  // (its customer is gone from the configuration: on disk until delivery_ttl)
+      continue;  // its customer is gone from the configuration: on disk until delivery_ttl
     }
     Forwarded m;
     m.created_ms = q.created_ms;
@@ -259,7 +292,9 @@ void Gateway::restoreForwarded(const std::string& group, std::vector<store::Queu
     m.pdu.append(codec::Bytes(reinterpret_cast<const uint8_t*>(q.pdu.data()), q.pdu.size()));
     m.durable = true;
     forwarded_.emplace(q.gateway_id, std::move(m));
-    ++forward_depth_[group];
+    ForwardGroup& fg = fwd_groups_[group];
+    ++fg.depth;
+    fg.due.emplace(0, q.gateway_id);
   }
   forwardDue(now());
 }
@@ -269,15 +304,15 @@ void Gateway::publishForwardGauges() {
   const uint64_t wall = wallClockMs();
   // In id order the first of each group is its oldest: stop once every queued group is seen.
   size_t groups = 0;
-  for (const auto& [group, depth] : forward_depth_) {
-    groups += depth > 0 ? 1 : 0;
+  for (const auto& [group, fg] : fwd_groups_) {
+    groups += fg.depth > 0 ? 1 : 0;
   }
   std::unordered_map<std::string, uint64_t> oldest;
   for (auto it = forwarded_.begin(); it != forwarded_.end() && oldest.size() < groups; ++it) {
     oldest.try_emplace(it->second.group, it->second.created_ms);
   }
-  for (const auto& [group, depth] : forward_depth_) {
-    reg.gauge(metrics::GaugeFamily::ForwardQueued, {group}).set(depth);
+  for (const auto& [group, fg] : fwd_groups_) {
+    reg.gauge(metrics::GaugeFamily::ForwardQueued, {group}).set(fg.depth);
     auto o = oldest.find(group);
     reg.gauge(metrics::GaugeFamily::ForwardOldest, {group})
         .set(o == oldest.end() || o->second > wall

@@ -168,6 +168,8 @@ class Gateway final : private SessionHost,
       uint32_t status = 0;  // 0: accepted by a carrier (or not answered yet)
     };
     uint64_t gateway_id = 0;
+    std::vector<uint64_t> part_tickets;  // its parts' mapping writes (durable store)
+    bool store_failed = false;           // a batch holding one of its parts' mappings was refused
     SessionRef origin;
     uint32_t origin_seq = 0;
     CustomerRt customer;
@@ -302,7 +304,9 @@ class Gateway final : private SessionHost,
   MtResult acceptForward(DownstreamSession& s, const codec::Pdu& pdu, codec::Bytes raw,
                          const routing::MtDecision& d);
   void forwardDue(uint64_t t);
-  bool sendForwarded(uint64_t gateway_id, Forwarded& m, uint64_t t);
+  enum class SendResult : uint8_t { Sent, Later, GroupBlocked };
+  SendResult sendForwarded(uint64_t gateway_id, Forwarded& m, uint64_t t);
+  void forwardGone(const std::string& group);  // a message left the group's queue
   void forwardOutcome(const UpInFlight& info, uint32_t status, const codec::Pdu* resp,
                       UpstreamRt from);
   void forwardFinal(uint64_t gateway_id, Forwarded& m, codec::MessageState state, uint32_t err);
@@ -405,8 +409,17 @@ class Gateway final : private SessionHost,
   bool store_failing_ = false;  // a batch failed; no later one succeeded yet
   uint64_t store_failed_ticket_ = 0;
   uint64_t next_store_probe_ms_ = 0;
-  std::map<uint64_t, Forwarded> forwarded_;                  // by gateway id: queue order
-  std::unordered_map<std::string, uint32_t> forward_depth_;  // by group name
+  std::map<uint64_t, Forwarded> forwarded_;  // by gateway id: queue order
+  // Per group (by name): its depth, and when each of its messages may be sent next (only those
+  // written and not in flight are in `due`; entries of messages gone since are skipped).
+  struct ForwardGroup {
+    uint32_t depth = 0;
+    std::multimap<uint64_t, uint64_t> due;  // next_ms -> gateway id
+    uint64_t blocked_until = 0;             // no member up, or its queue full: not before
+  };
+  std::unordered_map<std::string, ForwardGroup> fwd_groups_;
+  bool forward_ready_ = false;      // a message became sendable since the last forwardDue
+  uint32_t forward_restoring_ = 0;  // queue reads after a restart not yet back
 
   codec::Buffer scratch_;
   std::string text_scratch_;

@@ -76,6 +76,12 @@ void IdMapper::storeAnswered(UpstreamRt upstream, std::string_view key,
                              const store::MappingInput* found) {
   const uint64_t hk = hash64(key, upstream.value);
   looking_up_.erase(hk);
+  if (store::MappingView newer; mappings_.byUpstream(upstream.value, key, newer)) {
+    // A mapping for this carrier id was recorded while the lookup ran (the carrier reused the
+    // id for a newer message): the newest submit owns its receipts, not the one on disk.
+    release(newer);
+    return;
+  }
   if (found != nullptr) {
     release(record(*found));
     return;
@@ -155,6 +161,10 @@ void IdMapper::tick(uint64_t now) {
   while (!held_order_.empty() && held_order_.front().first <= now) {
     const uint64_t hk = held_order_.front().second;
     held_order_.pop_front();
+    if (looking_up_.contains(hk)) {
+      held_order_.emplace_back(now + 1000, hk);  // the durable store has not answered yet
+      continue;
+    }
     auto it = held_.find(hk);
     if (it == held_.end()) {
       continue;

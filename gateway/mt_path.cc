@@ -672,7 +672,7 @@ void Gateway::onUpstreamReady(Upstream& u) {
 
 // A store_and_forward message to a member of its group (gateway/forward.cc): here, beside the
 // inlined member pick and forwardTo of the transparent path.
-bool Gateway::sendForwarded(uint64_t gateway_id, Forwarded& m, uint64_t t) {
+Gateway::SendResult Gateway::sendForwarded(uint64_t gateway_id, Forwarded& m, uint64_t t) {
   const config::Config& c = cfg();
   uint32_t group = config::kNoId;
   for (uint32_t g = 0; g < c.groups.size(); ++g) {
@@ -682,17 +682,18 @@ bool Gateway::sendForwarded(uint64_t gateway_id, Forwarded& m, uint64_t t) {
   codec::Pdu p;
   if (group == config::kNoId || cust == nullptr) {
     m.next_ms = t + kForwardPauseMs;  // removed by a reload: waits (until delivery_ttl)
-    return true;
+    return SendResult::Later;
   }
   if (codec::decode(m.pdu.view(), p)) {
+    m.next_ms = t + kForwardPauseMs;
     forwardFinal(gateway_id, m, codec::MessageState::Rejected, st::ESME_RSYSERR);
-    return true;
+    return SendResult::Later;  // (gone: its schedule entry is skipped)
   }
   refreshMemberStatus(group, t);
   auto pick = selector_.pick(group, member_status_);
   if (!pick) {
     m.next_ms = t + kForwardPauseMs;
-    return false;
+    return SendResult::GroupBlocked;
   }
   Upstream& up = *upstream(upstream_rt_[*pick]);
   UpInFlight info;
@@ -710,7 +711,7 @@ bool Gateway::sendForwarded(uint64_t gateway_id, Forwarded& m, uint64_t t) {
   info.destination.assign(f.destination);
   if (!forwardTo(up, *cust, p, m.pdu.view(), m.destination, f.registered_delivery, info, t)) {
     m.next_ms = t + kForwardPauseMs;  // its queue is full: later
-    return false;
+    return SendResult::GroupBlocked;
   }
   m.in_flight = true;
   ++m.attempts;
@@ -718,7 +719,7 @@ bool Gateway::sendForwarded(uint64_t gateway_id, Forwarded& m, uint64_t t) {
       .registry()
       .counter(metrics::CounterFamily::ForwardMessages, {m.group, "sent"})
       .inc();
-  return true;
+  return SendResult::Sent;
 }
 
 }  // namespace smppgw

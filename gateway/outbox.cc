@@ -29,7 +29,10 @@ void Outboxes::restore(CustomerRt customer, uint64_t stored) {
 
 void Outboxes::accept(CustomerRt customer, codec::Bytes pdu, const Delivery& d) {
   Customer& c = at(customer);
-  if (c.queue.empty() && !c.on_disk && c.writing == 0 && c.paused_until_ms <= rt_.now()) {
+  // Handed through only when a carrier keeps it until the customer answers: never one the
+  // gateway made itself (a store_and_forward outcome), which exists nowhere else.
+  if (d.from.upstream.valid() && c.queue.empty() && !c.on_disk && c.writing == 0 &&
+      c.paused_until_ms <= rt_.now()) {
     if (DownstreamSession* s = pick(c)) {
       // Handed through: no write, the carrier waits for the customer's answer.
       Entry e;
@@ -83,6 +86,16 @@ void Outboxes::writesDone(uint64_t ticket, bool ok) {
     if (Customer& wc = at(w.customer); wc.writing > 0) {
       --wc.writing;
     }
+    if (!ok && !w.d.from.upstream.valid()) {
+      // The gateway's own (no carrier keeps it): delivered from memory all the same; only a
+      // restart before the customer answers loses it.
+      Customer& oc = at(w.customer);
+      if (!oc.on_disk) {
+        oc.queue.push_back(std::move(w.e));
+        touched.push_back(w.customer);
+      }
+      continue;
+    }
     if (!ok) {
       // Not stored: the carrier keeps it and sends it again.
       if (auto* m = host_.customerMetrics(w.customer)) {
@@ -96,8 +109,13 @@ void Outboxes::writesDone(uint64_t ticket, bool ok) {
     Customer& c = at(w.customer);
     ++c.stored;
     c.newest_durable = std::max(c.newest_durable, w.e.id);
-    if (c.on_disk || c.queue.size() >= kMemoryMax) {
-      c.on_disk = true;  // behind others on disk: read back in its turn
+    if (w.e.id <= c.loaded_to) {
+      continue;  // a read of the store found it first (it was committed before this report)
+    }
+    if (c.on_disk || c.queue.size() >= kMemoryMax || c.receivers.empty()) {
+      // Behind others on disk, or nobody to send it to: read back in its turn (an offline
+      // customer's backlog costs no memory).
+      c.on_disk = true;
       continue;
     }
     c.loaded_to = w.e.id;
@@ -188,34 +206,35 @@ void Outboxes::readBack(CustomerRt customer) {
   }
   c.reading = true;
   const size_t want = kMemoryMax - c.queue.size();
-  store_.readOutbox(std::string(host_.customerName(customer)), c.loaded_to, want,
-                    [this, customer, want](std::vector<store::StoredDelivery> got, bool ok) {
-                      Customer& cc = at(customer);
-                      cc.reading = false;
-                      if (!ok) {
-                        return;  // tried again at the next drain
-                      }
-                      for (store::StoredDelivery& sd : got) {
-                        cc.loaded_to = sd.id;
-                        if (cc.sent.contains(sd.id)) {
-                          continue;  // (sent before a requeue read it back again)
-                        }
-                        Entry e;
-                        e.id = sd.id;
-                        e.created_ms = sd.created_ms;
-                        e.command = static_cast<codec::CommandId>(sd.command);
-                        e.version_needed = sd.version_needed;
-                        e.pdu.append(codec::Bytes(reinterpret_cast<const uint8_t*>(sd.pdu.data()),
-                                                  sd.pdu.size()));
-                        cc.queue.push_back(std::move(e));
-                      }
-                      // Everything durable is in memory now, unless a read came back full or a
-                      // write became durable behind it: then read on.
-                      if (got.size() < want && cc.loaded_to >= cc.newest_durable) {
-                        cc.on_disk = false;
-                      }
-                      drain(customer);
-                    });
+  const uint64_t newest_at_read = c.newest_durable;
+  auto done = [this, customer, want, newest_at_read](std::vector<store::StoredDelivery> got,
+                                                     bool ok) {
+    Customer& cc = at(customer);
+    cc.reading = false;
+    if (!ok) {
+      return;  // tried again from the tick
+    }
+    for (store::StoredDelivery& sd : got) {
+      cc.loaded_to = sd.id;
+      if (cc.sent.contains(sd.id)) {
+        continue;  // (sent before a requeue read it back again)
+      }
+      Entry e;
+      e.id = sd.id;
+      e.created_ms = sd.created_ms;
+      e.command = static_cast<codec::CommandId>(sd.command);
+      e.version_needed = sd.version_needed;
+      e.pdu.append(codec::Bytes(reinterpret_cast<const uint8_t*>(sd.pdu.data()), sd.pdu.size()));
+      cc.queue.push_back(std::move(e));
+    }
+    // A read that came back short saw everything written before it was issued; only what
+    // became durable since may still be on disk (expired ones never come back). Then read on.
+    if (got.size() < want && cc.newest_durable <= newest_at_read) {
+      cc.on_disk = false;
+    }
+    drain(customer);
+  };
+  store_.readOutbox(std::string(host_.customerName(customer)), c.loaded_to, want, std::move(done));
 }
 
 void Outboxes::requeue(CustomerRt customer, Entry e) {
@@ -305,6 +324,8 @@ void Outboxes::tick(uint64_t now) {
     if (c.paused_until_ms != 0 && c.paused_until_ms <= now) {
       c.paused_until_ms = 0;
       drain(customer);
+    } else if (c.on_disk && !c.reading && !c.receivers.empty() && c.queue.empty()) {
+      drain(customer);  // (a read that failed, or a backlog nothing else woke)
     }
   }
 }

@@ -91,7 +91,10 @@ void Gateway::onMultiPartResponse(UpstreamBind& b, const UpInFlight& info, const
     const store::MappingView stored =
         ids_.record(mappingFor(info, info.gateway_id, up_id, *mid, key.view(), now()));
     if (store_) {
-      persistMapping(stored);  // the submit_multi_resp waits for it (parkMulti)
+      const uint64_t ticket = persistMapping(stored);  // the submit_multi_resp waits for it
+      if (auto mit = multis_.find(info.gateway_id); mit != multis_.end()) {
+        mit->second.part_tickets.push_back(ticket);
+      }
     }
     ids_.release(stored);
   }
@@ -121,6 +124,13 @@ void Gateway::multiPartDone(uint64_t multi, uint8_t dest, uint32_t status) {
 
 void Gateway::finishMulti(MultiSubmit done) {
   const uint64_t multi = done.gateway_id;
+  if (done.store_failed) {
+    // A part's mapping was not stored: no destination may count as accepted.
+    done.accepted = 0;
+    for (auto& d : done.dests) {
+      d.status = codec::status::ESME_RSYSERR;
+    }
+  }
 
   // Every refused destination, with its status. If none was accepted the PDU fails as a whole
   // (the common status, or ESME_RSUBMITFAIL when they differ) and the list still says why.

@@ -199,7 +199,11 @@ std::string_view view(const rocksdb::Slice& s) {
   return {s.data(), s.size()};
 }
 
-constexpr size_t kExpireBatch = 10'000;  // removals per expire() call at most
+// Removals per expiry slice: kExpireIdle when the writer has nothing else to do, kExpireBusy
+// between batch rounds (so a store that is never idle still expires, and no commit waits behind
+// a long pass).
+constexpr size_t kExpireIdle = 5'000;
+constexpr size_t kExpireBusy = 500;
 
 class RocksStore final : public Store {
  public:
@@ -493,29 +497,43 @@ class RocksStore final : public Store {
         lk.unlock();
         wakeOwner();
         lk.lock();
+        if (expire_ && !stop_) {
+          expireSlice(lk, kExpireBusy);  // between rounds: a busy store expires too
+        }
         continue;
       }
       if (expire_) {
-        const Expire e = *expire_;
-        expire_.reset();
-        lk.unlock();
-        uint64_t mappings = 0, deliveries = 0;
-        if (!broken_ && roomFor(0).ok()) {
-          expireNow(e, mappings, deliveries);
-        }
-        measureDisk();
-        lk.lock();
-        stats_.expired_mappings += mappings;
-        stats_.expired_deliveries += deliveries;
-        lk.unlock();
-        wakeOwner();  // the owner's gauges (and tests) see the counts
-        lk.lock();
+        expireSlice(lk, kExpireIdle);
         continue;
       }
       if (stop_) {
         return;
       }
     }
+  }
+
+  // Runs a slice of the pending expiry (mu_ held on entry and exit); the request stays while
+  // there is more to do.
+  void expireSlice(std::unique_lock<std::mutex>& lk, size_t budget) {
+    const Expire e = *expire_;
+    lk.unlock();
+    uint64_t mappings = 0, deliveries = 0;
+    bool more = false;
+    if (!broken_ && roomFor(0).ok()) {
+      more = expireNow(e, budget, mappings, deliveries);
+    }
+    if (!more) {
+      measureDisk();
+    }
+    lk.lock();
+    if (!more && expire_ && expire_->now_ms == e.now_ms) {
+      expire_.reset();
+    }
+    stats_.expired_mappings += mappings;
+    stats_.expired_deliveries += deliveries;
+    lk.unlock();
+    wakeOwner();  // the owner's gauges (and tests) see the counts
+    lk.lock();
   }
 
   bool fullFront() const { return !groups_.empty() && groups_.front().count >= opts_.batch_max; }
@@ -558,8 +576,8 @@ class RocksStore final : public Store {
     std::unique_lock lk(rmu_);
     for (;;) {
       rcv_.wait(lk, [&] { return rstop_ || !rjobs_.empty(); });
-      if (rjobs_.empty()) {
-        return;  // stopping
+      if (rstop_) {
+        return;  // stopping: lookups still queued have nobody to answer
       }
       auto job = std::move(rjobs_.front());
       rjobs_.pop_front();
@@ -586,9 +604,9 @@ class RocksStore final : public Store {
     return m;
   }
 
-  void expireNow(const Expire& e, uint64_t& mappings, uint64_t& deliveries) {
+  // One slice of expiry; true if it ran out of budget (more may be due).
+  bool expireNow(const Expire& e, size_t budget, uint64_t& mappings, uint64_t& deliveries) {
     rocksdb::WriteBatch wb;
-    size_t budget = kExpireBatch;
     {
       std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
       for (it->Seek("g"); it->Valid() && budget > 0; it->Next(), --budget) {
@@ -637,13 +655,39 @@ class RocksStore final : public Store {
         it->Next();
       }
     }
+    {
+      // store_and_forward messages past delivery_ttl that no gateway process holds (those it
+      // holds get an EXPIRED receipt from it first).
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+      it->Seek("q");
+      while (it->Valid() && budget > 0) {
+        const std::string_view k = view(it->key());
+        if (k.empty() || k[0] != 'q' || k.size() < 10) {
+          break;
+        }
+        const std::string_view v = view(it->value());
+        if (v.size() >= 8 && getBE64(v.data()) + e.delivery_ttl_ms + 60'000 > e.now_ms) {
+          std::string next(k.substr(0, k.size() - 9));  // this group's rest are younger
+          next.push_back('\x01');
+          it->Seek(next);
+          continue;
+        }
+        wb.Delete(it->key());
+        ++deliveries;
+        --budget;
+        it->Next();
+      }
+    }
     if (wb.Count() > 0) {
       rocksdb::WriteOptions wo;
       wo.sync = opts_.sync;
-      if (!db_->Write(wo, &wb).ok()) {
-        mappings = deliveries = 0;  // tried again next time
+      if (const rocksdb::Status st = db_->Write(wo, &wb); !st.ok()) {
+        mappings = deliveries = 0;
+        broken_ = true;  // as for any write RocksDB refused (see commit())
+        broken_reason_ = st.ToString();
       }
     }
+    return budget == 0;
   }
 
   // Whether the file system takes `bytes` more and keeps store.min_free_bytes free (RocksDB's
@@ -723,6 +767,7 @@ class RocksStore final : public Store {
         info_.queues.emplace_back(std::string(group), 0);
       }
       ++info_.queues.back().second;
+      info_.max_queued_id = std::max(info_.max_queued_id, getBE64(k.data() + k.size() - 8));
     }
   }
 

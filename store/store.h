@@ -106,6 +106,7 @@ struct StoreStats {
 struct OpenInfo {
   uint64_t max_gateway_id = 0;   // the newest mapping's id (new ids must be above it)
   uint64_t max_delivery_id = 0;  // the newest outbox delivery's id (likewise)
+  uint64_t max_queued_id = 0;    // the newest store_and_forward message's id (likewise)
   // Non-empty outboxes: (customer, deliveries in it), by customer name.
   std::vector<std::pair<std::string, uint64_t>> outboxes;
   // Non-empty store_and_forward queues: (group, messages in it), by group name.

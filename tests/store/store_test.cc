@@ -343,6 +343,7 @@ TEST_CASE("store: store_and_forward queues keep order per group and survive a re
     REQUIRE(q.size() == 2);
     CHECK(q[0] == std::pair<std::string, uint64_t>{"eu", 1});
     CHECK(q[1] == std::pair<std::string, uint64_t>{"us", 2});
+    CHECK(h.store->openInfo().max_queued_id == 4);
     std::vector<smppgw::store::QueuedMessage> got;
     bool done = false;
     h.store->readQueue("us", 0, 10, [&](std::vector<smppgw::store::QueuedMessage> v, bool ok) {
