@@ -134,14 +134,7 @@ bool Gateway::holdForParked(const store::MappingView& m, CommandId command, code
   if (it == parked_receipts_.end()) {
     return false;
   }
-  HeldReceipt h;
-  h.upstream = UpstreamRt(m.upstream);
-  h.command = command;
-  h.key = std::string(m.upstream_key);
-  h.pdu.append(raw);
-  h.from = from;
-  h.upstream_seq = upstream_seq;
-  it->second.push_back(std::move(h));
+  it->second.push_back(heldReceipt(m, command, raw, from, upstream_seq));
   return true;
 }
 

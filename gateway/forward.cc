@@ -165,26 +165,17 @@ void Gateway::forwardOutcome(const UpInFlight& info, uint32_t status, const code
   Forwarded& m = it->second;
   m.in_flight = false;
   const std::string_view* mid = resp != nullptr ? responseMessageId(*resp) : nullptr;
-  if (status == st::ESME_ROK && mid != nullptr && !mid->empty()) {
-    // Accepted: the mapping under the id the customer has; the queue entry goes.
-    codec::MessageIdKey key;
-    ids_.normalise(from, *mid, false, key);
-    const store::MappingView stored =
-        ids_.record(mappingFor(info, info.gateway_id, from, *mid, key.view(), now()));
-    persistMapping(stored);
-    ids_.release(stored);
-    store_->removeQueued(m.group, info.gateway_id);
-    storeWritten();
-    rt_.metrics()
-        .registry()
-        .counter(metrics::CounterFamily::ForwardMessages, {m.group, "delivered"})
-        .inc();
-    forwardGone(m.group);
-    forwarded_.erase(it);
-    return;
-  }
   if (status == st::ESME_ROK) {
-    // Accepted without an id: nothing to map its receipts by, but the carrier has it.
+    // Accepted: the mapping under the id the customer has (none if the carrier gave no id:
+    // nothing to map its receipts by, but the carrier has it); the queue entry goes.
+    if (mid != nullptr && !mid->empty()) {
+      codec::MessageIdKey key;
+      ids_.normalise(from, *mid, false, key);
+      const store::MappingView stored =
+          ids_.record(mappingFor(info, info.gateway_id, from, *mid, key.view(), now()));
+      persistMapping(stored);
+      ids_.release(stored);
+    }
     store_->removeQueued(m.group, info.gateway_id);
     storeWritten();
     rt_.metrics()

@@ -239,6 +239,19 @@ struct Gateway::AuthJob {
   bool ok = false;
 };
 
+// A matched receipt kept (unanswered) until the answer it must follow is written.
+inline HeldReceipt heldReceipt(const store::MappingView& m, codec::CommandId command,
+                               codec::Bytes raw, BindRef from, uint32_t upstream_seq) {
+  HeldReceipt h;
+  h.upstream = UpstreamRt(m.upstream);
+  h.command = command;
+  h.key = std::string(m.upstream_key);
+  h.pdu.append(raw);
+  h.from = from;
+  h.upstream_seq = upstream_seq;
+  return h;
+}
+
 // A submission's answer, built now and written once its store write is durable (writesDone).
 template <class Write>
 void Gateway::parkAnswer(uint64_t ticket, const UpInFlight& info, uint64_t gateway_id,

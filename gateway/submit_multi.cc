@@ -180,14 +180,7 @@ bool Gateway::holdForMulti(const store::MappingView& m, CommandId command, codec
   if (it == multis_.end()) {
     return false;
   }
-  HeldReceipt h;
-  h.upstream = UpstreamRt(m.upstream);
-  h.command = command;
-  h.key = std::string(m.upstream_key);
-  h.pdu.append(raw);
-  h.from = from;
-  h.upstream_seq = upstream_seq;
-  it->second.receipts.push_back(std::move(h));
+  it->second.receipts.push_back(heldReceipt(m, command, raw, from, upstream_seq));
   return true;
 }
 

@@ -290,31 +290,41 @@ class RocksStore final : public Store {
   }
 
   void readQueue(std::string group, uint64_t after_id, size_t max, QueueCallback cb) override {
-    lookup([this, group = std::move(group), after_id, max, cb = std::move(cb)]() mutable {
-      std::vector<QueuedMessage> out;
-      std::string prefix(1, 'q');
-      prefix.append(group);
-      prefix.push_back('\0');
-      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
-      for (it->Seek(queueKey(group, after_id + 1)); it->Valid() && out.size() < max; it->Next()) {
-        const std::string_view k = view(it->key());
-        if (k.size() != prefix.size() + 8 || k.substr(0, prefix.size()) != prefix) {
-          break;
-        }
-        if (auto m = decodeQueued(getBE64(k.data() + prefix.size()), view(it->value()))) {
-          out.push_back(std::move(*m));
-        }
-      }
-      const bool ok = it->status().ok();
-      return std::function<void()>(
-          [cb = std::move(cb), out = std::move(out), ok]() mutable { cb(std::move(out), ok); });
-    });
+    std::string prefix(1, 'q');
+    prefix.append(group);
+    prefix.push_back('\0');
+    readRange(std::move(prefix), after_id, max, std::move(cb), &decodeQueued);
   }
 
   uint64_t probe() override {
     return append([&](rocksdb::WriteBatch& wb) {
       wb.Put("mprobe", "1");
       return size_t{7};
+    });
+  }
+
+  // Up to `max` records of `prefix` + id (8 bytes, big-endian) with id > after_id, in id order,
+  // decoded (records that do not decode are skipped), to `cb` on the owner's thread.
+  template <typename T, typename Callback>
+  void readRange(std::string prefix, uint64_t after_id, size_t max, Callback cb,
+                 std::optional<T> (*decode)(uint64_t, std::string_view)) {
+    lookup([this, prefix = std::move(prefix), after_id, max, cb = std::move(cb), decode]() mutable {
+      std::vector<T> out;
+      std::string from = prefix;
+      putBE64(from, after_id + 1);
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+      for (it->Seek(from); it->Valid() && out.size() < max; it->Next()) {
+        const std::string_view k = view(it->key());
+        if (k.size() != prefix.size() + 8 || k.substr(0, prefix.size()) != prefix) {
+          break;
+        }
+        if (auto r = decode(getBE64(k.data() + prefix.size()), view(it->value()))) {
+          out.push_back(std::move(*r));
+        }
+      }
+      const bool ok = it->status().ok();
+      return std::function<void()>(
+          [cb = std::move(cb), out = std::move(out), ok]() mutable { cb(std::move(out), ok); });
     });
   }
 
@@ -362,24 +372,7 @@ class RocksStore final : public Store {
   }
 
   void readOutbox(std::string customer, uint64_t after_id, size_t max, OutboxCallback cb) override {
-    lookup([this, customer = std::move(customer), after_id, max, cb = std::move(cb)]() mutable {
-      std::vector<StoredDelivery> out;
-      const std::string prefix = outboxPrefix(customer);
-      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
-      for (it->Seek(outboxKey(customer, after_id + 1)); it->Valid() && out.size() < max;
-           it->Next()) {
-        const std::string_view k = view(it->key());
-        if (k.size() != prefix.size() + 8 || k.substr(0, prefix.size()) != prefix) {
-          break;
-        }
-        if (auto d = decodeDelivery(getBE64(k.data() + prefix.size()), view(it->value()))) {
-          out.push_back(std::move(*d));
-        }
-      }
-      const bool ok = it->status().ok();
-      return std::function<void()>(
-          [cb = std::move(cb), out = std::move(out), ok]() mutable { cb(std::move(out), ok); });
-    });
+    readRange(outboxPrefix(customer), after_id, max, std::move(cb), &decodeDelivery);
   }
 
   void expire(uint64_t now_ms, uint64_t mapping_ttl_ms, uint64_t delivery_ttl_ms) override {
