@@ -261,7 +261,11 @@ bool Gateway::lookupStored(UpstreamRt upstream, std::string_view key) {
   store_->findByUpstream(
       std::string(upstreamName(upstream)), std::string(key), wallClockMs(),
       ms(cfg().store.mapping_ttl),
-      [this, upstream, k = std::string(key)](std::optional<store::StoredMapping> found) {
+      [this, upstream, k = std::string(key)](std::optional<store::StoredMapping> found, bool ok) {
+        if (!ok) {
+          ids_.storeUnreadable(upstream, k);  // the carrier keeps them and sends them again
+          return;
+        }
         auto c =
             found ? customer_by_system_id_.find(found->customer) : customer_by_system_id_.end();
         if (c == customer_by_system_id_.end()) {
@@ -291,7 +295,7 @@ MtResult Gateway::onByIdStored(DownstreamSession& s, const codec::Pdu& pdu, uint
   codec::encode(pdu, *raw, {0x50});
   store_->findByGatewayId(
       gateway_id, wallClockMs(), ms(cfg().store.mapping_ttl),
-      [this, ref = s.ref(), raw, gateway_id](std::optional<store::StoredMapping> found) {
+      [this, ref = s.ref(), raw, gateway_id](std::optional<store::StoredMapping> found, bool ok) {
         DownstreamSession* sp = session(ref);
         codec::Pdu p;
         if (sp == nullptr || codec::decode(raw->view(), p)) {
@@ -305,7 +309,8 @@ MtResult Gateway::onByIdStored(DownstreamSession& s, const codec::Pdu& pdu, uint
             up = u->name() == found->upstream ? u.get() : up;
           }
         }
-        MtResult r = MtResult::refused(st::ESME_RINVMSGID);
+        // Not readable is not unknown: the customer may ask again.
+        MtResult r = MtResult::refused(ok ? st::ESME_RINVMSGID : st::ESME_RSYSERR);
         if (c != customer_by_system_id_.end() && c->second == sp->customer() && up != nullptr) {
           ++store_lookups_found_;
           store::MappingInput in;

@@ -107,6 +107,25 @@ void IdMapper::storeAnswered(UpstreamRt upstream, std::string_view key,
   }
 }
 
+void IdMapper::storeUnreadable(UpstreamRt upstream, std::string_view key) {
+  const uint64_t hk = hash64(key, upstream.value);
+  looking_up_.erase(hk);
+  auto it = held_.find(hk);
+  if (it == held_.end()) {
+    return;
+  }
+  std::erase_if(it->second, [&](HeldReceipt& h) {
+    if (h.upstream != upstream || h.key != key) {
+      return false;
+    }
+    host_.answerCarrier(h.from, h.command, h.upstream_seq, gwstatus::kDeliveryLater);
+    return true;
+  });
+  if (it->second.empty()) {
+    held_.erase(it);
+  }
+}
+
 void IdMapper::unmatched(UpstreamRt upstream, std::string_view id, BindRef from,
                          codec::CommandId command, uint32_t upstream_seq,
                          metrics::UnmatchedReason reason) {

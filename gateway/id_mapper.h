@@ -100,6 +100,9 @@ class IdMapper {
   // receipts held for it go on) or nullptr (they are unmatched unless a request in flight to that
   // carrier could still be theirs).
   void storeAnswered(UpstreamRt upstream, std::string_view key, const store::MappingInput* found);
+  // The durable store could not be read: the receipts held for it go back to the carrier
+  // (ESME_RX_T_APPN: it sends them again), not answered as unmatched.
+  void storeUnreadable(UpstreamRt upstream, std::string_view key);
   // Receipts that waited for this mapping go on now, in arrival order.
   void release(UpstreamRt upstream, std::string_view key);
 

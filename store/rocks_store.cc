@@ -347,9 +347,10 @@ class RocksStore final : public Store {
   void findByGatewayId(uint64_t gateway_id, uint64_t now_ms, uint64_t ttl_ms,
                        MappingCallback cb) override {
     lookup([this, gateway_id, now_ms, ttl_ms, cb = std::move(cb)]() mutable {
-      auto m = getMapping(gateway_id, now_ms, ttl_ms);
+      bool ok = true;
+      auto m = getMapping(gateway_id, now_ms, ttl_ms, ok);
       return std::function<void()>(
-          [cb = std::move(cb), m = std::move(m)]() mutable { cb(std::move(m)); });
+          [cb = std::move(cb), m = std::move(m), ok]() mutable { cb(std::move(m), ok); });
     });
   }
 
@@ -359,15 +360,17 @@ class RocksStore final : public Store {
             cb = std::move(cb)]() mutable {
       std::optional<StoredMapping> m;
       std::string gid;
-      if (db_->Get(rocksdb::ReadOptions(), carrier_, carrierKey(upstream, key), &gid).ok() &&
-          gid.size() == 8) {
-        m = getMapping(getBE64(gid.data()), now_ms, ttl_ms);
+      const rocksdb::Status st =
+          db_->Get(rocksdb::ReadOptions(), carrier_, carrierKey(upstream, key), &gid);
+      bool ok = st.ok() || st.IsNotFound();
+      if (st.ok() && gid.size() == 8) {
+        m = getMapping(getBE64(gid.data()), now_ms, ttl_ms, ok);
         if (m && (m->upstream != upstream || m->upstream_key != key)) {
           m.reset();
         }
       }
       return std::function<void()>(
-          [cb = std::move(cb), m = std::move(m)]() mutable { cb(std::move(m)); });
+          [cb = std::move(cb), m = std::move(m), ok]() mutable { cb(std::move(m), ok); });
     });
   }
 
@@ -585,9 +588,12 @@ class RocksStore final : public Store {
     }
   }
 
-  std::optional<StoredMapping> getMapping(uint64_t gateway_id, uint64_t now_ms, uint64_t ttl_ms) {
+  std::optional<StoredMapping> getMapping(uint64_t gateway_id, uint64_t now_ms, uint64_t ttl_ms,
+                                          bool& ok) {
     std::string v;
-    if (!db_->Get(rocksdb::ReadOptions(), mappingKey(gateway_id), &v).ok()) {
+    if (const rocksdb::Status st = db_->Get(rocksdb::ReadOptions(), mappingKey(gateway_id), &v);
+        !st.ok()) {
+      ok = ok && st.IsNotFound();
       return std::nullopt;
     }
     std::optional<StoredMapping> m = decodeMapping(gateway_id, v);

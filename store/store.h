@@ -149,7 +149,8 @@ class Store {
   // Lookups (the reader thread; callbacks from poll()). Mappings older than `ttl_ms` are not
   // found. A lookup sees the writes already reported done; one still queued may be missed (the
   // hot cache in front of the store has it).
-  using MappingCallback = std::function<void(std::optional<StoredMapping>)>;
+  // ok=false: the engine could not be read (an I/O error), which is not "not found".
+  using MappingCallback = std::function<void(std::optional<StoredMapping>, bool ok)>;
   virtual void findByGatewayId(uint64_t gateway_id, uint64_t now_ms, uint64_t ttl_ms,
                                MappingCallback cb) = 0;
   virtual void findByUpstream(std::string upstream, std::string upstream_key, uint64_t now_ms,

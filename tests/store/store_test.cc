@@ -96,7 +96,8 @@ struct Harness final : StoreListener {
   std::optional<StoredMapping> byGateway(uint64_t id, uint64_t now = 1000, uint64_t ttl = 1000) {
     std::optional<StoredMapping> out;
     bool got = false;
-    store->findByGatewayId(id, now, ttl, [&](std::optional<StoredMapping> m) {
+    store->findByGatewayId(id, now, ttl, [&](std::optional<StoredMapping> m, bool ok) {
+      CHECK(ok);
       out = std::move(m);
       got = true;
     });
@@ -107,7 +108,8 @@ struct Harness final : StoreListener {
                                           uint64_t ttl = 1000) {
     std::optional<StoredMapping> out;
     bool got = false;
-    store->findByUpstream(up, key, now, ttl, [&](std::optional<StoredMapping> m) {
+    store->findByUpstream(up, key, now, ttl, [&](std::optional<StoredMapping> m, bool ok) {
+      CHECK(ok);
       out = std::move(m);
       got = true;
     });
