@@ -75,10 +75,7 @@ MtResult Gateway::acceptForward(DownstreamSession& s, const codec::Pdu& pdu, cod
   storeWritten();
   forwarded_.emplace(gid, std::move(m));
   ++fg.depth;
-  rt_.metrics()
-      .registry()
-      .counter(metrics::CounterFamily::ForwardMessages, {group.name, "accepted"})
-      .inc();
+  forwardCount(group.name, ForwardResult::Accepted);
 
   // The answer: the id, once the queue entry is written (writesDone).
   const config::Customer* cust = customerCfg(s.customer());
@@ -101,6 +98,18 @@ MtResult Gateway::acceptForward(DownstreamSession& s, const codec::Pdu& pdu, cod
   parked_.back().forward = true;
   parked_receipts_.erase(gid);  // no receipt can come before it is sent
   return MtResult::forwarded();
+}
+
+void Gateway::forwardCount(const std::string& group, ForwardResult result) {
+  static constexpr std::array<std::string_view, 6> kLabels = {"accepted", "sent",     "delivered",
+                                                              "retried",  "rejected", "expired"};
+  const auto i = static_cast<size_t>(result);
+  metrics::Counter*& c = fwd_groups_[group].counted[i];
+  if (c == nullptr) {
+    const std::array<std::string_view, 2> labels = {group, kLabels[i]};
+    c = &rt_.metrics().registry().counter(metrics::CounterFamily::ForwardMessages, labels);
+  }
+  c->inc();
 }
 
 void Gateway::forwardGone(const std::string& group) {
@@ -178,10 +187,7 @@ void Gateway::forwardOutcome(const UpInFlight& info, uint32_t status, const code
     }
     store_->removeQueued(m.group, info.gateway_id);
     storeWritten();
-    rt_.metrics()
-        .registry()
-        .counter(metrics::CounterFamily::ForwardMessages, {m.group, "delivered"})
-        .inc();
+    forwardCount(m.group, ForwardResult::Delivered);
     forwardGone(m.group);
     forwarded_.erase(it);
     return;
@@ -198,10 +204,7 @@ void Gateway::forwardOutcome(const UpInFlight& info, uint32_t status, const code
   if (temporary) {
     m.next_ms = now() + backoffMs(m.attempts);
     fwd_groups_[m.group].due.emplace(m.next_ms, info.gateway_id);
-    rt_.metrics()
-        .registry()
-        .counter(metrics::CounterFamily::ForwardMessages, {m.group, "retried"})
-        .inc();
+    forwardCount(m.group, ForwardResult::Retried);
     return;
   }
   forwardFinal(info.gateway_id, m, codec::MessageState::Rejected, status);
@@ -209,11 +212,8 @@ void Gateway::forwardOutcome(const UpInFlight& info, uint32_t status, const code
 
 void Gateway::forwardFinal(uint64_t gateway_id, Forwarded& m, codec::MessageState state,
                            uint32_t err) {
-  rt_.metrics()
-      .registry()
-      .counter(metrics::CounterFamily::ForwardMessages,
-               {m.group, state == codec::MessageState::Expired ? "expired" : "rejected"})
-      .inc();
+  forwardCount(m.group, state == codec::MessageState::Expired ? ForwardResult::Expired
+                                                              : ForwardResult::Rejected);
   const config::Customer* cust = customerCfg(m.customer);
   codec::Pdu p;
   if (cust != nullptr && !codec::decode(m.pdu.view(), p)) {

@@ -15,6 +15,7 @@
 // Everything runs on one libuv loop; nothing here blocks (password checks go to the thread
 // pool). See docs/architecture.md for the rules that keep it fast and keep data safe.
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -416,7 +417,11 @@ class Gateway final : private SessionHost,
     uint32_t depth = 0;
     std::multimap<uint64_t, uint64_t> due;  // next_ms -> gateway id
     uint64_t blocked_until = 0;             // no member up, or its queue full: not before
+    // smppgw_forward_messages_total by ForwardResult, looked up once (not per message).
+    std::array<metrics::Counter*, 6> counted{};
   };
+  enum class ForwardResult : uint8_t { Accepted, Sent, Delivered, Retried, Rejected, Expired };
+  void forwardCount(const std::string& group, ForwardResult result);
   std::unordered_map<std::string, ForwardGroup> fwd_groups_;
   bool forward_ready_ = false;      // a message became sendable since the last forwardDue
   uint32_t forward_restoring_ = 0;  // queue reads after a restart not yet back

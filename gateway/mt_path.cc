@@ -715,10 +715,7 @@ Gateway::SendResult Gateway::sendForwarded(uint64_t gateway_id, Forwarded& m, ui
   }
   m.in_flight = true;
   ++m.attempts;
-  rt_.metrics()
-      .registry()
-      .counter(metrics::CounterFamily::ForwardMessages, {m.group, "sent"})
-      .inc();
+  forwardCount(m.group, ForwardResult::Sent);
   return SendResult::Sent;
 }
 

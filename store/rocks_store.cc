@@ -91,24 +91,17 @@ std::string carrierKey(std::string_view upstream, std::string_view key) {
   return k;
 }
 
-std::string outboxPrefix(std::string_view customer) {
-  std::string k(1, 'o');
-  k.append(customer);
+// The records kept per name in id order: a customer's outbox ('o'), a group's queue ('q').
+std::string namedPrefix(char tag, std::string_view name) {
+  std::string k(1, tag);
+  k.append(name);
   k.push_back('\0');
   return k;
 }
 
-std::string outboxKey(std::string_view customer, uint64_t id) {
-  std::string k = outboxPrefix(customer);
+std::string namedKey(char tag, std::string_view name, uint64_t id) {
+  std::string k = namedPrefix(tag, name);
   putBE64(k, id);
-  return k;
-}
-
-std::string queueKey(std::string_view group, uint64_t gateway_id) {
-  std::string k(1, 'q');
-  k.append(group);
-  k.push_back('\0');
-  putBE64(k, gateway_id);
   return k;
 }
 
@@ -256,44 +249,23 @@ class RocksStore final : public Store {
   }
 
   uint64_t putDelivery(std::string_view customer, const StoredDelivery& d) override {
-    const std::string v = encodeDelivery(d);
-    const std::string k = outboxKey(customer, d.id);
-    return append([&](rocksdb::WriteBatch& wb) {
-      wb.Put(k, v);
-      return k.size() + v.size();
-    });
+    return put(namedKey('o', customer, d.id), encodeDelivery(d));
   }
 
   uint64_t removeDelivery(std::string_view customer, uint64_t id) override {
-    const std::string k = outboxKey(customer, id);
-    return append([&](rocksdb::WriteBatch& wb) {
-      wb.Delete(k);
-      return k.size();
-    });
+    return remove(namedKey('o', customer, id));
   }
 
   uint64_t putQueued(std::string_view group, const QueuedMessage& m) override {
-    const std::string v = encodeQueued(m);
-    const std::string k = queueKey(group, m.gateway_id);
-    return append([&](rocksdb::WriteBatch& wb) {
-      wb.Put(k, v);
-      return k.size() + v.size();
-    });
+    return put(namedKey('q', group, m.gateway_id), encodeQueued(m));
   }
 
   uint64_t removeQueued(std::string_view group, uint64_t gateway_id) override {
-    const std::string k = queueKey(group, gateway_id);
-    return append([&](rocksdb::WriteBatch& wb) {
-      wb.Delete(k);
-      return k.size();
-    });
+    return remove(namedKey('q', group, gateway_id));
   }
 
   void readQueue(std::string group, uint64_t after_id, size_t max, QueueCallback cb) override {
-    std::string prefix(1, 'q');
-    prefix.append(group);
-    prefix.push_back('\0');
-    readRange(std::move(prefix), after_id, max, std::move(cb), &decodeQueued);
+    readRange(namedPrefix('q', group), after_id, max, std::move(cb), &decodeQueued);
   }
 
   uint64_t probe() override {
@@ -375,7 +347,7 @@ class RocksStore final : public Store {
   }
 
   void readOutbox(std::string customer, uint64_t after_id, size_t max, OutboxCallback cb) override {
-    readRange(outboxPrefix(customer), after_id, max, std::move(cb), &decodeDelivery);
+    readRange(namedPrefix('o', customer), after_id, max, std::move(cb), &decodeDelivery);
   }
 
   void expire(uint64_t now_ms, uint64_t mapping_ttl_ms, uint64_t delivery_ttl_ms) override {
@@ -429,6 +401,20 @@ class RocksStore final : public Store {
   struct Expire {
     uint64_t now_ms, mapping_ttl_ms, delivery_ttl_ms;
   };
+
+  uint64_t put(const std::string& k, const std::string& v) {
+    return append([&](rocksdb::WriteBatch& wb) {
+      wb.Put(k, v);
+      return k.size() + v.size();
+    });
+  }
+
+  uint64_t remove(const std::string& k) {
+    return append([&](rocksdb::WriteBatch& wb) {
+      wb.Delete(k);
+      return k.size();
+    });
+  }
 
   template <typename Fn>
   uint64_t append(Fn&& add) {
@@ -631,42 +617,21 @@ class RocksStore final : public Store {
         ++mappings;
       }
     }
-    {
+    // Outbox deliveries and store_and_forward messages past delivery_ttl (both values start with
+    // their creation time). Per name in id (age) order: at the first young one, on to the next
+    // name. A queued message gets a minute's grace: the process holding it sends its EXPIRED
+    // receipt first.
+    auto expireNamed = [&](char tag, uint64_t ttl_ms) {
       std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
-      it->Seek("o");
+      it->Seek(std::string(1, tag));
       while (it->Valid() && budget > 0) {
         const std::string_view k = view(it->key());
-        if (k.empty() || k[0] != 'o' || k.size() < 10) {
-          break;
-        }
-        const std::string_view prefix = k.substr(0, k.size() - 8);
-        auto d = decodeDelivery(0, view(it->value()));
-        if (d && d->created_ms + e.delivery_ttl_ms > e.now_ms) {
-          // In arrival order: this customer's rest are younger. On to the next customer.
-          std::string next(prefix.substr(0, prefix.size() - 1));
-          next.push_back('\x01');
-          it->Seek(next);
-          continue;
-        }
-        wb.Delete(it->key());
-        ++deliveries;
-        --budget;
-        it->Next();
-      }
-    }
-    {
-      // store_and_forward messages past delivery_ttl that no gateway process holds (those it
-      // holds get an EXPIRED receipt from it first).
-      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
-      it->Seek("q");
-      while (it->Valid() && budget > 0) {
-        const std::string_view k = view(it->key());
-        if (k.empty() || k[0] != 'q' || k.size() < 10) {
+        if (k.empty() || k[0] != tag || k.size() < 10) {
           break;
         }
         const std::string_view v = view(it->value());
-        if (v.size() >= 8 && getBE64(v.data()) + e.delivery_ttl_ms + 60'000 > e.now_ms) {
-          std::string next(k.substr(0, k.size() - 9));  // this group's rest are younger
+        if (v.size() >= 8 && getBE64(v.data()) + ttl_ms > e.now_ms) {
+          std::string next(k.substr(0, k.size() - 9));
           next.push_back('\x01');
           it->Seek(next);
           continue;
@@ -676,7 +641,9 @@ class RocksStore final : public Store {
         --budget;
         it->Next();
       }
-    }
+    };
+    expireNamed('o', e.delivery_ttl_ms);
+    expireNamed('q', e.delivery_ttl_ms + 60'000);
     if (wb.Count() > 0) {
       rocksdb::WriteOptions wo;
       wo.sync = opts_.sync;
@@ -736,38 +703,27 @@ class RocksStore final : public Store {
     if (it->Valid() && it->key().size() == 9 && it->key()[0] == 'g') {
       info_.max_gateway_id = getBE64(it->key().data() + 1);
     }
-    // Every outbox key (counts per customer, the newest id): one pass at open.
-    for (it->Seek("o"); it->Valid(); it->Next()) {
-      const std::string_view k = view(it->key());
-      if (k.empty() || k[0] != 'o') {
-        break;
+    // Every outbox and store_and_forward key (counts per name, the newest id): one pass at open.
+    auto count = [&](char tag, std::vector<std::pair<std::string, uint64_t>>& per_name,
+                     uint64_t& max_id) {
+      for (it->Seek(std::string(1, tag)); it->Valid(); it->Next()) {
+        const std::string_view k = view(it->key());
+        if (k.empty() || k[0] != tag) {
+          break;
+        }
+        if (k.size() < 10) {
+          continue;
+        }
+        const std::string_view name = k.substr(1, k.size() - 10);
+        if (per_name.empty() || per_name.back().first != name) {
+          per_name.emplace_back(std::string(name), 0);
+        }
+        ++per_name.back().second;
+        max_id = std::max(max_id, getBE64(k.data() + k.size() - 8));
       }
-      if (k.size() < 10) {
-        continue;
-      }
-      const std::string_view customer = k.substr(1, k.size() - 10);
-      if (info_.outboxes.empty() || info_.outboxes.back().first != customer) {
-        info_.outboxes.emplace_back(std::string(customer), 0);
-      }
-      ++info_.outboxes.back().second;
-      info_.max_delivery_id = std::max(info_.max_delivery_id, getBE64(k.data() + k.size() - 8));
-    }
-    // Every store_and_forward key (counts per group).
-    for (it->Seek("q"); it->Valid(); it->Next()) {
-      const std::string_view k = view(it->key());
-      if (k.empty() || k[0] != 'q') {
-        break;
-      }
-      if (k.size() < 10) {
-        continue;
-      }
-      const std::string_view group = k.substr(1, k.size() - 10);
-      if (info_.queues.empty() || info_.queues.back().first != group) {
-        info_.queues.emplace_back(std::string(group), 0);
-      }
-      ++info_.queues.back().second;
-      info_.max_queued_id = std::max(info_.max_queued_id, getBE64(k.data() + k.size() - 8));
-    }
+    };
+    count('o', info_.outboxes, info_.max_delivery_id);
+    count('q', info_.queues, info_.max_queued_id);
   }
 
   StoreOptions opts_;

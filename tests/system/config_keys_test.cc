@@ -173,7 +173,7 @@ TEST_CASE("the shipped production example starts (its addresses moved to loopbac
   cfg["log"]["format"] = "text";  // the fixture reads logfmt lines
   const std::string store = writeTemp("production-store", "") + ".d";
   cfg["store"]["path"] = store;  // not /var/lib/smppgw
-  GatewayProc gw(cfg);            // returns once every carrier bind is up
+  GatewayProc gw(cfg);           // returns once every carrier bind is up
   CHECK(gw.port() != 0);
   CHECK(gw.stop() == 0);
   std::filesystem::remove_all(store);

@@ -15,11 +15,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "codec/pdu.h"
 #include "tests/support/esme_client.h"
+#include "tests/support/metric_wait.h"
 #include "tests/support/peers.h"
 #include "tests/support/prometheus.h"
 
@@ -29,6 +29,9 @@ using smppgw::codec::CommandId;
 using smppgw::testsupport::EsmeClient;
 using smppgw::testsupport::GatewayProc;
 using smppgw::testsupport::McsimProc;
+using smppgw::testsupport::metric;
+using smppgw::testsupport::metricAtLeast;
+using smppgw::testsupport::metricUntil;
 
 namespace {
 
@@ -72,33 +75,6 @@ struct SmallDisk {
     return total;
   }
 };
-
-double metric(const GatewayProc& gw, const std::string& series) {
-  return smppgw::testsupport::metricSample(
-      smppgw::test::httpGet("127.0.0.1", gw.metricsPort(), "/metrics").body, series);
-}
-
-bool metricIs(const GatewayProc& gw, const std::string& series, double value) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (metric(gw, series) != value) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the tick has no event to await
-  }
-  return true;
-}
-
-bool metricAtLeast(const GatewayProc& gw, const std::string& series, double value) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (metric(gw, series) < value) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the tick has no event to await
-  }
-  return true;
-}
 
 // Submits until one is refused (or `max`); the statuses in order.
 std::vector<uint32_t> submitUntilRefused(EsmeClient& c, int max) {
@@ -153,7 +129,7 @@ TEST_CASE(
   CHECK(metric(gw, "smppgw_refusals_total{customer=\"acme\",reason=\"store\"}") >= 20);
   // Room again: within a probe or two the store takes writes and submits are accepted.
   fs::remove(disk.dir / "filler");
-  CHECK(metricIs(gw, "smppgw_store_writable", 1));
+  CHECK(metricUntil(gw, "smppgw_store_writable", [](double v) { return v == 1; }));
   for (int i = 0; i < 50; ++i) {
     auto r = c.submit("12345", "4477001", "room again", 1);
     REQUIRE(r != nullptr);

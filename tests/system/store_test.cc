@@ -23,6 +23,7 @@
 #include "codec/bytes.h"
 #include "codec/pdu.h"
 #include "tests/support/esme_client.h"
+#include "tests/support/metric_wait.h"
 #include "tests/support/peers.h"
 #include "tests/support/prometheus.h"
 
@@ -32,6 +33,9 @@ using smppgw::codec::CommandId;
 using smppgw::testsupport::EsmeClient;
 using smppgw::testsupport::GatewayProc;
 using smppgw::testsupport::McsimProc;
+using smppgw::testsupport::metric;
+using smppgw::testsupport::metricAtLeast;
+using smppgw::testsupport::metricAtMost;
 using smppgw::testsupport::ReceivedPtr;
 
 namespace {
@@ -57,34 +61,6 @@ json durableConfig(uint16_t mc_port, const fs::path& store) {
   c["store"] = {{"type", "embedded"}, {"path", store.string()}};
   c["metrics"] = {{"enabled", true}, {"address", "127.0.0.1"}, {"port", 0}};
   return c;
-}
-
-double metric(const GatewayProc& gw, const std::string& series) {
-  return smppgw::testsupport::metricSample(
-      smppgw::test::httpGet("127.0.0.1", gw.metricsPort(), "/metrics").body, series);
-}
-
-bool metricReaches(const GatewayProc& gw, const std::string& series, double at_least) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (metric(gw, series) < at_least) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the tick has no event to await
-  }
-  return true;
-}
-
-// Waits (bounded) for a gauge published on the tick to come down to `at_most`.
-bool metricFallsTo(const GatewayProc& gw, const std::string& series, double at_most) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (metric(gw, series) > at_most) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the tick has no event to await
-  }
-  return true;
 }
 
 // What one customer saw across every gateway process.
@@ -241,7 +217,7 @@ TEST_CASE(
     // deliveries in flight at each kill).
     CHECK(l->duplicates() <= kills * 100);
   }
-  CHECK(metricReaches(gw, "smppgw_store_lookups_total{result=\"found\"}", 1));
+  CHECK(metricAtLeast(gw, "smppgw_store_lookups_total{result=\"found\"}", 1));
 }
 
 TEST_CASE("SIGTERM with receipts still due, then a restart: no receipt is lost") {
@@ -257,7 +233,7 @@ TEST_CASE("SIGTERM with receipts still due, then a restart: no receipt is lost")
     submitLoop(c, acme, 3000, 50);
     REQUIRE(acme.answered.size() == 3000);
     // Counters are published on the gateway's 100 ms tick: wait for it (bounded).
-    CHECK(metricReaches(gw, "smppgw_store_writes_total{result=\"ok\"}", 3000));
+    CHECK(metricAtLeast(gw, "smppgw_store_writes_total{result=\"ok\"}", 3000));
     CHECK(metric(gw, "smppgw_store_writes_total{result=\"failed\"}") == 0);
     // A deploy: most receipts are still 3 s away.
     c.close();
@@ -269,7 +245,7 @@ TEST_CASE("SIGTERM with receipts still due, then a restart: no receipt is lost")
   collect({&c}, {&acme}, 30'000);
   CHECK(acme.missing() == 0);
   CHECK(acme.duplicates() == 0);
-  CHECK(metricReaches(gw, "smppgw_store_lookups_total{result=\"found\"}", 1));
+  CHECK(metricAtLeast(gw, "smppgw_store_lookups_total{result=\"found\"}", 1));
 }
 
 TEST_CASE(
@@ -293,8 +269,8 @@ TEST_CASE(
       ids.emplace_back(r->pdu.as<smppgw::codec::MessageIdBody>().message_id);
     }
     // Every receipt and MO is in acme's outbox, and the carrier has its ESME_ROK for each.
-    CHECK(metricReaches(gw, "smppgw_deliveries_total{customer=\"acme\",result=\"stored\"}", 400));
-    CHECK(metricReaches(gw, "smppgw_deliveries_pending{customer=\"acme\"}", 400));
+    CHECK(metricAtLeast(gw, "smppgw_deliveries_total{customer=\"acme\",result=\"stored\"}", 400));
+    CHECK(metricAtLeast(gw, "smppgw_deliveries_pending{customer=\"acme\"}", 400));
     CHECK(gw.stop() == 0);
   }
   const nlohmann::json mcs = mc.stop();
@@ -339,11 +315,11 @@ TEST_CASE(
   // the carrier sent them: the order of the submits.
   CHECK(receipts == ids);
   CHECK(mo == 100);
-  CHECK(metricReaches(gw, "smppgw_deliveries_total{customer=\"acme\",result=\"acked\"}", 400));
-  CHECK(metricReaches(gw, "smppgw_deliveries_total{customer=\"acme\",result=\"redelivered\"}", 10));
+  CHECK(metricAtLeast(gw, "smppgw_deliveries_total{customer=\"acme\",result=\"acked\"}", 400));
+  CHECK(metricAtLeast(gw, "smppgw_deliveries_total{customer=\"acme\",result=\"redelivered\"}", 10));
   // Acknowledged means gone: a new receiver gets nothing more.
-  CHECK(metricReaches(gw, "smppgw_store_writes_total{result=\"ok\"}", 400));
-  CHECK(metricFallsTo(gw, "smppgw_deliveries_pending{customer=\"acme\"}", 0));
+  CHECK(metricAtLeast(gw, "smppgw_store_writes_total{result=\"ok\"}", 400));
+  CHECK(metricAtMost(gw, "smppgw_deliveries_pending{customer=\"acme\"}", 0));
 }
 
 namespace {
@@ -403,7 +379,7 @@ TEST_CASE(
   REQUIRE(c.connect("127.0.0.1", gw.port()));
   REQUIRE(c.bind(CommandId::bind_transceiver, "acme", "secret")->status() == 0);
   const std::vector<std::string> ids = submitAll(c, 200);  // no carrier: answered anyway
-  CHECK(metricReaches(gw, "smppgw_forward_queued{group=\"main\"}", 200));
+  CHECK(metricAtLeast(gw, "smppgw_forward_queued{group=\"main\"}", 200));
   // The carrier is down for 5 s (the scenario, not a synchronisation), then comes back.
   std::this_thread::sleep_for(std::chrono::seconds(5));
   McsimProc mc({"--listen", "127.0.0.1:" + std::to_string(port), "--receipt-delay-ms", "10"});
@@ -414,8 +390,8 @@ TEST_CASE(
     CHECK(got.at(id)[0].find("stat:DELIVRD") != std::string::npos);
   }
   CHECK(
-      metricReaches(gw, "smppgw_forward_messages_total{group=\"main\",result=\"delivered\"}", 200));
-  CHECK(metricFallsTo(gw, "smppgw_forward_queued{group=\"main\"}", 0));
+      metricAtLeast(gw, "smppgw_forward_messages_total{group=\"main\",result=\"delivered\"}", 200));
+  CHECK(metricAtMost(gw, "smppgw_forward_queued{group=\"main\"}", 0));
   c.close();
   CHECK(gw.stop() == 0);
   const json s = mc.stop();
@@ -440,7 +416,7 @@ TEST_CASE(
     CHECK_MESSAGE(text.find("stat:REJECTD") != std::string::npos, text);
     CHECK_MESSAGE(text.find("err:069") != std::string::npos, text);
   }
-  CHECK(metricReaches(gw, "smppgw_forward_messages_total{group=\"main\",result=\"rejected\"}", 50));
+  CHECK(metricAtLeast(gw, "smppgw_forward_messages_total{group=\"main\",result=\"rejected\"}", 50));
 }
 
 TEST_CASE("store_and_forward survives a kill -9 while the carrier is down") {
@@ -473,4 +449,43 @@ TEST_CASE("store_and_forward survives a kill -9 while the carrier is down") {
   c.close();
   CHECK(gw.stop() == 0);
   CHECK(mc.stop()["messages"]["accepted"] == 100);
+}
+
+TEST_CASE("store.sync, store.batch_max and store.batch_delay act") {
+  McsimProc mc;
+  TempDir dir;
+  json cfg = durableConfig(mc.port(), dir.path);
+  cfg["store"]["sync"] = true;
+  cfg["store"]["batch_max"] = 3;
+  cfg["store"]["batch_delay"] = "200ms";  // a batch below batch_max waits this long
+  GatewayProc gw(cfg);
+  CHECK(gw.waitForLog("event=store_opened"));
+  CHECK(gw.proc().err().find("sync=true") != std::string::npos);
+  EsmeClient c;
+  REQUIRE(c.connect("127.0.0.1", gw.port()));
+  REQUIRE(c.bind(CommandId::bind_transmitter, "acme", "secret")->status() == 0);
+  // Alone, a submit's mapping waits batch_delay for company before it is written (a lower
+  // bound: never flaky).
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = c.submit("12345", "4477001", "alone", 0, 5000);
+  REQUIRE(r != nullptr);
+  CHECK(r->status() == 0);
+  CHECK(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(200));
+  // Thirty at once: no batch holds more than batch_max writes.
+  for (int i = 0; i < 30; ++i) {
+    smppgw::codec::Pdu p(CommandId::submit_sm, c.nextSeq());
+    auto& b = p.as<smppgw::codec::SmBody>();
+    b.source_addr = "12345";
+    b.destination_addr = "4477001";
+    b.short_message = smppgw::codec::asBytes("together");
+    REQUIRE(c.send(p));
+  }
+  for (int i = 0; i < 30; ++i) {
+    auto resp = c.readUntil(CommandId::submit_sm_resp, 5000);
+    REQUIRE(resp != nullptr);
+    CHECK(resp->status() == 0);
+  }
+  REQUIRE(metricAtLeast(gw, "smppgw_store_writes_total{result=\"ok\"}", 31));
+  const double writes = metric(gw, "smppgw_store_writes_total{result=\"ok\"}");
+  CHECK(metric(gw, "smppgw_store_batches_total") * 3 >= writes);
 }
