@@ -359,7 +359,8 @@ struct Store {
   Duration mapping_ttl{72LL * 3600 * 1000};
   std::uint32_t max_mappings = 4'000'000;  // oldest evicted beyond this (~150 B each in memory)
   Duration delivery_ttl{24LL * 3600 * 1000};
-  bool sync = false;  // embedded: fsync every batch
+  bool sync = false;                 // embedded: fsync every batch
+  std::string journal = "/dev/shm";  // embedded: shared-memory journal's directory ("" none)
   std::uint64_t min_free_bytes = 256ull << 20;
   std::uint32_t batch_max = 256;
   Duration batch_delay{0};

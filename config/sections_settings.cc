@@ -171,12 +171,19 @@ void readStore(LoadState& st, Obj& r) {
   o.uint("max_mappings", s.max_mappings);
   o.duration("delivery_ttl", s.delivery_ttl);
   o.boolean("sync", s.sync);
+  o.str("journal", s.journal);
   o.uint("min_free_bytes", s.min_free_bytes);
   o.uint("batch_max", s.batch_max);
   o.duration("batch_delay", s.batch_delay);
   o.finish();
   if (s.type == StoreType::Embedded && s.path.empty()) {
     st.d.error(o.path("path"), "required when type is \"embedded\"");
+  }
+  if (s.sync && raw != nullptr && raw->is_object() && raw->contains("journal") &&
+      !s.journal.empty()) {
+    st.d.error(o.path("journal"),
+               "not used with sync: true (each batch is fsync'd before it is answered); "
+               "remove it or set \"\"");
   }
   if (s.type == StoreType::Redis) {
     if (s.url.empty()) {
@@ -188,8 +195,8 @@ void readStore(LoadState& st, Obj& r) {
   }
   if (s.type != StoreType::Embedded && raw != nullptr && raw->is_object()) {
     // The embedded store's keys would be accepted and ignored by another store: refused.
-    for (const char* key :
-         {"path", "sync", "min_free_bytes", "batch_max", "batch_delay", "delivery_ttl"}) {
+    for (const char* key : {"path", "sync", "journal", "min_free_bytes", "batch_max", "batch_delay",
+                            "delivery_ttl"}) {
       if (raw->contains(key)) {
         st.d.error(o.path(key), "only used when type is \"embedded\"");
       }

@@ -25,6 +25,10 @@ using codec::CommandId;
 namespace {
 constexpr uint64_t kStoreExpiryMs = 10'000;  // an expiry pass (and disk size) every 10 s
 constexpr uint64_t kParkedCompact = 1u << 20;
+// How long a transparent submit's carrier-id entry waits to be written: most final receipts come
+// sooner, and a mapping whose final receipt has been settled needs none (docs/architecture.md,
+// "The carrier-id index").
+constexpr uint64_t kIndexDelayMs = 10'000;
 }  // namespace
 
 bool Gateway::openStore() {
@@ -39,6 +43,7 @@ bool Gateway::openStore() {
   o.min_free_bytes = c.min_free_bytes;
   o.batch_max = c.batch_max;
   o.batch_delay_ms = static_cast<uint32_t>(ms(c.batch_delay));
+  o.journal_dir = c.sync ? std::string() : c.journal;
   net::Async* wake = store_wake_.get();
   o.wake = [wake] { wake->send(); };
   // Opening replays the store's log: at start, before anything listens (the one disk wait on the
@@ -81,13 +86,15 @@ bool Gateway::openStore() {
   }
   log::info(
       "store_opened", "type", "embedded", "path", c.path, "sync", c.sync ? "true" : "false",
-      "newest_id", info.max_gateway_id, "outboxes", info.outboxes.size(), "waiting", waiting, "ms",
+      "newest_id", info.max_gateway_id, "outboxes", info.outboxes.size(), "waiting", waiting,
+      "journal", info.journal.empty() ? std::string_view("none") : std::string_view(info.journal),
+      "replayed", info.journal_replayed, "reindexed", info.reindexed, "ms",
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
           .count());
   return true;
 }
 
-uint64_t Gateway::persistMapping(const store::MappingView& m) {
+uint64_t Gateway::persistMapping(const store::MappingView& m, bool defer_index) {
   store::MappingRecord r;
   r.gateway_id = m.gateway_id;
   r.created_ms = wallClockMs();  // ages on disk outlive this process's clock
@@ -99,9 +106,42 @@ uint64_t Gateway::persistMapping(const store::MappingView& m) {
   r.upstream_key = m.upstream_key;
   r.source_addr = m.source_addr;
   r.destination_addr = m.destination_addr;
-  const uint64_t ticket = store_->putMapping(r);
+  const uint64_t ticket = store_->putMapping(r, !defer_index);
+  if (defer_index) {
+    index_pending_.push_back(m.gateway_id);
+  }
   storeWritten();
   return ticket;
+}
+
+void Gateway::indexDue() {
+  // Entries are written kIndexDelayMs after acceptance, or earlier when so many wait that the
+  // mapping cache could evict one before (entries are read back from it: half its size at most).
+  const uint64_t wall = wallClockMs();
+  const size_t cap = std::max<size_t>(cfg().store.max_mappings / 2, 1);
+  std::vector<uint64_t> gids;
+  std::vector<store::IndexEntry> entries;
+  while (!index_pending_.empty()) {
+    const uint64_t gid = index_pending_.front();
+    if (IdMinter::mintedMs(gid) + kIndexDelayMs > wall && index_pending_.size() <= cap) {
+      break;
+    }
+    index_pending_.pop_front();
+    gids.push_back(gid);
+    if (store::MappingView m; ids_.mappings().byGatewayId(gid, m) && !m.settled) {
+      entries.push_back({gid, upstreamName(UpstreamRt(m.upstream)), m.upstream_key});
+    }
+  }
+  if (gids.empty()) {
+    return;
+  }
+  // What is not durable yet (this batch included) stays above the mark.
+  const uint64_t lowest = index_inflight_.empty() ? gids.front() : index_inflight_.front().first;
+  index_skipped_ += gids.size() - entries.size();
+  index_written_ += entries.size();
+  index_inflight_.emplace_back(
+      gids.front(), IndexBatch{store_->indexMappings(entries, lowest - 1), std::move(gids)});
+  storeWritten();
 }
 
 void Gateway::parkMulti(uint64_t gateway_id) {
@@ -159,6 +199,14 @@ void Gateway::writesDone(uint64_t ticket, bool ok) {
     }
   }
   outboxes_->writesDone(ticket, ok);
+  while (!index_inflight_.empty() && index_inflight_.front().second.ticket <= ticket) {
+    if (!ok) {
+      // Not written: due again (first in line), once the store takes writes.
+      const std::vector<uint64_t>& g = index_inflight_.front().second.gids;
+      index_pending_.insert(index_pending_.begin(), g.begin(), g.end());
+    }
+    index_inflight_.pop_front();
+  }
   if (!ok) {
     if (!store_failing_) {
       log::error("store_unwritable", "reason", store_->lastError(), "action",
@@ -355,6 +403,7 @@ void Gateway::publishStoreGauges() {
     storeWritten();
   }
   reg.gauge(GF::StoreWritable).set(store_failing_ ? 0 : 1);
+  indexDue();
   forwardDue(t);
   publishForwardGauges();
   const store::StoreStats s = store_->stats();
@@ -369,6 +418,9 @@ void Gateway::publishStoreGauges() {
   reg.counter(CF::StoreLookups, {"found"}).add(store_lookups_found_);
   reg.counter(CF::StoreLookups, {"missing"}).add(store_lookups_missing_);
   store_lookups_found_ = store_lookups_missing_ = 0;
+  reg.counter(CF::StoreIndex, {"written"}).add(index_written_);
+  reg.counter(CF::StoreIndex, {"skipped"}).add(index_skipped_);
+  index_written_ = index_skipped_ = 0;
   reg.gauge(GF::StoreDiskBytes).set(static_cast<int64_t>(store_->diskBytes()));
   reg.gauge(GF::StoreBacklog).set(static_cast<int64_t>(store_->lastTicket() - store_done_));
 }

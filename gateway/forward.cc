@@ -182,7 +182,7 @@ void Gateway::forwardOutcome(const UpInFlight& info, uint32_t status, const code
       ids_.normalise(from, *mid, false, key);
       const store::MappingView stored =
           ids_.record(mappingFor(info, info.gateway_id, from, *mid, key.view(), now()));
-      persistMapping(stored);
+      persistMapping(stored, false);
       ids_.release(stored);
     }
     store_->removeQueued(m.group, info.gateway_id);

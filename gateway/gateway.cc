@@ -431,8 +431,12 @@ void Gateway::deliverReceipt(const store::MappingView& m, const codec::Pdu& pdu,
                              BindRef from, uint32_t upstream_seq) {
   const CustomerRt customer(m.customer);
   const config::Customer* custp = customerCfg(customer);
+  // With the durable store, a final receipt settles its mapping once the carrier has its answer:
+  // no carrier-id index entry is written for it then (indexDue).
+  const uint64_t settles = store_ && !m.settled && receiptFinal(pdu) ? m.gateway_id : 0;
   if (custp == nullptr) {
     ackUpstream(from, pdu.command_id, upstream_seq, st::ESME_ROK);
+    receiptSettled(settles);
     return;
   }
   const config::Customer& cust = *custp;
@@ -440,6 +444,7 @@ void Gateway::deliverReceipt(const store::MappingView& m, const codec::Pdu& pdu,
   if (!wanted) {
     rt_.metrics().receipts(from.upstream, customer, "suppressed").inc();
     ackUpstream(from, pdu.command_id, upstream_seq, st::ESME_ROK);
+    receiptSettled(settles);
     return;
   }
   rt_.metrics().receipts(from.upstream, customer, "matched").inc();
@@ -453,6 +458,7 @@ void Gateway::deliverReceipt(const store::MappingView& m, const codec::Pdu& pdu,
   d.upstream_seq = upstream_seq;
   d.command = pdu.command_id;
   d.version_needed = codec::tlvVersionNeeded(pdu.tlvs);
+  d.settles = settles;
   // To the session that submitted the message if it can take it: a carrier read of receipts then
   // becomes one write per submitting session, not one per receiver (and customers that match
   // receipts per connection see them where they expect).

@@ -261,6 +261,11 @@ class Gateway final : private SessionHost,
   bool lookupStored(UpstreamRt upstream, std::string_view key) override;
   std::string_view customerName(CustomerRt customer) const override;
   uint64_t nextDeliveryId() override;
+  void receiptSettled(uint64_t gateway_id) override {
+    if (gateway_id != 0) {
+      ids_.mappings().markSettled(gateway_id);
+    }
+  }
   // Commits at the end of this loop iteration what it queued: one batch per iteration.
   void storeWritten() override {
     if (!store_kick_scheduled_) {
@@ -268,6 +273,7 @@ class Gateway final : private SessionHost,
       loop_.defer([this] {
         store_kick_scheduled_ = false;
         store_->kick();
+        pollStore();  // batches the journal took are done already: answered in this iteration
       });
     }
   }
@@ -277,7 +283,10 @@ class Gateway final : private SessionHost,
   bool openStore();
   void pollStore() { store_->poll(*this); }
   void writesDone(uint64_t ticket, bool ok) override;
-  uint64_t persistMapping(const store::MappingView& m);
+  // defer_index: the carrier-id entry is written by indexDue() unless the final receipt settles
+  // first (transparent submit_sm/data_sm, whose ids are minted and persisted in id order).
+  uint64_t persistMapping(const store::MappingView& m, bool defer_index);
+  void indexDue();
   // A submission's answer written once its mapping is durable (`write` builds it now).
   template <class Write>
   void parkAnswer(uint64_t ticket, const UpInFlight& info, uint64_t gateway_id, Write&& write);
@@ -403,6 +412,16 @@ class Gateway final : private SessionHost,
   uint64_t parked_base_ = 0;
   std::unordered_map<uint64_t, std::vector<HeldReceipt>> parked_receipts_;
   uint64_t store_done_ = 0;  // highest ticket reported
+  // Gateway ids whose carrier-id entry is still to be written (indexDue), in id order, and the
+  // batches of them not yet durable (keyed by their lowest id).
+  struct IndexBatch {
+    uint64_t ticket = 0;
+    std::vector<uint64_t> gids;
+  };
+  std::deque<uint64_t> index_pending_;
+  std::deque<std::pair<uint64_t, IndexBatch>> index_inflight_;
+  uint64_t index_written_ = 0;  // published as smppgw_store_index_total{result}
+  uint64_t index_skipped_ = 0;
   store::StoreStats published_disk_;
   uint64_t store_lookups_found_ = 0, store_lookups_missing_ = 0;
   uint64_t next_store_expiry_ms_ = 0;

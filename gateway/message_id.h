@@ -29,6 +29,9 @@ class IdMinter {
     return (last_ms_ << 23) | (instance_ << 15) | counter_;
   }
 
+  // The wall-clock time (ms since 1970) an id was minted at.
+  static uint64_t mintedMs(uint64_t id) { return (id >> 23) + kEpochMs; }
+
   // Ids handed out before (the newest found in the durable store): new ones are above it, even if
   // the wall clock went back across the restart.
   void seed(uint64_t last_id) {

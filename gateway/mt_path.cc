@@ -514,7 +514,7 @@ void Gateway::onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const 
     }
     if (release) {
       if (store_) {
-        persistMapping(*release);  // its receipts still come back (to a new session)
+        persistMapping(*release, true);  // its receipts still come back (to a new session)
       }
       ids_.release(*release);
     }
@@ -554,7 +554,7 @@ void Gateway::onUpstreamResponse(UpstreamBind& b, const UpInFlight& info, const 
   };
   if (release && store_) {
     // The id is the customer's once its mapping is durable: answered from writesDone().
-    parkAnswer(persistMapping(*release), info, release->gateway_id, write);
+    parkAnswer(persistMapping(*release, true), info, release->gateway_id, write);
     ids_.release(*release);  // receipts held for it wait again, for the answer (holdForParked)
     return;
   }

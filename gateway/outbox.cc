@@ -105,6 +105,9 @@ void Outboxes::writesDone(uint64_t ticket, bool ok) {
       continue;
     }
     host_.answerCarrier(w.d.from, w.d.command, w.d.upstream_seq, st::ESME_ROK);
+    if (w.d.settles != 0) {
+      host_.receiptSettled(w.d.settles);
+    }
     count(w.customer, metrics::DeliveryResult::Stored);
     Customer& c = at(w.customer);
     ++c.stored;
@@ -265,6 +268,9 @@ void Outboxes::answered(CustomerRt customer, const Delivery& d, uint32_t status)
     count(customer, status == st::ESME_ROK ? metrics::DeliveryResult::Acked
                                            : metrics::DeliveryResult::Failed);
     host_.answerCarrier(d.from, d.command, d.upstream_seq, status);
+    if (d.settles != 0 && !temporary(status)) {
+      host_.receiptSettled(d.settles);
+    }
     drain(customer);
     return;
   }

@@ -46,6 +46,8 @@ class OutboxHost {
   virtual std::string_view customerName(CustomerRt customer) const = 0;
   virtual uint64_t nextDeliveryId() = 0;  // unique, increasing, across restarts
   virtual void storeWritten() = 0;        // a write was queued: commit it soon (Store::kick)
+  // Delivery::settles: the carrier has its answer to that final receipt (stored or delivered).
+  virtual void receiptSettled(uint64_t gateway_id) = 0;
 
  protected:
   ~OutboxHost() = default;

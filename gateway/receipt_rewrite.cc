@@ -49,6 +49,21 @@ bool receiptWanted(config::ReceiptPolicy policy, uint8_t registered_delivery,
   return wanted;
 }
 
+bool receiptFinal(const codec::Pdu& pdu) {
+  const uint64_t state = pdu.tlvs.integer(codec::tag::message_state).value_or(0);
+  if (state != 0) {
+    const auto ms = codec::messageStateFromValue(static_cast<uint8_t>(state));
+    return state <= 0xFF && ms && codec::isFinalState(*ms);
+  }
+  const auto* sm = pdu.tryAs<codec::SmBody>();
+  codec::Receipt r;
+  if (sm == nullptr || !codec::parseReceipt(sm->short_message, r)) {
+    return false;
+  }
+  const auto ms = codec::messageStateFromStat(r.stat);
+  return ms && codec::isFinalState(*ms);
+}
+
 void rewriteReceipt(const codec::Pdu& pdu, codec::Bytes raw, const store::MappingView& m,
                     std::string_view gateway_id, codec::Buffer& out) {
   // The MC's deliver_sm with the customer's view spliced in (not re-encoded): our id in the

@@ -19,6 +19,10 @@ namespace smppgw {
 bool receiptWanted(config::ReceiptPolicy policy, uint8_t registered_delivery,
                    const codec::Pdu& pdu);
 
+// Does this receipt report a final state (message_state, else the text's stat: word)? An
+// intermediate or unknown word (ENROUTE, a carrier's own) is not final: more may follow.
+bool receiptFinal(const codec::Pdu& pdu);
+
 // Appends to `out` the carrier's receipt `raw` (decoded as `pdu`) with `gateway_id` in place of
 // the carrier's id (text and TLVs) and source/destination swapped back to the customer's own
 // (the receipt goes to the sender it used). `gateway_id` must be followed by a NUL in memory

@@ -91,7 +91,7 @@ void Gateway::onMultiPartResponse(UpstreamBind& b, const UpInFlight& info, const
     const store::MappingView stored =
         ids_.record(mappingFor(info, info.gateway_id, up_id, *mid, key.view(), now()));
     if (store_) {
-      const uint64_t ticket = persistMapping(stored);  // the submit_multi_resp waits for it
+      const uint64_t ticket = persistMapping(stored, false);  // the submit_multi_resp waits for it
       if (auto mit = multis_.find(info.gateway_id); mit != multis_.end()) {
         mit->second.part_tickets.push_back(ticket);
       }

@@ -125,6 +125,9 @@ struct Delivery {
   codec::CommandId command = codec::CommandId::deliver_sm;
   uint8_t version_needed = 0x33;  // codec::tlvVersionNeeded: older sessions get it re-encoded
   uint64_t outbox_id = 0;         // from a customer's outbox (the carrier has its answer already)
+  // A final receipt's gateway id (durable store only): once the carrier has its answer the
+  // mapping needs no carrier-id index entry (OutboxHost::receiptSettled).
+  uint64_t settles = 0;
 };
 
 }  // namespace smppgw

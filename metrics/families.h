@@ -210,6 +210,9 @@ inline constexpr Buckets kLatencyBuckets =
         "Bytes the durable store's directory holds.")                                             \
   COUNTER(StoreLookups, "smppgw_store_lookups_total", labels("result"),                           \
           "Mappings looked up in the durable store (not in memory): result=found|missing.")        \
+  COUNTER(StoreIndex, "smppgw_store_index_total", labels("result"),                               \
+          "Carrier-id index entries of transparent submits: result=written|skipped (final "       \
+          "receipt settled first).")                                                              \
   COUNTER(StoreExpired, "smppgw_store_expired_total", labels("reason"),                           \
           "Records removed from the durable store by age: reason=mapping_ttl|delivery_ttl.")      \
   COUNTER(ForwardMessages, "smppgw_forward_messages_total", labels("group", "result"),           \

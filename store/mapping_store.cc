@@ -1,6 +1,7 @@
 #include "store/mapping_store.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 
 namespace smppgw::store {
@@ -19,11 +20,13 @@ struct MappingStore::Header {
   uint8_t key_len;
   uint8_t src_len;
   uint8_t dst_len;
-  uint8_t key_is_id;
+  uint8_t flags;  // kKeyIsId, kSettled
 };
 
 namespace {
 constexpr size_t kAlign = 8;
+constexpr uint8_t kKeyIsId = 1;  // the normalised key is the id as sent (stored once)
+constexpr uint8_t kSettled = 2;  // markSettled()
 constexpr uint64_t kOffsetMask = MappingStore::kChunkBytes - 1;
 
 uint8_t cut(std::string_view s) {
@@ -62,7 +65,8 @@ MappingView MappingStore::view(const std::byte* p) {
   const char* s = reinterpret_cast<const char*>(p + sizeof h);
   v.upstream_id = {s, h.id_len};
   s += h.id_len;
-  if (h.key_is_id != 0) {
+  v.settled = (h.flags & kSettled) != 0;
+  if ((h.flags & kKeyIsId) != 0) {
     v.upstream_key = v.upstream_id;
   } else {
     v.upstream_key = {s, h.key_len};
@@ -113,8 +117,8 @@ MappingView MappingStore::put(const MappingInput& m) {
   h.upstream = m.upstream;
   h.registered_delivery = m.registered_delivery;
   h.id_len = cut(m.upstream_id);
-  h.key_is_id = m.upstream_key == m.upstream_id ? 1 : 0;
-  h.key_len = h.key_is_id != 0 ? 0 : cut(m.upstream_key);
+  h.flags = m.upstream_key == m.upstream_id ? kKeyIsId : 0;
+  h.key_len = (h.flags & kKeyIsId) != 0 ? 0 : cut(m.upstream_key);
   h.src_len = cut(m.source_addr);
   h.dst_len = cut(m.destination_addr);
   size_t size = sizeof(Header) + h.id_len + h.key_len + h.src_len + h.dst_len;
@@ -132,7 +136,7 @@ MappingView MappingStore::put(const MappingInput& m) {
     }
   };
   copy(m.upstream_id, h.id_len);
-  if (h.key_is_id == 0) {
+  if ((h.flags & kKeyIsId) == 0) {
     copy(m.upstream_key, h.key_len);
   }
   copy(m.source_addr, h.src_len);
@@ -146,6 +150,20 @@ MappingView MappingStore::put(const MappingInput& m) {
   // A carrier reusing an id replaces the older mapping: the newest submit owns its receipts.
   by_upstream_.put(upstreamHash(v.upstream, v.upstream_key), offset);
   return v;
+}
+
+void MappingStore::markSettled(uint64_t gateway_id) {
+  const uint64_t* off = by_gateway_.find(gateway_id != 0 ? gateway_id : 1);
+  std::byte* p = off != nullptr ? const_cast<std::byte*>(at(*off)) : nullptr;
+  if (p == nullptr) {
+    return;
+  }
+  Header h;
+  std::memcpy(&h, p, sizeof h);
+  if (h.gateway_id == gateway_id) {
+    h.flags |= kSettled;
+    std::memcpy(p + offsetof(Header, flags), &h.flags, 1);
+  }
 }
 
 bool MappingStore::byGatewayId(uint64_t gateway_id, MappingView& out) const {

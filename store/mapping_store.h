@@ -35,6 +35,9 @@ struct MappingView {
   std::string_view upstream_key;  // normalised (the form its receipts are looked up by)
   std::string_view source_addr;   // as the customer sent them (receipts are addressed back)
   std::string_view destination_addr;
+  // Its final receipt reached the customer (or its outbox) and the carrier has its answer: the
+  // carrier will not send it again (markSettled; put() ignores it).
+  bool settled = false;
 };
 
 // What put() stores. Strings longer than 255 bytes are cut (the codec never yields such a
@@ -53,6 +56,7 @@ class MappingStore {
 
   MappingView put(const MappingInput& m);
   bool byGatewayId(uint64_t gateway_id, MappingView& out) const;
+  void markSettled(uint64_t gateway_id);  // (no-op if it is not here)
   bool byUpstream(uint32_t upstream, std::string_view upstream_key, MappingView& out) const;
   // Drops entries older than the TTL (called from the janitor, not per message).
   void expire(uint64_t now_ms);

@@ -7,6 +7,7 @@
 //                                                                  so key order is age order)
 //   'o' customer '\0' delivery id (8 bytes, big-end.) -> delivery (per customer, in arrival order)
 //   'q' group '\0' gateway id (8 bytes, big-endian)   -> store_and_forward message (queue order)
+//   "mindexed"                                      -> gateway id (8 bytes): see indexMappings
 // and in the "carrier" column family:
 //   upstream '\0' normalised carrier id              -> gateway id (8 bytes)
 // The carrier index has its own family because its keys arrive in random order: in the default
@@ -34,9 +35,11 @@
 #include <deque>
 #include <filesystem>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <vector>
 
+#include "store/journal.h"
 #include "store/store.h"
 
 namespace smppgw::store {
@@ -76,6 +79,10 @@ bool getStr(std::string_view& in, std::string& out) {
   in.remove_prefix(2 + n);
   return true;
 }
+
+// Every mapping written without its carrier-id entry and with a gateway id up to this key's value
+// (8 bytes, big-endian) is indexed, or needs no index (Store::indexMappings).
+constexpr std::string_view kIndexedKey = "mindexed";
 
 std::string mappingKey(uint64_t gateway_id) {
   std::string k(1, 'g');
@@ -197,13 +204,76 @@ std::string_view view(const rocksdb::Slice& s) {
 // a long pass).
 constexpr size_t kExpireIdle = 5'000;
 constexpr size_t kExpireBusy = 500;
+// How long journaled batches (answered already) wait for their commit at most: one log write then
+// carries many loop iterations' writes. Lookups wait for the commits before them.
+constexpr int kCommitEveryMs = 2;
+
+// Opening: the carrier-id entries of mappings written with index=false above the last durable
+// "mindexed" (the process stopped before writing them), written now, before anything is served.
+// A store without the key (new, or written before entries were deferred) has every mapping
+// indexed: the key is set to its newest mapping now.
+rocksdb::Status reindexSinceMarker(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* carrier, bool sync,
+                                   uint64_t& count) {
+  const rocksdb::Slice marker_key(kIndexedKey.data(), kIndexedKey.size());
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  std::string v;
+  rocksdb::Status st = db.Get(rocksdb::ReadOptions(), marker_key, &v);
+  if (st.IsNotFound()) {
+    uint64_t newest = 0;
+    std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions()));
+    it->SeekForPrev(std::string("g") + std::string(8, '\xff'));
+    if (it->Valid() && it->key().size() == 9 && it->key()[0] == 'g') {
+      newest = getBE64(it->key().data() + 1);
+    }
+    std::string marker;
+    putBE64(marker, newest);
+    return db.Put(wo, marker_key, marker);
+  }
+  if (!st.ok() || v.size() != 8) {
+    return st.ok() ? rocksdb::Status::Corruption("mindexed") : st;
+  }
+  const uint64_t through = getBE64(v.data());
+  rocksdb::WriteBatch wb;
+  uint64_t newest = through;
+  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(mappingKey(through + 1)); it->Valid(); it->Next()) {
+    const std::string_view k = view(it->key());
+    if (k.size() != 9 || k[0] != 'g') {
+      break;
+    }
+    newest = getBE64(k.data() + 1);
+    if (auto m = decodeMapping(newest, view(it->value()))) {
+      std::string gid;
+      putBE64(gid, newest);
+      wb.Put(carrier, carrierKey(m->upstream, m->upstream_key), gid);
+      ++count;
+    }
+    if (wb.Count() >= 10'000) {
+      if (st = db.Write(wo, &wb); !st.ok()) {
+        return st;
+      }
+      wb.Clear();
+    }
+  }
+  if (!it->status().ok()) {
+    return it->status();
+  }
+  std::string marker;
+  putBE64(marker, newest);
+  wb.Put(marker_key, marker);
+  return db.Write(wo, &wb);
+}
 
 class RocksStore final : public Store {
  public:
   RocksStore(StoreOptions options, std::unique_ptr<rocksdb::DB> db,
-             std::vector<rocksdb::ColumnFamilyHandle*> handles)
+             std::vector<rocksdb::ColumnFamilyHandle*> handles, std::unique_ptr<Journal> journal,
+             OpenInfo opened)
       : opts_(std::move(options)), db_(std::move(db)), handles_(std::move(handles)) {
     carrier_ = handles_.at(1);
+    journal_ = std::move(journal);
+    info_ = std::move(opened);
     if (opts_.batch_max == 0) {
       opts_.batch_max = 1;
     }
@@ -229,6 +299,9 @@ class RocksStore final : public Store {
     if (!broken_) {
       db_->FlushWAL(true);
     }
+    if (journal_ && journal_->pending() == 0) {
+      journal_->unlink();  // (what is left in it is replayed at the next start)
+    }
     for (rocksdb::ColumnFamilyHandle* h : handles_) {
       db_->DestroyColumnFamilyHandle(h);  // before the database closes
     }
@@ -236,15 +309,39 @@ class RocksStore final : public Store {
 
   const OpenInfo& openInfo() const override { return info_; }
 
-  uint64_t putMapping(const MappingRecord& m) override {
+  uint64_t putMapping(const MappingRecord& m, bool index) override {
     const std::string v = encodeMapping(m);
-    std::string ck = carrierKey(m.upstream, m.upstream_key);
+    std::string ck;
     std::string gid;
-    putBE64(gid, m.gateway_id);
+    if (index) {
+      ck = carrierKey(m.upstream, m.upstream_key);
+      putBE64(gid, m.gateway_id);
+    }
     return append([&](rocksdb::WriteBatch& wb) {
       wb.Put(mappingKey(m.gateway_id), v);
+      if (!index) {
+        return v.size() + 9;
+      }
       wb.Put(carrier_, ck, gid);
       return v.size() + ck.size() + 17;
+    });
+  }
+
+  uint64_t indexMappings(std::span<const IndexEntry> entries, uint64_t through) override {
+    std::string marker;
+    putBE64(marker, through);
+    return append([&](rocksdb::WriteBatch& wb) {
+      size_t bytes = kIndexedKey.size() + 8;
+      std::string gid;
+      for (const IndexEntry& e : entries) {
+        const std::string ck = carrierKey(e.upstream, e.upstream_key);
+        gid.clear();
+        putBE64(gid, e.gateway_id);
+        wb.Put(carrier_, ck, gid);
+        bytes += ck.size() + 8;
+      }
+      wb.Put(rocksdb::Slice(kIndexedKey.data(), kIndexedKey.size()), marker);
+      return bytes;
     });
   }
 
@@ -306,7 +403,26 @@ class RocksStore final : public Store {
       if (groups_.empty()) {
         return;
       }
-      kicked_ = true;
+      if (journal_ && !failing_.load(std::memory_order_relaxed)) {
+        journalGroups();
+        // All answered already: the commit waits for more (kCommitEveryMs, or batch_max writes
+        // queued), so one log write carries many iterations' batches.
+        size_t queued = 0;
+        for (const Group& g : groups_) {
+          queued += g.count;
+        }
+        if (groups_.back().journal_end != 0 && queued < opts_.batch_max &&
+            journal_->pending() < opts_.journal_bytes / 4) {
+          if (lazy_) {
+            return;  // the writer's timer runs already
+          }
+          lazy_ = true;  // the writer is told once, to start its timer
+        } else {
+          kicked_ = true;
+        }
+      } else {
+        kicked_ = true;
+      }
     }
     cv_.notify_one();
   }
@@ -396,8 +512,31 @@ class RocksStore final : public Store {
     rocksdb::WriteBatch wb;
     uint32_t count = 0;
     uint64_t bytes = 0;
+    uint64_t first_ticket = 0;
     uint64_t last_ticket = 0;
+    uint64_t journal_end = 0;  // in the journal, and reported done: committed later, never lost
   };
+
+  // kick(), mu_ held: copies the groups whose every earlier write is reported into the journal and
+  // reports them done now (in ticket order: a report covers every ticket below it). A group that
+  // does not fit, and those after it, wait for their commit.
+  void journalGroups() {
+    for (Group& g : groups_) {
+      if (g.journal_end != 0) {
+        continue;
+      }
+      if (g.first_ticket != reported_ + 1) {
+        return;  // an earlier batch is being committed: reported with it
+      }
+      const uint64_t end = journal_->append(std::string_view(g.wb.Data()));
+      if (end == 0) {
+        return;
+      }
+      g.journal_end = end;
+      reported_ = g.last_ticket;
+      done_.emplace_back(g.last_ticket, true);
+    }
+  }
   struct Expire {
     uint64_t now_ms, mapping_ttl_ms, delivery_ttl_ms;
   };
@@ -422,8 +561,10 @@ class RocksStore final : public Store {
     uint64_t ticket = 0;
     {
       std::lock_guard lk(mu_);
-      if (groups_.empty() || groups_.back().count >= opts_.batch_max) {
+      if (groups_.empty() || groups_.back().count >= opts_.batch_max ||
+          groups_.back().journal_end != 0) {
         groups_.emplace_back();
+        groups_.back().first_ticket = next_ticket_ + 1;
       }
       Group& g = groups_.back();
       g.bytes += add(g.wb);
@@ -446,7 +587,17 @@ class RocksStore final : public Store {
     wo.sync = opts_.sync;
     std::unique_lock lk(mu_);
     for (;;) {
-      cv_.wait(lk, [&] { return stop_ || kicked_ || fullFront() || expire_.has_value(); });
+      const auto ready = [&] { return stop_ || kicked_ || fullFront() || expire_.has_value(); };
+      if (lazy_) {
+        if (!cv_.wait_for(lk, std::chrono::milliseconds(kCommitEveryMs), ready)) {
+          kicked_ = true;  // journaled batches: their commit is due
+        }
+      } else {
+        cv_.wait(lk, [&] { return ready() || lazy_; });
+        if (lazy_ && !ready()) {
+          continue;  // kick() started the timer
+        }
+      }
       if (kicked_ || fullFront() || (stop_ && !groups_.empty())) {
         if (kicked_ && !stop_ && opts_.batch_delay_ms > 0 && !fullFront()) {
           // store.batch_delay: more writes may join the batch meanwhile.
@@ -456,29 +607,91 @@ class RocksStore final : public Store {
         // A kick (or stopping) takes everything queued so far; otherwise only full batches go.
         const bool all = kicked_ || stop_;
         kicked_ = false;
+        lazy_ = lazy_ && !all;
         size_t n = 0;
         while (n < groups_.size() && (all || groups_[n].count >= opts_.batch_max)) {
           ++n;
         }
+        // A journaled batch that fails stays first in line (it was reported: it must be
+        // committed) and is tried again at the next kick (the owner probes while it fails);
+        // the batches behind it are refused unwritten, except journaled ones, which wait too.
+        // Consecutive journaled batches are committed as one (one log write, one memtable pass).
+        std::vector<Group> taken;
+        taken.reserve(n);
         for (size_t k = 0; k < n; ++k) {
-          Group g = std::move(groups_.front());
+          taken.push_back(std::move(groups_.front()));
           groups_.pop_front();
-          lk.unlock();
-          const rocksdb::Status st = commit(wo, g);
-          lk.lock();
-          if (st.ok()) {
-            ++stats_.batches;
-            stats_.writes += g.count;
-            stats_.bytes_written += g.bytes;
-          } else {
-            stats_.failed_writes += g.count;
-            last_error_ = st.ToString();
-          }
-          done_.emplace_back(g.last_ticket, st.ok());
         }
-        lk.unlock();
-        wakeOwner();
-        lk.lock();
+        std::deque<Group> kept;
+        bool reported_any = false;
+        for (size_t k = 0; k < taken.size();) {
+          Group& g = taken[k];
+          if (!kept.empty()) {
+            if (g.journal_end != 0) {
+              kept.push_back(std::move(g));
+            } else {
+              refuse(g, "an earlier batch is not written yet");
+              reported_any = true;
+            }
+            ++k;
+            continue;
+          }
+          size_t run = 1;
+          while (g.journal_end != 0 && k + run < taken.size() && taken[k + run].journal_end != 0) {
+            ++run;
+          }
+          lk.unlock();
+          const rocksdb::Status st =
+              run == 1 ? commit(wo, g.wb, g.bytes) : commitMerged(wo, &taken[k], run);
+          lk.lock();
+          for (size_t r = k; r < k + run; ++r) {
+            Group& c = taken[r];
+            if (st.ok()) {
+              stats_.writes += c.count;
+              stats_.bytes_written += c.bytes;
+              if (c.journal_end != 0) {
+                journal_->release(c.journal_end);
+              } else {
+                reported_ = std::max(reported_, c.last_ticket);
+                done_.emplace_back(c.last_ticket, true);
+                reported_any = true;
+              }
+            } else if (c.journal_end != 0 && !stop_) {
+              last_error_ = st.ToString();
+              done_.emplace_back(c.last_ticket, false);  // (already reported: says "failing")
+              reported_any = true;
+              kept.push_back(std::move(c));
+            } else {
+              last_error_ = st.ToString();
+              stats_.failed_writes += c.count;
+              reported_ = std::max(reported_, c.last_ticket);
+              done_.emplace_back(c.last_ticket, false);
+              reported_any = true;
+            }
+          }
+          stats_.batches += st.ok() ? 1 : 0;
+          k += run;
+        }
+        failing_.store(!kept.empty(), std::memory_order_relaxed);
+        while (!kept.empty()) {
+          groups_.push_front(std::move(kept.back()));
+          kept.pop_back();
+        }
+        committed_.store(groups_.empty() ? next_ticket_ : groups_.front().first_ticket - 1,
+                         std::memory_order_release);
+        bool lookups_waiting = false;
+        {
+          std::lock_guard rl(rmu_);  // lookups waiting for these writes go on
+          lookups_waiting = !rjobs_.empty();
+        }
+        if (lookups_waiting) {
+          rcv_.notify_all();
+        }
+        if (reported_any) {  // (journaled batches were reported at kick(): no wake-up)
+          lk.unlock();
+          wakeOwner();
+          lk.lock();
+        }
         if (expire_ && !stop_) {
           expireSlice(lk, kExpireBusy);  // between rounds: a busy store expires too
         }
@@ -518,25 +731,58 @@ class RocksStore final : public Store {
     lk.lock();
   }
 
+  // mu_ held: a batch reported failed without being written.
+  void refuse(const Group& g, const char* why) {
+    stats_.failed_writes += g.count;
+    last_error_ = why;
+    reported_ = std::max(reported_, g.last_ticket);
+    done_.emplace_back(g.last_ticket, false);
+  }
+
   bool fullFront() const { return !groups_.empty() && groups_.front().count >= opts_.batch_max; }
 
   // One batch: refused here if the file system is full or read-only, before RocksDB sees it (a
   // log append that fails inside RocksDB leaves its log writer unusable, and Debian's build
   // asserts on its next use: from then on every batch is refused until a restart).
-  rocksdb::Status commit(const rocksdb::WriteOptions& wo, Group& g) {
+  rocksdb::Status commit(const rocksdb::WriteOptions& wo, rocksdb::WriteBatch& wb, uint64_t bytes) {
     if (broken_) {
       return rocksdb::Status::IOError("store stopped after a failed write; restart to resume",
                                       broken_reason_);
     }
-    if (rocksdb::Status room = roomFor(g.bytes); !room.ok()) {
+    if (rocksdb::Status room = roomFor(bytes); !room.ok()) {
       return room;
     }
-    rocksdb::Status st = db_->Write(wo, &g.wb);
+    rocksdb::Status st = db_->Write(wo, &wb);
     if (!st.ok()) {
       broken_ = true;
       broken_reason_ = st.ToString();
     }
     return st;
+  }
+
+  // `n` batches as one: their records concatenated under one header (a WriteBatch is a 12-byte
+  // header - sequence, count - and self-contained records).
+  rocksdb::Status commitMerged(const rocksdb::WriteOptions& wo, Group* groups, size_t n) {
+    constexpr size_t kHeader = 12;
+    std::string rep;
+    size_t size = kHeader;
+    uint64_t bytes = 0;
+    uint32_t count = 0;
+    for (size_t i = 0; i < n; ++i) {
+      size += groups[i].wb.GetDataSize() - kHeader;
+      bytes += groups[i].bytes;
+      count += groups[i].wb.Count();
+    }
+    rep.reserve(size);
+    rep.append(kHeader, '\0');
+    for (size_t i = 0; i < n; ++i) {
+      rep.append(groups[i].wb.Data(), kHeader, std::string::npos);
+    }
+    for (int b = 0; b < 4; ++b) {
+      rep[8 + b] = static_cast<char>((count >> (8 * b)) & 0xFF);
+    }
+    rocksdb::WriteBatch wb(std::move(rep));
+    return commit(wo, wb, bytes);
   }
 
   void wakeOwner() {
@@ -545,10 +791,17 @@ class RocksStore final : public Store {
     }
   }
 
+  // A lookup sees every write reported before it was asked: with the journal those may not be
+  // committed yet, so it waits for them (unless the store is failing: they may never be).
   void lookup(std::function<std::function<void()>()> job) {
+    uint64_t need = 0;
+    {
+      std::lock_guard lk(mu_);
+      need = reported_;
+    }
     {
       std::lock_guard lk(rmu_);
-      rjobs_.push_back(std::move(job));
+      rjobs_.emplace_back(need, std::move(job));
     }
     rcv_.notify_one();
   }
@@ -557,11 +810,15 @@ class RocksStore final : public Store {
     rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
     std::unique_lock lk(rmu_);
     for (;;) {
-      rcv_.wait(lk, [&] { return rstop_ || !rjobs_.empty(); });
+      rcv_.wait(lk, [&] {
+        return rstop_ || (!rjobs_.empty() &&
+                          (committed_.load(std::memory_order_acquire) >= rjobs_.front().first ||
+                           failing_.load(std::memory_order_relaxed)));
+      });
       if (rstop_) {
         return;  // stopping: lookups still queued have nobody to answer
       }
-      auto job = std::move(rjobs_.front());
+      auto job = std::move(rjobs_.front().second);
       rjobs_.pop_front();
       lk.unlock();
       lookups_.fetch_add(1, std::memory_order_relaxed);
@@ -742,7 +999,12 @@ class RocksStore final : public Store {
   std::deque<Group> groups_;
   uint64_t next_ticket_ = 0;
   bool stop_ = false;
-  bool kicked_ = false;  // the owner said: write what is queued
+  bool kicked_ = false;    // the owner said: write what is queued
+  bool lazy_ = false;      // journaled batches wait for their commit (at most kCommitEveryMs)
+  uint64_t reported_ = 0;  // every ticket up to it is reported to the owner (done_)
+  std::atomic<uint64_t> committed_{0};  // every ticket up to it is in the engine (or refused)
+  std::atomic<bool> failing_{false};    // a journaled batch failed: journal nothing new
+  std::unique_ptr<Journal> journal_;
   std::optional<Expire> expire_;
   std::deque<std::pair<uint64_t, bool>> done_;
   StoreStats stats_;
@@ -752,7 +1014,7 @@ class RocksStore final : public Store {
   // Reader side.
   std::mutex rmu_;
   std::condition_variable rcv_;
-  std::deque<std::function<std::function<void()>()>> rjobs_;
+  std::deque<std::pair<uint64_t, std::function<std::function<void()>()>>> rjobs_;
   std::deque<std::function<void()>> rdone_;
   bool rstop_ = false;
   std::atomic<uint64_t> lookups_{0};
@@ -806,8 +1068,51 @@ std::unique_ptr<Store> openEmbedded(const StoreOptions& options, std::string& er
     error = options.path + ": " + st.ToString();
     return nullptr;
   }
-  return std::make_unique<RocksStore>(options, std::unique_ptr<rocksdb::DB>(raw),
-                                      std::move(handles));
+  std::unique_ptr<rocksdb::DB> db(raw);
+  auto fail = [&](std::string why) -> std::unique_ptr<Store> {
+    error = std::move(why);
+    for (rocksdb::ColumnFamilyHandle* h : handles) {
+      db->DestroyColumnFamilyHandle(h);
+    }
+    return nullptr;
+  };
+  OpenInfo opened;
+  // The journal is opened after the database (whose lock keeps a second process out), and what
+  // the last process left in it is committed before anything else.
+  std::unique_ptr<Journal> journal;
+  if (!options.journal_dir.empty()) {
+    std::string jerr;
+    journal = Journal::open(options.journal_dir, options.path, options.journal_bytes, jerr);
+    if (!journal) {
+      return fail("journal " + jerr);
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = options.sync;
+    rocksdb::Status rs;
+    journal->replay([&](std::string_view rec) {
+      rocksdb::WriteBatch wb{std::string(rec)};
+      rs = db->Write(wo, &wb);
+      opened.journal_replayed += rs.ok() ? wb.Count() : 0;
+      return rs.ok();
+    });
+    if (!rs.ok()) {
+      return fail(journal->path() + ": replaying into " + options.path + ": " + rs.ToString());
+    }
+    if (options.sync) {
+      journal->unlink();  // store.sync answers after the engine's fsync: no journal
+      journal.reset();
+    }
+  }
+  if (journal) {
+    opened.journal = journal->path();
+  }
+  if (const rocksdb::Status ri =
+          reindexSinceMarker(*db, handles.at(1), options.sync, opened.reindexed);
+      !ri.ok()) {
+    return fail(options.path + ": indexing the newest mappings: " + ri.ToString());
+  }
+  return std::make_unique<RocksStore>(options, std::move(db), std::move(handles),
+                                      std::move(journal), std::move(opened));
 }
 
 }  // namespace smppgw::store

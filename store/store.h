@@ -23,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -57,6 +58,13 @@ struct MappingRecord {
   std::string_view destination_addr;
 };
 
+// A carrier-id index entry for a mapping written without one (putMapping with index=false).
+struct IndexEntry {
+  uint64_t gateway_id = 0;
+  std::string_view upstream;
+  std::string_view upstream_key;
+};
+
 inline MappingRecord recordOf(const StoredMapping& m) {
   return {m.gateway_id,  m.created_ms,   m.registered_delivery, m.customer,        m.upstream,
           m.upstream_id, m.upstream_key, m.source_addr,         m.destination_addr};
@@ -89,6 +97,11 @@ struct StoreOptions {
   // A batch is refused (reported failed, nothing written) when it would leave less than this
   // free on the file system, or when the file system is read-only.
   uint64_t min_free_bytes = 256ull << 20;
+  // The shared-memory journal's directory ("" none): a batch copied there is reported done at
+  // once (durable against a crash of the process) and committed after (store/journal.h). Not
+  // used with `sync`.
+  std::string journal_dir;
+  size_t journal_bytes = 16u << 20;
   std::function<void()> wake;  // called from the backend's threads when poll() has work
 };
 
@@ -111,6 +124,11 @@ struct OpenInfo {
   std::vector<std::pair<std::string, uint64_t>> outboxes;
   // Non-empty store_and_forward queues: (group, messages in it), by group name.
   std::vector<std::pair<std::string, uint64_t>> queues;
+  // Mappings written with index=false that no indexMappings() covered: indexed while opening.
+  uint64_t reindexed = 0;
+  uint64_t journal_replayed = 0;
+  std::string journal;  // the journal file ("" none)  // writes committed from the journal at open
+                        // (a crash left them)
 };
 
 // Receives write outcomes, in ticket order, from poll().
@@ -133,7 +151,14 @@ class Store {
   // Writes, applied in call order. Each returns its ticket (1, 2, 3...); the listener learns when
   // it is durable. A later mapping for the same (upstream, upstream_key) replaces the earlier one
   // for lookups by carrier id (the newest submit owns its receipts).
-  virtual uint64_t putMapping(const MappingRecord& m) = 0;
+  //
+  // The lookup by carrier id can be written later: putMapping(m, false) stores the mapping (found
+  // by gateway id at once) and leaves its carrier-id entry to indexMappings(), or to none when the
+  // message's final receipt has come and gone by then. `through` says that every mapping written
+  // with index=false and a gateway id <= through is indexed or needs no index; opening the store
+  // indexes every such mapping above the last durable `through` (a crash loses no index entry).
+  virtual uint64_t putMapping(const MappingRecord& m, bool index) = 0;
+  virtual uint64_t indexMappings(std::span<const IndexEntry> entries, uint64_t through) = 0;
   virtual uint64_t putDelivery(std::string_view customer, const StoredDelivery& d) = 0;
   virtual uint64_t removeDelivery(std::string_view customer, uint64_t id) = 0;
   virtual uint64_t putQueued(std::string_view group, const QueuedMessage& m) = 0;

@@ -160,8 +160,8 @@ TEST_CASE("store: mappings are found by gateway id and by carrier id, after a re
   for (const Backend& b : kBackends) {
     CAPTURE(b.name);
     Harness h(b);
-    CHECK(h.store->putMapping(recordOf(mapping(10, "acme", "vodafone", "abc"))) == 1);
-    CHECK(h.store->putMapping(recordOf(mapping(11, "beta", "vodafone", "abd"))) == 2);
+    CHECK(h.store->putMapping(recordOf(mapping(10, "acme", "vodafone", "abc")), true) == 1);
+    CHECK(h.store->putMapping(recordOf(mapping(11, "beta", "vodafone", "abd")), true) == 2);
     h.durable();
     auto m = h.byGateway(10);
     REQUIRE(m);
@@ -176,7 +176,7 @@ TEST_CASE("store: mappings are found by gateway id and by carrier id, after a re
     CHECK_FALSE(h.byUpstream("orange", "abd"));  // another carrier's id
     CHECK_FALSE(h.byGateway(12));
     // The carrier reuses an id: the newest submit owns its receipts; the old one keeps its id.
-    h.store->putMapping(recordOf(mapping(12, "beta", "vodafone", "abc")));
+    h.store->putMapping(recordOf(mapping(12, "beta", "vodafone", "abc")), true);
     h.durable();
     CHECK(h.byUpstream("vodafone", "abc")->gateway_id == 12);
     CHECK(h.byGateway(10)->customer == "acme");
@@ -192,8 +192,8 @@ TEST_CASE("store: a mapping past its TTL is not found, and expiry removes it and
   for (const Backend& b : kBackends) {
     CAPTURE(b.name);
     Harness h(b);
-    h.store->putMapping(recordOf(mapping(1, "acme", "vf", "old", 100)));
-    h.store->putMapping(recordOf(mapping(2, "acme", "vf", "new", 900)));
+    h.store->putMapping(recordOf(mapping(1, "acme", "vf", "old", 100)), true);
+    h.store->putMapping(recordOf(mapping(2, "acme", "vf", "new", 900)), true);
     h.durable();
     CHECK_FALSE(h.byGateway(1, 1100, 1000));  // 100 + 1000 <= 1100
     CHECK(h.byGateway(2, 1100, 1000));
@@ -258,7 +258,7 @@ TEST_CASE("store: writes are committed in batches, reported in order, all of the
     Harness h(b, o);
     uint64_t last = 0;
     for (uint64_t i = 1; i <= 10'000; ++i) {
-      last = h.store->putMapping(recordOf(mapping(i, "acme", "vf", "k" + std::to_string(i))));
+      last = h.store->putMapping(recordOf(mapping(i, "acme", "vf", "k" + std::to_string(i))), true);
       CHECK(last == i);
     }
     h.durable();
@@ -270,7 +270,7 @@ TEST_CASE("store: writes are committed in batches, reported in order, all of the
     CHECK(s.bytes_written > 10'000 * 40);
     // Queued writes are committed when the store closes (a graceful stop), not dropped.
     for (uint64_t i = 10'001; i <= 12'000; ++i) {
-      h.store->putMapping(recordOf(mapping(i, "acme", "vf", "k" + std::to_string(i))));
+      h.store->putMapping(recordOf(mapping(i, "acme", "vf", "k" + std::to_string(i))), true);
     }
     h.reopen();
     CHECK(h.store->openInfo().max_gateway_id == 12'000);
@@ -312,7 +312,7 @@ TEST_CASE("store: a write that would leave less than min_free_bytes is refused, 
     StoreOptions o;
     o.min_free_bytes = uint64_t{1} << 60;  // more than any disk has
     Harness h(b, o);
-    const uint64_t t = h.store->putMapping(recordOf(mapping(7, "acme", "vf", "k7")));
+    const uint64_t t = h.store->putMapping(recordOf(mapping(7, "acme", "vf", "k7")), true);
     h.store->kick();
     REQUIRE(h.until([&] { return h.done_failed >= t; }));
     CHECK(h.done_ok < t);

@@ -58,7 +58,10 @@ json durableConfig(uint16_t mc_port, const fs::path& store) {
   json c = smppgw::testsupport::baseGatewayConfig({{"mc", mc_port}});
   c["customers"].push_back(
       {{"system_id", "beta"}, {"password", "secret2"}, {"window", 50}, {"max_binds", 4}});
-  c["store"] = {{"type", "embedded"}, {"path", store.string()}};
+  // The journal in the test's directory (a kill -9 leaves it behind; TempDir removes it).
+  c["store"] = {{"type", "embedded"},
+                {"path", (store / "db").string()},
+                {"journal", (store / "journal").string()}};
   c["metrics"] = {{"enabled", true}, {"address", "127.0.0.1"}, {"port", 0}};
   return c;
 }
@@ -171,7 +174,8 @@ TEST_CASE(
   McsimProc mc(
       {"--receipt-delay-ms", "1500", "--retry-temporary", "200ms", "--max-attempts", "1000"});
   TempDir dir;
-  const json cfg = durableConfig(mc.port(), dir.path);
+  json cfg = durableConfig(mc.port(), dir.path);
+  cfg["store"]["journal"] = "/dev/shm";  // the default: where production runs it
   Ledger acme{"acme", "secret"}, beta{"beta", "secret2"};
   std::mt19937 rng(20261205);
   int kills = 0;
@@ -218,6 +222,15 @@ TEST_CASE(
     CHECK(l->duplicates() <= kills * 100);
   }
   CHECK(metricAtLeast(gw, "smppgw_store_lookups_total{result=\"found\"}", 1));
+  // (What a kill leaves in the journal is written at the next start: the test below makes sure
+  // there is some; here it depends on the moment.)
+  const std::string log = gw.proc().err();
+  const size_t at = log.find("journal=/dev/shm/");
+  REQUIRE(at != std::string::npos);
+  const fs::path journal = log.substr(at + 8, log.find(' ', at) - at - 8);
+  CHECK(gw.stop() == 0);
+  CHECK_FALSE(fs::exists(journal));  // a clean stop with everything written removes it
+  fs::remove(journal);
 }
 
 TEST_CASE("SIGTERM with receipts still due, then a restart: no receipt is lost") {
@@ -456,6 +469,7 @@ TEST_CASE("store.sync, store.batch_max and store.batch_delay act") {
   TempDir dir;
   json cfg = durableConfig(mc.port(), dir.path);
   cfg["store"]["sync"] = true;
+  cfg["store"].erase("journal");  // (refused with sync: each batch is fsync'd before its answer)
   cfg["store"]["batch_max"] = 3;
   cfg["store"]["batch_delay"] = "200ms";  // a batch below batch_max waits this long
   GatewayProc gw(cfg);
