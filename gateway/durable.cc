@@ -133,14 +133,26 @@ void Gateway::indexDue() {
     }
   }
   if (gids.empty()) {
+    if (index_pending_.empty() && index_inflight_.empty() && index_marked_ < index_handled_) {
+      // All written: the mark catches up (a restart then indexes nothing again).
+      index_marked_ = index_handled_;
+      index_inflight_.emplace_back(index_handled_ + 1,
+                                   IndexBatch{store_->indexMappings({}, index_handled_), {}});
+      storeWritten();
+    }
     return;
   }
-  // What is not durable yet (this batch included) stays above the mark.
-  const uint64_t lowest = index_inflight_.empty() ? gids.front() : index_inflight_.front().first;
+  // The mark is written with the entries (one batch): it covers them, unless an earlier batch is
+  // not durable yet (it may fail and be sent again): then it stays below that one.
+  index_handled_ = std::max(index_handled_, gids.back());
+  index_marked_ = index_inflight_.empty()
+                      ? index_handled_
+                      : std::min(gids.front(), index_inflight_.front().first) - 1;
   index_skipped_ += gids.size() - entries.size();
   index_written_ += entries.size();
+  const uint64_t first = gids.front();  // (before gids is moved)
   index_inflight_.emplace_back(
-      gids.front(), IndexBatch{store_->indexMappings(entries, lowest - 1), std::move(gids)});
+      first, IndexBatch{store_->indexMappings(entries, index_marked_), std::move(gids)});
   storeWritten();
 }
 

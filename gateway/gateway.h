@@ -420,6 +420,8 @@ class Gateway final : private SessionHost,
   };
   std::deque<uint64_t> index_pending_;
   std::deque<std::pair<uint64_t, IndexBatch>> index_inflight_;
+  uint64_t index_handled_ = 0;  // the newest gateway id taken from index_pending_
+  uint64_t index_marked_ = 0;   // the newest `through` sent to the store
   uint64_t index_written_ = 0;  // published as smppgw_store_index_total{result}
   uint64_t index_skipped_ = 0;
   store::StoreStats published_disk_;

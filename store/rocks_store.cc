@@ -1092,7 +1092,7 @@ std::unique_ptr<Store> openEmbedded(const StoreOptions& options, std::string& er
     journal->replay([&](std::string_view rec) {
       rocksdb::WriteBatch wb{std::string(rec)};
       rs = db->Write(wo, &wb);
-      opened.journal_replayed += rs.ok() ? wb.Count() : 0;
+      opened.journal_replayed += rs.ok() ? 1 : 0;
       return rs.ok();
     });
     if (!rs.ok()) {

@@ -126,9 +126,9 @@ struct OpenInfo {
   std::vector<std::pair<std::string, uint64_t>> queues;
   // Mappings written with index=false that no indexMappings() covered: indexed while opening.
   uint64_t reindexed = 0;
+  // Batches the journal held at open (a crash left them uncommitted), committed before anything.
   uint64_t journal_replayed = 0;
-  std::string journal;  // the journal file ("" none)  // writes committed from the journal at open
-                        // (a crash left them)
+  std::string journal;  // the journal file ("" none)
 };
 
 // Receives write outcomes, in ticket order, from poll().

@@ -503,3 +503,87 @@ TEST_CASE("store.sync, store.batch_max and store.batch_delay act") {
   const double writes = metric(gw, "smppgw_store_writes_total{result=\"ok\"}");
   CHECK(metric(gw, "smppgw_store_batches_total") * 3 >= writes);
 }
+
+TEST_CASE(
+    "the journal: submits answered from it are not lost when the process dies before the store "
+    "has them") {
+  // The disk "full" (store.min_free_bytes beyond any disk): the store refuses every commit, so
+  // what was answered exists only in the journal when the gateway is killed.
+  McsimProc mc({"--receipt-delay-ms", "2000", "--retry-temporary", "200ms"});
+  TempDir dir;
+  json cfg = durableConfig(mc.port(), dir.path);
+  json full = cfg;
+  full["store"]["min_free_bytes"] = uint64_t{1} << 49;  // 512 TiB
+  std::set<std::string> answered;
+  {
+    GatewayProc gw(full);
+    EsmeClient c;
+    REQUIRE(c.connect("127.0.0.1", gw.port()));
+    REQUIRE(c.bind(CommandId::bind_transceiver, "acme", "secret")->status() == 0);
+    // Until the store says it cannot write: those before are answered (from the journal), the
+    // rest refused (ESME_RSYSERR), none left unanswered.
+    int refused = 0;
+    for (int i = 0; i < 200 && refused == 0; ++i) {
+      auto r = c.submit("12345", "4477001", "journal " + std::to_string(i), 1);
+      REQUIRE(r != nullptr);
+      if (r->status() == 0) {
+        answered.insert(std::string(r->pdu.as<smppgw::codec::MessageIdBody>().message_id));
+      } else {
+        CHECK(r->status() == 0x08);
+        ++refused;
+      }
+    }
+    REQUIRE_FALSE(answered.empty());
+    CHECK(refused == 1);
+    CHECK(metric(gw, "smppgw_store_writes_total{result=\"ok\"}") <= 0);
+    REQUIRE(gw.proc().signal(SIGKILL));
+    REQUIRE(gw.proc().wait(std::chrono::seconds(5)));
+  }
+  // Room again: the next start writes what the journal holds before it serves.
+  GatewayProc gw(cfg);
+  REQUIRE(gw.waitForLog("event=store_opened"));
+  CHECK(gw.proc().err().find("replayed=0 ") == std::string::npos);
+  EsmeClient c;
+  REQUIRE(c.connect("127.0.0.1", gw.port()));
+  REQUIRE(c.bind(CommandId::bind_transceiver, "acme", "secret")->status() == 0);
+  const auto got = readReceipts(c, answered.size());
+  for (const auto& id : answered) {
+    CHECK(got.count(id) == 1);
+  }
+  CHECK(metricAtLeast(gw, "smppgw_store_lookups_total{result=\"found\"}", 1));
+}
+
+TEST_CASE(
+    "carrier-id entries: written 10 s after acceptance for messages whose final receipt has not "
+    "come, skipped for those whose has; the mark means a restart indexes nothing again") {
+  // Half the receipts are ENROUTE (not final: more may come, the entry is needed).
+  McsimProc mc({"--receipt-states", "ENROUTE=1,DELIVRD=1"});
+  TempDir dir;
+  const json cfg = durableConfig(mc.port(), dir.path);
+  {
+    GatewayProc gw(cfg);
+    EsmeClient c;
+    REQUIRE(c.connect("127.0.0.1", gw.port()));
+    REQUIRE(c.bind(CommandId::bind_transceiver, "acme", "secret")->status() == 0);
+    const std::vector<std::string> ids = submitAll(c, 200);
+    const auto got = readReceipts(c, 200);
+    size_t enroute = 0;
+    for (const auto& id : ids) {
+      REQUIRE(got.count(id) == 1);
+      enroute += got.at(id)[0].find("stat:ENROUTE") != std::string::npos ? 1 : 0;
+    }
+    REQUIRE(enroute > 0);
+    REQUIRE(enroute < 200);
+    // Due 10 s after acceptance (a bound, not a synchronisation: the counters say when).
+    CHECK(metricUntil(
+        gw, "smppgw_store_index_total{result=\"written\"}",
+        [&](double v) { return v == static_cast<double>(enroute); }, std::chrono::seconds(20)));
+    CHECK(metricAtLeast(gw, "smppgw_store_index_total{result=\"skipped\"}",
+                        static_cast<double>(200 - enroute)));
+    c.close();
+    CHECK(gw.stop() == 0);
+  }
+  GatewayProc gw(cfg);
+  REQUIRE(gw.waitForLog("event=store_opened"));
+  CHECK(gw.proc().err().find("reindexed=0 ") != std::string::npos);
+}
