@@ -43,7 +43,7 @@ bool Gateway::openStore() {
   o.min_free_bytes = c.min_free_bytes;
   o.batch_max = c.batch_max;
   o.batch_delay_ms = static_cast<uint32_t>(ms(c.batch_delay));
-  o.journal_dir = c.sync ? std::string() : c.journal;
+  o.journal_dir = c.journal;  // (with sync: what a crash left in it is written, then unused)
   net::Async* wake = store_wake_.get();
   o.wake = [wake] { wake->send(); };
   // Opening replays the store's log: at start, before anything listens (the one disk wait on the

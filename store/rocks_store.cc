@@ -637,7 +637,10 @@ class RocksStore final : public Store {
             continue;
           }
           size_t run = 1;
-          while (g.journal_end != 0 && k + run < taken.size() && taken[k + run].journal_end != 0) {
+          uint64_t writes = g.count;  // (a commit holds store.batch_max writes at most)
+          while (g.journal_end != 0 && k + run < taken.size() && taken[k + run].journal_end != 0 &&
+                 writes + taken[k + run].count <= opts_.batch_max) {
+            writes += taken[k + run].count;
             ++run;
           }
           lk.unlock();

@@ -15,9 +15,10 @@
 // uv_async_send) and the owner calls poll() on its own thread, where every completion and callback
 // runs.
 //
-// Durability: a write is reported done once the batch holding it is in the engine's write-ahead
-// log: against a process crash (kill -9) every reported write survives. With `sync` each batch is
-// also fsync'd before it is reported: power loss too.
+// Durability: a write is reported done once the batch holding it is in the shared-memory journal
+// (at kick(), when the store has one) or in the engine's write-ahead log: against a process crash
+// (kill -9) every reported write survives. With `sync` (no journal) each batch is also fsync'd
+// before it is reported: power loss too.
 
 #include <cstdint>
 #include <functional>
@@ -98,8 +99,8 @@ struct StoreOptions {
   // free on the file system, or when the file system is read-only.
   uint64_t min_free_bytes = 256ull << 20;
   // The shared-memory journal's directory ("" none): a batch copied there is reported done at
-  // once (durable against a crash of the process) and committed after (store/journal.h). Not
-  // used with `sync`.
+  // once (durable against a crash of the process) and committed after (store/journal.h). With
+  // `sync` what it holds from an earlier run is committed at open, then it is removed and unused.
   std::string journal_dir;
   size_t journal_bytes = 16u << 20;
   std::function<void()> wake;  // called from the backend's threads when poll() has work
@@ -169,6 +170,8 @@ class Store {
   // Starts committing what is queued (after store.batch_delay, if set). The owner calls it once
   // per burst of writes (the gateway: at the end of a loop iteration that wrote), so one batch
   // and one wake-up carry a whole iteration's writes. A full batch (batch_max) goes without it.
+  // With a journal, the batches it takes are reported done by the next poll() (call it right
+  // after) and committed later, several at once.
   virtual void kick() = 0;
 
   // Lookups (the reader thread; callbacks from poll()). Mappings older than `ttl_ms` are not
