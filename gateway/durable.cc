@@ -29,6 +29,9 @@ constexpr uint64_t kParkedCompact = 1u << 20;
 // sooner, and a mapping whose final receipt has been settled needs none (docs/architecture.md,
 // "The carrier-id index").
 constexpr uint64_t kIndexDelayMs = 10'000;
+// At most this many entries a tick (a batch built on the loop: ~5 ms), so the mappings read back
+// at a start are indexed over a few seconds, not in one stall.
+constexpr size_t kIndexPerTick = 20'000;
 }  // namespace
 
 bool Gateway::openStore() {
@@ -57,6 +60,34 @@ bool Gateway::openStore() {
   }
   const store::OpenInfo& info = store_->openInfo();
   minter_.seed(std::max({info.max_gateway_id, info.max_delivery_id, info.max_queued_id}));
+  // Mappings whose carrier-id entry the last process had not written yet (those of its last
+  // ~10 s, or more after a failure): back into memory, where their receipts find them, and
+  // indexed from there as any new one (indexDue), unless their final receipt settles first.
+  index_handled_ = info.index_mark;
+  index_marked_ = info.index_mark;
+  std::unordered_map<std::string_view, uint32_t> upstream_ids;
+  for (const auto& u : upstreams_) {
+    upstream_ids.emplace(u->name(), u->id().value);
+  }
+  const uint64_t restored = store_->forEachUnindexed([&](store::StoredMapping&& m) {
+    auto cust = customer_by_system_id_.find(m.customer);
+    auto u = upstream_ids.find(m.upstream);
+    if (cust == customer_by_system_id_.end() || u == upstream_ids.end()) {
+      return;  // its customer or carrier is gone: nothing would deliver its receipts
+    }
+    store::MappingInput in;
+    in.gateway_id = m.gateway_id;
+    in.created_ms = now();
+    in.customer = cust->second.value;
+    in.upstream = u->second;
+    in.registered_delivery = m.registered_delivery;
+    in.upstream_id = m.upstream_id;
+    in.upstream_key = m.upstream_key;
+    in.source_addr = m.source_addr;
+    in.destination_addr = m.destination_addr;
+    ids_.record(in);
+    index_pending_.push_back(m.gateway_id);
+  });
   outboxes_ = std::make_unique<Outboxes>(rt_, static_cast<OutboxHost&>(*this), *store_);
   uint64_t waiting = 0;
   for (const auto& [name, count] : info.outboxes) {
@@ -88,7 +119,7 @@ bool Gateway::openStore() {
       "store_opened", "type", "embedded", "path", c.path, "sync", c.sync ? "true" : "false",
       "newest_id", info.max_gateway_id, "outboxes", info.outboxes.size(), "waiting", waiting,
       "journal", info.journal.empty() ? std::string_view("none") : std::string_view(info.journal),
-      "replayed", info.journal_replayed, "reindexed", info.reindexed, "ms",
+      "replayed", info.journal_replayed, "reindexed", restored, "ms",
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
           .count());
   return true;
@@ -121,14 +152,15 @@ void Gateway::indexDue() {
   const size_t cap = std::max<size_t>(cfg().store.max_mappings / 2, 1);
   std::vector<uint64_t> gids;
   std::vector<store::IndexEntry> entries;
-  while (!index_pending_.empty()) {
+  while (!index_pending_.empty() && gids.size() < kIndexPerTick) {
     const uint64_t gid = index_pending_.front();
     if (IdMinter::mintedMs(gid) + kIndexDelayMs > wall && index_pending_.size() <= cap) {
       break;
     }
     index_pending_.pop_front();
     gids.push_back(gid);
-    if (store::MappingView m; ids_.mappings().byGatewayId(gid, m) && !m.settled) {
+    if (store::MappingView m;
+        ids_.mappings().byGatewayId(gid, m) && !ids_.mappings().settled(gid)) {
       entries.push_back({gid, upstreamName(UpstreamRt(m.upstream)), m.upstream_key});
     }
   }

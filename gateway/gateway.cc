@@ -433,7 +433,7 @@ void Gateway::deliverReceipt(const store::MappingView& m, const codec::Pdu& pdu,
   const config::Customer* custp = customerCfg(customer);
   // With the durable store, a final receipt settles its mapping once the carrier has its answer:
   // no carrier-id index entry is written for it then (indexDue).
-  const uint64_t settles = store_ && !m.settled && receiptFinal(pdu) ? m.gateway_id : 0;
+  const uint64_t settles = store_ && receiptFinal(pdu) ? m.gateway_id : 0;
   if (custp == nullptr) {
     ackUpstream(from, pdu.command_id, upstream_seq, st::ESME_ROK);
     receiptSettled(settles);

@@ -65,7 +65,6 @@ MappingView MappingStore::view(const std::byte* p) {
   const char* s = reinterpret_cast<const char*>(p + sizeof h);
   v.upstream_id = {s, h.id_len};
   s += h.id_len;
-  v.settled = (h.flags & kSettled) != 0;
   if ((h.flags & kKeyIsId) != 0) {
     v.upstream_key = v.upstream_id;
   } else {
@@ -164,6 +163,17 @@ void MappingStore::markSettled(uint64_t gateway_id) {
     h.flags |= kSettled;
     std::memcpy(p + offsetof(Header, flags), &h.flags, 1);
   }
+}
+
+bool MappingStore::settled(uint64_t gateway_id) const {
+  const uint64_t* off = by_gateway_.find(gateway_id != 0 ? gateway_id : 1);
+  const std::byte* p = off != nullptr ? at(*off) : nullptr;
+  if (p == nullptr) {
+    return false;
+  }
+  Header h;
+  std::memcpy(&h, p, sizeof h);
+  return h.gateway_id == gateway_id && (h.flags & kSettled) != 0;
 }
 
 bool MappingStore::byGatewayId(uint64_t gateway_id, MappingView& out) const {

@@ -35,9 +35,6 @@ struct MappingView {
   std::string_view upstream_key;  // normalised (the form its receipts are looked up by)
   std::string_view source_addr;   // as the customer sent them (receipts are addressed back)
   std::string_view destination_addr;
-  // Its final receipt reached the customer (or its outbox) and the carrier has its answer: the
-  // carrier will not send it again (markSettled; put() ignores it).
-  bool settled = false;
 };
 
 // What put() stores. Strings longer than 255 bytes are cut (the codec never yields such a
@@ -56,7 +53,10 @@ class MappingStore {
 
   MappingView put(const MappingInput& m);
   bool byGatewayId(uint64_t gateway_id, MappingView& out) const;
+  // A mapping whose final receipt reached the customer (or its outbox) with the carrier answered:
+  // the carrier will not send it again (the durable store then writes no carrier-id entry).
   void markSettled(uint64_t gateway_id);  // (no-op if it is not here)
+  bool settled(uint64_t gateway_id) const;
   bool byUpstream(uint32_t upstream, std::string_view upstream_key, MappingView& out) const;
   // Drops entries older than the TTL (called from the janitor, not per message).
   void expire(uint64_t now_ms);

@@ -208,61 +208,32 @@ constexpr size_t kExpireBusy = 500;
 // carries many loop iterations' writes. Lookups wait for the commits before them.
 constexpr int kCommitEveryMs = 2;
 
-// Opening: the carrier-id entries of mappings written with index=false above the last durable
-// "mindexed" (the process stopped before writing them), written now, before anything is served.
-// A store without the key (new, or written before entries were deferred) has every mapping
-// indexed: the key is set to its newest mapping now.
-rocksdb::Status reindexSinceMarker(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* carrier, bool sync,
-                                   uint64_t& count) {
+// Opening: the mark above which mappings may lack their carrier-id entry (the process stopped
+// before writing them: forEachUnindexed gives them back). A store without the key (new, or
+// written before entries were deferred) has every mapping indexed: the key is set to its newest
+// mapping now.
+rocksdb::Status readIndexMark(rocksdb::DB& db, bool sync, uint64_t& through) {
   const rocksdb::Slice marker_key(kIndexedKey.data(), kIndexedKey.size());
-  rocksdb::WriteOptions wo;
-  wo.sync = sync;
   std::string v;
-  rocksdb::Status st = db.Get(rocksdb::ReadOptions(), marker_key, &v);
+  const rocksdb::Status st = db.Get(rocksdb::ReadOptions(), marker_key, &v);
   if (st.IsNotFound()) {
-    uint64_t newest = 0;
+    through = 0;
     std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions()));
     it->SeekForPrev(std::string("g") + std::string(8, '\xff'));
     if (it->Valid() && it->key().size() == 9 && it->key()[0] == 'g') {
-      newest = getBE64(it->key().data() + 1);
+      through = getBE64(it->key().data() + 1);
     }
     std::string marker;
-    putBE64(marker, newest);
+    putBE64(marker, through);
+    rocksdb::WriteOptions wo;
+    wo.sync = sync;
     return db.Put(wo, marker_key, marker);
   }
   if (!st.ok() || v.size() != 8) {
     return st.ok() ? rocksdb::Status::Corruption("mindexed") : st;
   }
-  const uint64_t through = getBE64(v.data());
-  rocksdb::WriteBatch wb;
-  uint64_t newest = through;
-  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions()));
-  for (it->Seek(mappingKey(through + 1)); it->Valid(); it->Next()) {
-    const std::string_view k = view(it->key());
-    if (k.size() != 9 || k[0] != 'g') {
-      break;
-    }
-    newest = getBE64(k.data() + 1);
-    if (auto m = decodeMapping(newest, view(it->value()))) {
-      std::string gid;
-      putBE64(gid, newest);
-      wb.Put(carrier, carrierKey(m->upstream, m->upstream_key), gid);
-      ++count;
-    }
-    if (wb.Count() >= 10'000) {
-      if (st = db.Write(wo, &wb); !st.ok()) {
-        return st;
-      }
-      wb.Clear();
-    }
-  }
-  if (!it->status().ok()) {
-    return it->status();
-  }
-  std::string marker;
-  putBE64(marker, newest);
-  wb.Put(marker_key, marker);
-  return db.Write(wo, &wb);
+  through = getBE64(v.data());
+  return rocksdb::Status::OK();
 }
 
 class RocksStore final : public Store {
@@ -343,6 +314,22 @@ class RocksStore final : public Store {
       wb.Put(rocksdb::Slice(kIndexedKey.data(), kIndexedKey.size()), marker);
       return bytes;
     });
+  }
+
+  uint64_t forEachUnindexed(const std::function<void(StoredMapping&&)>& fn) override {
+    uint64_t n = 0;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    for (it->Seek(mappingKey(info_.index_mark + 1)); it->Valid(); it->Next()) {
+      const std::string_view k = view(it->key());
+      if (k.size() != 9 || k[0] != 'g') {
+        break;
+      }
+      if (auto m = decodeMapping(getBE64(k.data() + 1), view(it->value()))) {
+        fn(std::move(*m));
+        ++n;
+      }
+    }
+    return n;
   }
 
   uint64_t putDelivery(std::string_view customer, const StoredDelivery& d) override {
@@ -1109,10 +1096,8 @@ std::unique_ptr<Store> openEmbedded(const StoreOptions& options, std::string& er
   if (journal) {
     opened.journal = journal->path();
   }
-  if (const rocksdb::Status ri =
-          reindexSinceMarker(*db, handles.at(1), options.sync, opened.reindexed);
-      !ri.ok()) {
-    return fail(options.path + ": indexing the newest mappings: " + ri.ToString());
+  if (const rocksdb::Status ri = readIndexMark(*db, options.sync, opened.index_mark); !ri.ok()) {
+    return fail(options.path + ": reading the index mark: " + ri.ToString());
   }
   return std::make_unique<RocksStore>(options, std::move(db), std::move(handles),
                                       std::move(journal), std::move(opened));

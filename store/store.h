@@ -125,8 +125,9 @@ struct OpenInfo {
   std::vector<std::pair<std::string, uint64_t>> outboxes;
   // Non-empty store_and_forward queues: (group, messages in it), by group name.
   std::vector<std::pair<std::string, uint64_t>> queues;
-  // Mappings written with index=false that no indexMappings() covered: indexed while opening.
-  uint64_t reindexed = 0;
+  // Every mapping written with index=false up to this gateway id is indexed (or needs no entry);
+  // those above it are given back by forEachUnindexed().
+  uint64_t index_mark = 0;
   // Batches the journal held at open (a crash left them uncommitted), committed before anything.
   uint64_t journal_replayed = 0;
   std::string journal;  // the journal file ("" none)
@@ -156,10 +157,14 @@ class Store {
   // The lookup by carrier id can be written later: putMapping(m, false) stores the mapping (found
   // by gateway id at once) and leaves its carrier-id entry to indexMappings(), or to none when the
   // message's final receipt has come and gone by then. `through` says that every mapping written
-  // with index=false and a gateway id <= through is indexed or needs no index; opening the store
-  // indexes every such mapping above the last durable `through` (a crash loses no index entry).
+  // with index=false and a gateway id <= through is indexed or needs no index (written with the
+  // entries, in one batch). After a restart, forEachUnindexed() gives back every mapping above
+  // the last durable `through` (a crash loses no index entry: the owner indexes them again).
   virtual uint64_t putMapping(const MappingRecord& m, bool index) = 0;
   virtual uint64_t indexMappings(std::span<const IndexEntry> entries, uint64_t through) = 0;
+  // At start, on the owner's thread (it reads the disk: before anything is served): the mappings
+  // above OpenInfo::index_mark, in gateway id order; returns how many.
+  virtual uint64_t forEachUnindexed(const std::function<void(StoredMapping&&)>& fn) = 0;
   virtual uint64_t putDelivery(std::string_view customer, const StoredDelivery& d) = 0;
   virtual uint64_t removeDelivery(std::string_view customer, uint64_t id) = 0;
   virtual uint64_t putQueued(std::string_view group, const QueuedMessage& m) = 0;
