@@ -61,32 +61,25 @@ bool Gateway::openStore() {
   const store::OpenInfo& info = store_->openInfo();
   minter_.seed(std::max({info.max_gateway_id, info.max_delivery_id, info.max_queued_id}));
   // Mappings whose carrier-id entry the last process had not written yet (those of its last
-  // ~10 s, or more after a failure): back into memory, where their receipts find them, and
-  // indexed from there as any new one (indexDue), unless their final receipt settles first.
+  // ~10 s, or more after a failure): read back into memory, where their receipts find them, and
+  // indexed from there as new ones are (indexDue), unless their final receipt settles first.
+  // Read on the store's reader thread while the gateway serves: a receipt that misses memory
+  // meanwhile is looked up on disk after the read-back and finds its mapping in memory then.
   index_handled_ = info.index_mark;
   index_marked_ = info.index_mark;
-  std::unordered_map<std::string_view, uint32_t> upstream_ids;
-  for (const auto& u : upstreams_) {
-    upstream_ids.emplace(u->name(), u->id().value);
-  }
-  const uint64_t restored = store_->forEachUnindexed([&](store::StoredMapping&& m) {
-    auto cust = customer_by_system_id_.find(m.customer);
-    auto u = upstream_ids.find(m.upstream);
-    if (cust == customer_by_system_id_.end() || u == upstream_ids.end()) {
-      return;  // its customer or carrier is gone: nothing would deliver its receipts
+  index_restoring_ = true;
+  store_->readUnindexed(10'000, [this, t0](std::vector<store::StoredMapping> page, bool last) {
+    restoreUnindexed(std::move(page));
+    if (last) {
+      index_restoring_ = false;
+      // Below every id minted since the start: first in line.
+      index_pending_.insert(index_pending_.begin(), index_restored_.begin(), index_restored_.end());
+      log::info("store_mappings_restored", "reindexed", index_restored_.size(), "ms",
+                std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - t0)
+                    .count());
+      index_restored_ = {};
     }
-    store::MappingInput in;
-    in.gateway_id = m.gateway_id;
-    in.created_ms = now();
-    in.customer = cust->second.value;
-    in.upstream = u->second;
-    in.registered_delivery = m.registered_delivery;
-    in.upstream_id = m.upstream_id;
-    in.upstream_key = m.upstream_key;
-    in.source_addr = m.source_addr;
-    in.destination_addr = m.destination_addr;
-    ids_.record(in);
-    index_pending_.push_back(m.gateway_id);
   });
   outboxes_ = std::make_unique<Outboxes>(rt_, static_cast<OutboxHost&>(*this), *store_);
   uint64_t waiting = 0;
@@ -119,7 +112,7 @@ bool Gateway::openStore() {
       "store_opened", "type", "embedded", "path", c.path, "sync", c.sync ? "true" : "false",
       "newest_id", info.max_gateway_id, "outboxes", info.outboxes.size(), "waiting", waiting,
       "journal", info.journal.empty() ? std::string_view("none") : std::string_view(info.journal),
-      "replayed", info.journal_replayed, "reindexed", restored, "ms",
+      "replayed", info.journal_replayed, "index_mark", info.index_mark, "ms",
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
           .count());
   return true;
@@ -145,7 +138,39 @@ uint64_t Gateway::persistMapping(const store::MappingView& m, bool defer_index) 
   return ticket;
 }
 
+void Gateway::restoreUnindexed(std::vector<store::StoredMapping> page) {
+  std::unordered_map<std::string_view, uint32_t> upstream_ids;
+  for (const auto& u : upstreams_) {
+    upstream_ids.emplace(u->name(), u->id().value);
+  }
+  for (store::StoredMapping& m : page) {
+    auto cust = customer_by_system_id_.find(m.customer);
+    auto u = upstream_ids.find(m.upstream);
+    if (cust == customer_by_system_id_.end() || u == upstream_ids.end()) {
+      continue;  // its customer or carrier is gone: nothing would deliver its receipts
+    }
+    store::MappingInput in;
+    in.gateway_id = m.gateway_id;
+    in.created_ms = now();
+    in.customer = cust->second.value;
+    in.upstream = u->second;
+    in.registered_delivery = m.registered_delivery;
+    in.upstream_id = m.upstream_id;
+    in.upstream_key = m.upstream_key;
+    in.source_addr = m.source_addr;
+    in.destination_addr = m.destination_addr;
+    if (store::MappingView newer;
+        !ids_.mappings().byUpstream(in.upstream, in.upstream_key, newer)) {
+      ids_.record(in);  // (unless a newer mapping took the carrier id since the start)
+    }
+    index_restored_.push_back(m.gateway_id);
+  }
+}
+
 void Gateway::indexDue() {
+  if (index_restoring_) {
+    return;  // the mark must not pass mappings still being read back
+  }
   // Entries are written kIndexDelayMs after acceptance, or earlier when so many wait that the
   // mapping cache could evict one before (entries are read back from it: half its size at most).
   const uint64_t wall = wallClockMs();

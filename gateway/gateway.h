@@ -287,6 +287,7 @@ class Gateway final : private SessionHost,
   // first (transparent submit_sm/data_sm, whose ids are minted and persisted in id order).
   uint64_t persistMapping(const store::MappingView& m, bool defer_index);
   void indexDue();
+  void restoreUnindexed(std::vector<store::StoredMapping> page);
   // A submission's answer written once its mapping is durable (`write` builds it now).
   template <class Write>
   void parkAnswer(uint64_t ticket, const UpInFlight& info, uint64_t gateway_id, Write&& write);
@@ -419,6 +420,8 @@ class Gateway final : private SessionHost,
     std::vector<uint64_t> gids;
   };
   std::deque<uint64_t> index_pending_;
+  std::vector<uint64_t> index_restored_;  // read back at start, until the last page
+  bool index_restoring_ = false;
   std::deque<std::pair<uint64_t, IndexBatch>> index_inflight_;
   uint64_t index_handled_ = 0;  // the newest gateway id taken from index_pending_
   uint64_t index_marked_ = 0;   // the newest `through` sent to the store

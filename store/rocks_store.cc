@@ -316,20 +316,31 @@ class RocksStore final : public Store {
     });
   }
 
-  uint64_t forEachUnindexed(const std::function<void(StoredMapping&&)>& fn) override {
-    uint64_t n = 0;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
-    for (it->Seek(mappingKey(info_.index_mark + 1)); it->Valid(); it->Next()) {
-      const std::string_view k = view(it->key());
-      if (k.size() != 9 || k[0] != 'g') {
-        break;
+  void readUnindexed(size_t page, UnindexedCallback cb) override {
+    page = std::max<size_t>(page, 1);
+    lookup([this, page, cb = std::move(cb)]() mutable {
+      std::vector<StoredMapping> out;
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+      for (it->Seek(mappingKey(info_.index_mark + 1)); it->Valid(); it->Next()) {
+        const std::string_view k = view(it->key());
+        if (k.size() != 9 || k[0] != 'g') {
+          break;
+        }
+        if (auto m = decodeMapping(getBE64(k.data() + 1), view(it->value()))) {
+          out.push_back(std::move(*m));
+        }
+        if (out.size() == page) {  // a page now; the lookups behind this job wait for the rest
+          {
+            std::lock_guard lk(rmu_);
+            rdone_.push_back([cb, got = std::move(out)]() mutable { cb(std::move(got), false); });
+          }
+          wakeOwner();
+          out.clear();
+        }
       }
-      if (auto m = decodeMapping(getBE64(k.data() + 1), view(it->value()))) {
-        fn(std::move(*m));
-        ++n;
-      }
-    }
-    return n;
+      return std::function<void()>(
+          [cb = std::move(cb), got = std::move(out)]() mutable { cb(std::move(got), true); });
+    });
   }
 
   uint64_t putDelivery(std::string_view customer, const StoredDelivery& d) override {

@@ -162,9 +162,11 @@ class Store {
   // the last durable `through` (a crash loses no index entry: the owner indexes them again).
   virtual uint64_t putMapping(const MappingRecord& m, bool index) = 0;
   virtual uint64_t indexMappings(std::span<const IndexEntry> entries, uint64_t through) = 0;
-  // At start, on the owner's thread (it reads the disk: before anything is served): the mappings
-  // above OpenInfo::index_mark, in gateway id order; returns how many.
-  virtual uint64_t forEachUnindexed(const std::function<void(StoredMapping&&)>& fn) = 0;
+  // The mappings above OpenInfo::index_mark, in gateway id order, in pages of `page` (callbacks
+  // from poll(), the last one with last=true), read on the reader thread: every lookup asked
+  // after this call is answered after its last page (so the owner has them in memory by then).
+  using UnindexedCallback = std::function<void(std::vector<StoredMapping>, bool last)>;
+  virtual void readUnindexed(size_t page, UnindexedCallback cb) = 0;
   virtual uint64_t putDelivery(std::string_view customer, const StoredDelivery& d) = 0;
   virtual uint64_t removeDelivery(std::string_view customer, uint64_t id) = 0;
   virtual uint64_t putQueued(std::string_view group, const QueuedMessage& m) = 0;

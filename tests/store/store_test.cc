@@ -391,17 +391,29 @@ TEST_CASE(
     h.reopen();
     CHECK(h.store->openInfo().index_mark == 101);
     std::vector<uint64_t> back;
-    CHECK(h.store->forEachUnindexed([&](StoredMapping&& m) {
-      CHECK(m.upstream_key == "late2");
-      back.push_back(m.gateway_id);
-    }) == 1);
+    bool last = false;
+    h.store->readUnindexed(1, [&](std::vector<StoredMapping> page, bool is_last) {
+      for (const StoredMapping& m : page) {
+        CHECK(m.upstream_key == "late2");
+        back.push_back(m.gateway_id);
+      }
+      last = is_last;
+    });
+    REQUIRE(h.until([&] { return last; }));
     CHECK(back == std::vector<uint64_t>{102});
     const smppgw::store::IndexEntry e2{102, "vf", "late2"};
     h.store->indexMappings(std::span(&e2, 1), 102);
     h.durable();
     CHECK(h.byUpstream("vf", "late2")->gateway_id == 102);
     h.reopen();
-    CHECK(h.store->forEachUnindexed([](StoredMapping&&) {}) == 0);
+    size_t more = 0;
+    last = false;
+    h.store->readUnindexed(10, [&](std::vector<StoredMapping> page, bool is_last) {
+      more += page.size();
+      last = is_last;
+    });
+    REQUIRE(h.until([&] { return last; }));
+    CHECK(more == 0);
   }
 }
 

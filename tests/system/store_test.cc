@@ -90,12 +90,17 @@ struct Ledger {
   }
 };
 
-// How many mappings a start read back from the store to index them (store_opened reindexed=N):
-// those are in memory again, where the receipts redelivered after a restart find them.
+// How many mappings a start read back from the store to index them
+// (store_mappings_restored reindexed=N): those are in memory again, where the receipts
+// redelivered after a restart find them.
 long reindexed(GatewayProc& gw) {
+  if (!gw.waitForLog("event=store_mappings_restored")) {
+    return -1;
+  }
   const std::string log = gw.proc().err();
-  const size_t at = log.find("reindexed=");
-  return at == std::string::npos ? -1 : std::stol(log.substr(at + 10));
+  const std::string tag = "event=store_mappings_restored reindexed=";
+  const size_t at = log.find(tag);
+  return at == std::string::npos ? -1 : std::stol(log.substr(at + tag.size()));
 }
 
 bool bindTo(EsmeClient& c, uint16_t port, const Ledger& l) {
@@ -592,8 +597,7 @@ TEST_CASE(
     CHECK(gw.stop() == 0);
   }
   GatewayProc gw(cfg);
-  REQUIRE(gw.waitForLog("event=store_opened"));
-  CHECK(gw.proc().err().find("reindexed=0 ") != std::string::npos);
+  CHECK(reindexed(gw) == 0);
 }
 
 TEST_CASE("carrier-id entries written 10 s after acceptance find receipts after a restart") {
@@ -617,7 +621,6 @@ TEST_CASE("carrier-id entries written 10 s after acceptance find receipts after 
     CHECK(gw.stop() == 0);
   }
   GatewayProc gw(cfg);
-  REQUIRE(gw.waitForLog("event=store_opened"));
   CHECK(reindexed(gw) == 0);
   EsmeClient c;
   REQUIRE(c.connect("127.0.0.1", gw.port()));
