@@ -25,6 +25,23 @@ using codec::CommandId;
 namespace {
 constexpr uint64_t kStoreExpiryMs = 10'000;  // an expiry pass (and disk size) every 10 s
 constexpr uint64_t kParkedCompact = 1u << 20;
+
+// A mapping from the store as the hot cache takes it: in memory for a full mapping_ttl from
+// `now_ms` (on disk it keeps its age), under this process's ids for its customer and carrier.
+store::MappingInput mappingInputOf(const store::StoredMapping& m, CustomerRt customer,
+                                   uint32_t upstream, uint64_t now_ms) {
+  store::MappingInput in;
+  in.gateway_id = m.gateway_id;
+  in.created_ms = now_ms;
+  in.customer = customer.value;
+  in.upstream = upstream;
+  in.registered_delivery = m.registered_delivery;
+  in.upstream_id = m.upstream_id;
+  in.upstream_key = m.upstream_key;
+  in.source_addr = m.source_addr;
+  in.destination_addr = m.destination_addr;
+  return in;
+}
 // How long a transparent submit's carrier-id entry waits to be written: most final receipts come
 // sooner, and a mapping whose final receipt has been settled needs none (docs/architecture.md,
 // "The carrier-id index").
@@ -149,16 +166,7 @@ void Gateway::restoreUnindexed(std::vector<store::StoredMapping> page) {
     if (cust == customer_by_system_id_.end() || u == upstream_ids.end()) {
       continue;  // its customer or carrier is gone: nothing would deliver its receipts
     }
-    store::MappingInput in;
-    in.gateway_id = m.gateway_id;
-    in.created_ms = now();
-    in.customer = cust->second.value;
-    in.upstream = u->second;
-    in.registered_delivery = m.registered_delivery;
-    in.upstream_id = m.upstream_id;
-    in.upstream_key = m.upstream_key;
-    in.source_addr = m.source_addr;
-    in.destination_addr = m.destination_addr;
+    const store::MappingInput in = mappingInputOf(m, cust->second, u->second, now());
     if (store::MappingView newer;
         !ids_.mappings().byUpstream(in.upstream, in.upstream_key, newer)) {
       ids_.record(in);  // (unless a newer mapping took the carrier id since the start)
@@ -391,16 +399,7 @@ bool Gateway::lookupStored(UpstreamRt upstream, std::string_view key) {
           return;
         }
         ++store_lookups_found_;
-        store::MappingInput in;
-        in.gateway_id = found->gateway_id;
-        in.created_ms = now();  // in memory for a full mapping_ttl from now (on disk: its age)
-        in.customer = c->second.value;
-        in.upstream = upstream.value;
-        in.registered_delivery = found->registered_delivery;
-        in.upstream_id = found->upstream_id;
-        in.upstream_key = found->upstream_key;
-        in.source_addr = found->source_addr;
-        in.destination_addr = found->destination_addr;
+        const store::MappingInput in = mappingInputOf(*found, c->second, upstream.value, now());
         ids_.storeAnswered(upstream, k, &in);
       });
   return true;
@@ -430,17 +429,8 @@ MtResult Gateway::onByIdStored(DownstreamSession& s, const codec::Pdu& pdu, uint
         MtResult r = MtResult::refused(ok ? st::ESME_RINVMSGID : st::ESME_RSYSERR);
         if (c != customer_by_system_id_.end() && c->second == sp->customer() && up != nullptr) {
           ++store_lookups_found_;
-          store::MappingInput in;
-          in.gateway_id = gateway_id;
-          in.created_ms = now();
-          in.customer = c->second.value;
-          in.upstream = up->id().value;
-          in.registered_delivery = found->registered_delivery;
-          in.upstream_id = found->upstream_id;
-          in.upstream_key = found->upstream_key;
-          in.source_addr = found->source_addr;
-          in.destination_addr = found->destination_addr;
-          const store::MappingView m = ids_.record(in);
+          const store::MappingView m =
+              ids_.record(mappingInputOf(*found, c->second, up->id().value, now()));
           forwardById(*sp, p, gateway_id, m, r);
         } else {
           ++store_lookups_missing_;

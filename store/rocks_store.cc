@@ -740,7 +740,12 @@ class RocksStore final : public Store {
     done_.emplace_back(g.last_ticket, false);
   }
 
-  bool fullFront() const { return !groups_.empty() && groups_.front().count >= opts_.batch_max; }
+  // A full batch goes without a kick, unless a failed journaled batch waits first in line: that
+  // one is tried again at the next kick only (the owner probes once a second), not in a loop.
+  bool fullFront() const {
+    return !groups_.empty() && groups_.front().count >= opts_.batch_max &&
+           !failing_.load(std::memory_order_relaxed);
+  }
 
   // One batch: refused here if the file system is full or read-only, before RocksDB sees it (a
   // log append that fails inside RocksDB leaves its log writer unusable, and Debian's build
