@@ -1095,7 +1095,7 @@ std::unique_ptr<Store> openEmbedded(const StoreOptions& options, std::string& er
     rocksdb::WriteOptions wo;
     wo.sync = options.sync;
     rocksdb::Status rs;
-    journal->replay([&](std::string_view rec) {
+    const bool whole = journal->replay([&](std::string_view rec) {
       rocksdb::WriteBatch wb{std::string(rec)};
       rs = db->Write(wo, &wb);
       opened.journal_replayed += rs.ok() ? 1 : 0;
@@ -1103,6 +1103,11 @@ std::unique_ptr<Store> openEmbedded(const StoreOptions& options, std::string& er
     });
     if (!rs.ok()) {
       return fail(journal->path() + ": replaying into " + options.path + ": " + rs.ToString());
+    }
+    if (!whole) {
+      // Not silently past it: what follows would be lost, and new records would go behind it.
+      return fail(journal->path() + ": holds a record this version did not write; " +
+                  "move the file away to start without it");
     }
     if (options.sync) {
       journal->unlink();  // store.sync answers after the engine's fsync: no journal
