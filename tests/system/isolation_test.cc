@@ -494,15 +494,18 @@ TEST_CASE("routing.receipt_unmatched_status: orphan receipts after kill -9 are a
 }
 
 TEST_CASE("a session whose unread output passes limits.max_session_output is closed") {
-  // 160-character MO at 1000/s, up to 1000 in flight from the carrier, all for B.
+  // 160-character MO at 5000/s, up to 5000 (about 1 MiB) in flight from the carrier, all for B;
+  // each sent once (no retries of those B cannot take). The kernel's send buffer towards B grows
+  // with the connection's congestion window, which depends on timing: with 1000 in flight it
+  // once absorbed nearly all of them and B was never closed.
   const std::string text =
       "This is a long mobile-originated message that fills most of one SMS so that a customer "
       "which never reads its socket builds up unread output quickly; it ends here.";
-  McsimProc mc({"--window", "1000", "--mo-rate", "1000", "--mo-to", "5550000-5550999", "--mo-text",
-                text, "--receipt-delay-ms", "20"});
-  json cfg = isolationConfig(mc.port(), {{"B", 1000}}, {{"5550", "B"}});
+  McsimProc mc({"--window", "5000", "--mo-rate", "5000", "--mo-count", "20000", "--max-attempts",
+                "1", "--mo-to", "5550000-5550999", "--mo-text", text, "--receipt-delay-ms", "20"});
+  json cfg = isolationConfig(mc.port(), {{"B", 5000}}, {{"5550", "B"}});
   cfg["upstreams"][0]["window"] = 1000;
-  cfg["upstreams"][0]["customer_delivery_share"] = 1000;
+  cfg["upstreams"][0]["customer_delivery_share"] = 5000;
   cfg["limits"]["max_session_output"] = 65536;
   // Not reading by timeout would stop its deliveries before its output grows: later than this test.
   cfg["timers"]["delivery_response"] = "30s";
