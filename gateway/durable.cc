@@ -448,6 +448,7 @@ void Gateway::publishStoreGauges() {
   using CF = metrics::CounterFamily;
   if (!store_) {
     reg.gauge(GF::StoreBacklog).set(0);
+    reg.gauge(GF::StoreJournalBytes).set(0);
     reg.gauge(GF::StoreWritable).set(1);
     return;
   }
@@ -473,6 +474,8 @@ void Gateway::publishStoreGauges() {
   reg.counter(CF::StoreWrittenBytes).add(s.bytes_written - p.bytes_written);
   reg.counter(CF::StoreExpired, {"mapping_ttl"}).add(s.expired_mappings - p.expired_mappings);
   reg.counter(CF::StoreExpired, {"delivery_ttl"}).add(s.expired_deliveries - p.expired_deliveries);
+  reg.counter(CF::StoreJournalFull).add(s.journal_full - p.journal_full);
+  reg.gauge(GF::StoreJournalBytes).set(static_cast<int64_t>(s.journal_bytes));
   published_disk_ = s;
   reg.counter(CF::StoreLookups, {"found"}).add(store_lookups_found_);
   reg.counter(CF::StoreLookups, {"missing"}).add(store_lookups_missing_);

@@ -213,6 +213,10 @@ inline constexpr Buckets kLatencyBuckets =
   COUNTER(StoreIndex, "smppgw_store_index_total", labels("result"),                               \
           "Carrier-id index entries of transparent submits: result=written|skipped (final "       \
           "receipt settled first).")                                                              \
+  GAUGE(StoreJournalBytes, "smppgw_store_journal_bytes", labels(),                                \
+        "Bytes in the shared-memory journal: writes answered and not yet committed to disk.")    \
+  COUNTER(StoreJournalFull, "smppgw_store_journal_full_total", labels(),                          \
+          "Batches the journal had no room for: answered after their disk commit instead.")       \
   COUNTER(StoreExpired, "smppgw_store_expired_total", labels("reason"),                           \
           "Records removed from the durable store by age: reason=mapping_ttl|delivery_ttl.")      \
   COUNTER(ForwardMessages, "smppgw_forward_messages_total", labels("group", "result"),           \

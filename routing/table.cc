@@ -36,7 +36,7 @@ config::AckMode ackModeFor(const config::Config& c, config::CustomerId customer,
 
 }  // namespace
 
-RoutingTable::RoutingTable(std::shared_ptr<const config::Config> config)
+RoutingTable::RoutingTable(Key, std::shared_ptr<const config::Config> config)
     : config_(std::move(config)), numbering_(config_->numbering) {}
 
 CompileResult RoutingTable::compile(const config::Config& config) {
@@ -49,7 +49,7 @@ CompileResult RoutingTable::compile(std::shared_ptr<const config::Config> config
     result.errors.push_back({"", "no configuration", false});
     return result;
   }
-  std::shared_ptr<RoutingTable> t(new RoutingTable(config));
+  auto t = std::make_shared<RoutingTable>(Key{}, config);
   const auto& c = *config;
   auto error = [&](std::string path, std::string message) {
     result.errors.push_back({std::move(path), std::move(message), false});

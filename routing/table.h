@@ -135,6 +135,12 @@ class RoutingTable {
   RoutingTable& operator=(const RoutingTable&) = delete;
 
  private:
+  struct Key {};  // only compile() makes one (make_shared needs a public constructor)
+
+ public:
+  RoutingTable(Key, std::shared_ptr<const config::Config> config);
+
+ private:
   // What a candidate must still pass after customer and destination matched.
   struct Residual {
     bool trivial = true;
@@ -153,7 +159,6 @@ class RoutingTable {
   };
   static constexpr PrefixTrie::Value kExactBit = 0x80000000u;
 
-  explicit RoutingTable(std::shared_ptr<const config::Config> config);
   bool residualPasses(const Residual& r, const MtKey& k, std::string_view source) const;
   Number normaliseDestination(const MtKey& k) const;
   Number normaliseSource(std::string_view addr, std::uint8_t ton, std::uint8_t npi,

@@ -111,12 +111,12 @@ std::unique_ptr<Journal> Journal::open(const std::string& dir, const std::string
   } else if (h->capacity != capacity && h->head.load() == h->tail.load()) {
     h->capacity = capacity;  // empty: resized (the file keeps its larger size)
   }
-  auto j = std::unique_ptr<Journal>(new Journal(std::move(path), fd, base, mapped, h->capacity));
+  auto j = std::make_unique<Journal>(Key{}, std::move(path), fd, base, mapped, h->capacity);
   j->tail_ = h->tail.load(std::memory_order_acquire);
   return j;
 }
 
-Journal::Journal(std::string path, int fd, std::byte* base, size_t mapped, size_t capacity)
+Journal::Journal(Key, std::string path, int fd, std::byte* base, size_t mapped, size_t capacity)
     : path_(std::move(path)), fd_(fd), base_(base), mapped_(mapped), capacity_(capacity) {}
 
 Journal::~Journal() {

@@ -25,6 +25,8 @@
 namespace smppgw::store {
 
 class Journal {
+  struct Key {};  // only open() makes one
+
  public:
   // Opens (or creates) the journal of the store at `store_path` in directory `dir`, `capacity`
   // bytes of ring (allocated in full now: a memory file system that is too small fails here, not
@@ -50,9 +52,10 @@ class Journal {
   // Removes the file (at a clean stop with nothing pending).
   void unlink();
 
+  Journal(Key, std::string path, int fd, std::byte* base, size_t mapped, size_t capacity);
+
  private:
   struct Header;
-  Journal(std::string path, int fd, std::byte* base, size_t mapped, size_t capacity);
   Header& header() const;
   std::byte* ring() const;
 

@@ -495,6 +495,7 @@ class RocksStore final : public Store {
     std::lock_guard lk(mu_);
     StoreStats s = stats_;
     s.lookups = lookups_.load(std::memory_order_relaxed);
+    s.journal_bytes = journal_ ? journal_->pending() : 0;
     return s;
   }
 
@@ -512,7 +513,8 @@ class RocksStore final : public Store {
     uint64_t bytes = 0;
     uint64_t first_ticket = 0;
     uint64_t last_ticket = 0;
-    uint64_t journal_end = 0;  // in the journal, and reported done: committed later, never lost
+    uint64_t journal_end = 0;   // in the journal, and reported done: committed later, never lost
+    bool journal_full = false;  // the journal had no room for it: reported after its commit
   };
 
   // kick(), mu_ held: copies the groups whose every earlier write is reported into the journal and
@@ -528,6 +530,10 @@ class RocksStore final : public Store {
       }
       const uint64_t end = journal_->append(std::string_view(g.wb.Data()));
       if (end == 0) {
+        if (!g.journal_full) {  // (tried again at each kick until committed: counted once)
+          g.journal_full = true;
+          ++stats_.journal_full;
+        }
         return;
       }
       g.journal_end = end;

@@ -114,6 +114,10 @@ struct StoreStats {
   uint64_t lookups = 0;
   uint64_t expired_mappings = 0;
   uint64_t expired_deliveries = 0;
+  uint64_t journal_bytes = 0;  // in the journal, reported done, not yet committed (now)
+  // Batches the journal had no room for: they were reported after their commit instead (a disk
+  // write added to their answers). Growing: the engine does not keep up with the journal.
+  uint64_t journal_full = 0;
 };
 
 // What was found when the store was opened.

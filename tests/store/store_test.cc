@@ -484,3 +484,31 @@ TEST_CASE(
     CHECK(h.byUpstream("vf", "k7")->gateway_id == 7);
   }
 }
+
+TEST_CASE(
+    "store journal: a batch it has no room for is done after its commit, and counted; the next "
+    "small one is journaled again") {
+  for (const Backend& b : kBackends) {
+    CAPTURE(b.name);
+    StoreOptions o = withJournal("small");
+    o.journal_bytes = 4096;
+    Harness h(b, o);
+    uint64_t big = 0;
+    for (uint64_t i = 1; i <= 200; ++i) {  // ~15 KiB of mappings: more than the ring
+      big = h.store->putMapping(recordOf(mapping(i, "acme", "vf", "s" + std::to_string(i))), true);
+    }
+    h.store->kick();
+    h.store->poll(h);
+    CHECK(h.done_ok < big);  // not journaled: it waits for the disk
+    REQUIRE(h.until([&] { return h.done_ok >= big; }));
+    CHECK(h.store->stats().journal_full == 1);
+    CHECK(h.store->stats().writes == 200);
+    const uint64_t small = h.store->putMapping(recordOf(mapping(201, "acme", "vf", "s201")), true);
+    h.store->kick();
+    h.store->poll(h);
+    CHECK(h.done_ok == small);                             // journaled: done at once
+    CHECK(h.byUpstream("vf", "s201")->gateway_id == 201);  // (waits for its commit)
+    CHECK(h.store->stats().journal_bytes == 0);
+    CHECK(h.store->stats().journal_full == 1);
+  }
+}
