@@ -394,7 +394,11 @@ bool Gateway::lookupStored(UpstreamRt upstream, std::string_view key) {
         auto c =
             found ? customer_by_system_id_.find(found->customer) : customer_by_system_id_.end();
         if (c == customer_by_system_id_.end()) {
-          ++store_lookups_missing_;  // (or its customer is no longer configured)
+          // Found all the same when the read-back after a restart put it in memory meanwhile
+          // (its carrier-id entry was not written yet); missing, or its customer is gone.
+          store::MappingView m;
+          ++(ids_.mappings().byUpstream(upstream.value, k, m) ? store_lookups_found_
+                                                              : store_lookups_missing_);
           ids_.storeAnswered(upstream, k, nullptr);
           return;
         }
