@@ -140,6 +140,15 @@ bool Gateway::openStore() {
 }
 
 uint64_t Gateway::persistMapping(const store::MappingView& m, bool defer_index) {
+  const uint64_t ticket = store_->putMapping(recordFor(m), !defer_index);
+  if (defer_index) {
+    index_pending_.push_back(m.gateway_id);
+  }
+  storeWritten();
+  return ticket;
+}
+
+store::MappingRecord Gateway::recordFor(const store::MappingView& m) const {
   store::MappingRecord r;
   r.gateway_id = m.gateway_id;
   r.created_ms = wallClockMs();  // ages on disk outlive this process's clock
@@ -151,12 +160,7 @@ uint64_t Gateway::persistMapping(const store::MappingView& m, bool defer_index) 
   r.upstream_key = m.upstream_key;
   r.source_addr = m.source_addr;
   r.destination_addr = m.destination_addr;
-  const uint64_t ticket = store_->putMapping(r, !defer_index);
-  if (defer_index) {
-    index_pending_.push_back(m.gateway_id);
-  }
-  storeWritten();
-  return ticket;
+  return r;
 }
 
 void Gateway::restoreUnindexed(std::vector<store::StoredMapping> page) {
@@ -180,8 +184,8 @@ void Gateway::restoreUnindexed(std::vector<store::StoredMapping> page) {
 }
 
 void Gateway::indexDue() {
-  if (index_restoring_) {
-    return;  // the mark must not pass mappings still being read back
+  if (index_restoring_ || store_failing_) {
+    return;  // the mark must not pass mappings still being read back; a failing store refuses
   }
   // Entries are written kIndexDelayMs after acceptance, or earlier when so many wait that the
   // mapping cache could evict one before (entries are read back from it: half its size at most)
@@ -281,13 +285,22 @@ void Gateway::writesDone(uint64_t ticket, bool ok) {
     }
   }
   outboxes_->writesDone(ticket, ok);
+  std::vector<uint64_t> unindexed;  // refused batches' ids, in id order
   while (!index_inflight_.empty() && index_inflight_.front().second.ticket <= ticket) {
     if (!ok) {
-      // Not written: due again (first in line), once the store takes writes.
       const std::vector<uint64_t>& g = index_inflight_.front().second.gids;
-      index_pending_.insert(index_pending_.begin(), g.begin(), g.end());
+      unindexed.insert(unindexed.end(), g.begin(), g.end());
     }
     index_inflight_.pop_front();
+  }
+  // Not written: due again (first in line, in order: the mark must not pass them), once the
+  // store takes writes.
+  index_pending_.insert(index_pending_.begin(), unindexed.begin(), unindexed.end());
+  while (!dequeues_.empty() && dequeues_.front().ticket <= ticket) {
+    if (!ok) {
+      dequeues_failed_.push_back(std::move(dequeues_.front()));
+    }
+    dequeues_.pop_front();
   }
   if (!ok) {
     if (!store_failing_) {
@@ -299,7 +312,11 @@ void Gateway::writesDone(uint64_t ticket, bool ok) {
     store_failed_ticket_ = ticket;
   } else if (store_failing_ && ticket > store_failed_ticket_) {
     store_failing_ = false;
-    log::info("store_writable", "action", "submits accepted again");
+    log::info("store_writable", "action", "submits accepted again", "rewritten",
+              dequeues_failed_.size() + outboxes_->unwritten());
+    redoDequeues();
+    outboxes_->storeWritable();
+    forward_ready_ = true;
   }
   while (!parked_.empty() && parked_.front().ticket <= ticket) {
     const ParkedAnswer p = parked_.front();

@@ -120,7 +120,9 @@ void Gateway::forwardGone(const std::string& group) {
 
 void Gateway::forwardDue(uint64_t t) {
   forward_ready_ = false;
-  if (forwarded_.empty() || shutting_down_) {
+  // A failing store could not record a carrier's acceptance or a final receipt (the message
+  // would stay queued and go out again after a restart): all wait in the queue until it writes.
+  if (forwarded_.empty() || shutting_down_ || store_failing_) {
     return;
   }
   // Past store.delivery_ttl: the oldest first (ids are minted in time order), so this stops at
@@ -177,16 +179,13 @@ void Gateway::forwardOutcome(const UpInFlight& info, uint32_t status, const code
   if (status == st::ESME_ROK) {
     // Accepted: the mapping under the id the customer has (none if the carrier gave no id:
     // nothing to map its receipts by, but the carrier has it); the queue entry goes.
-    if (mid != nullptr && !mid->empty()) {
+    const bool mapped = mid != nullptr && !mid->empty();
+    if (mapped) {
       codec::MessageIdKey key;
       ids_.normalise(from, *mid, false, key);
-      const store::MappingView stored =
-          ids_.record(mappingFor(info, info.gateway_id, from, *mid, key.view(), now()));
-      persistMapping(stored, false);
-      ids_.release(stored);
+      ids_.release(ids_.record(mappingFor(info, info.gateway_id, from, *mid, key.view(), now())));
     }
-    store_->removeQueued(m.group, info.gateway_id);
-    storeWritten();
+    dequeue(m.group, info.gateway_id, mapped);
     forwardCount(m.group, ForwardResult::Delivered);
     forwardGone(m.group);
     forwarded_.erase(it);
@@ -260,13 +259,38 @@ void Gateway::forwardFinal(uint64_t gateway_id, Forwarded& m, codec::MessageStat
       Delivery d;
       d.command = CommandId::deliver_sm;
       d.version_needed = codec::tlvVersionNeeded(dlr.tlvs);
-      outboxes_->accept(m.customer, out.view(), d);  // no carrier waits for this one
+      // No carrier waits for this one; it leaves the queue in the same write.
+      outboxes_->accept(m.customer, out.view(), d, Outboxes::Dequeue{m.group, gateway_id});
+      forwardGone(m.group);
+      forwarded_.erase(gateway_id);
+      return;
     }
   }
-  store_->removeQueued(m.group, gateway_id);
-  storeWritten();
+  dequeue(m.group, gateway_id, false);
   forwardGone(m.group);
   forwarded_.erase(gateway_id);
+}
+
+void Gateway::dequeue(const std::string& group, uint64_t gateway_id, bool mapped) {
+  Dequeue q{0, group, gateway_id, mapped};
+  store::MappingView m;
+  if (mapped && !ids_.mappings().byGatewayId(gateway_id, m)) {
+    // (evicted from memory while the store was failing: its receipts will not match)
+    log::warn("forward_mapping_lost", "gateway_id", gateway_id, "group", group);
+    q.mapped = false;
+  }
+  q.ticket = q.mapped ? store_->dequeueWithMapping(group, recordFor(m))
+                      : store_->removeQueued(group, gateway_id);
+  storeWritten();
+  dequeues_.push_back(std::move(q));
+}
+
+void Gateway::redoDequeues() {
+  std::vector<Dequeue> again = std::move(dequeues_failed_);
+  dequeues_failed_.clear();
+  for (const Dequeue& q : again) {
+    dequeue(q.group, q.gateway_id, q.mapped);
+  }
 }
 
 void Gateway::restoreForwarded(const std::string& group, std::vector<store::QueuedMessage> got) {

@@ -286,6 +286,7 @@ class Gateway final : private SessionHost,
   // defer_index: the carrier-id entry is written by indexDue() unless the final receipt settles
   // first (transparent submit_sm/data_sm, whose ids are minted and persisted in id order).
   uint64_t persistMapping(const store::MappingView& m, bool defer_index);
+  store::MappingRecord recordFor(const store::MappingView& m) const;  // (views into m)
   void indexDue();
   void restoreUnindexed(std::vector<store::StoredMapping> page);
   // A submission's answer written once its mapping is durable (`write` builds it now).
@@ -322,6 +323,11 @@ class Gateway final : private SessionHost,
                       UpstreamRt from);
   void forwardFinal(uint64_t gateway_id, Forwarded& m, codec::MessageState state, uint32_t err);
   void restoreForwarded(const std::string& group, std::vector<store::QueuedMessage> got);
+  // A message leaves its queue on disk: with its mapping (`mapped`: a carrier accepted it; the
+  // mapping is in memory) or alone. A refused write is made again once the store takes writes,
+  // so the queue entry of a message a carrier has does not outlive the failure.
+  void dequeue(const std::string& group, uint64_t gateway_id, bool mapped);
+  void redoDequeues();
   void publishForwardGauges();
   void maybeFinishShutdown();
   void publishGauges();
@@ -435,6 +441,14 @@ class Gateway final : private SessionHost,
   uint64_t store_failed_ticket_ = 0;
   uint64_t next_store_probe_ms_ = 0;
   std::map<uint64_t, Forwarded> forwarded_;  // by gateway id: queue order
+  struct Dequeue {
+    uint64_t ticket = 0;
+    std::string group;
+    uint64_t gateway_id = 0;
+    bool mapped = false;
+  };
+  std::deque<Dequeue> dequeues_;          // written, not yet reported
+  std::vector<Dequeue> dequeues_failed_;  // refused: written again by redoDequeues()
   // Per group (by name): its depth, and when each of its messages may be sent next (only those
   // written and not in flight are in `due`; entries of messages gone since are skipped).
   struct ForwardGroup {

@@ -27,11 +27,12 @@ void Outboxes::restore(CustomerRt customer, uint64_t stored) {
   c.on_disk = stored > 0;
 }
 
-void Outboxes::accept(CustomerRt customer, codec::Bytes pdu, const Delivery& d) {
+void Outboxes::accept(CustomerRt customer, codec::Bytes pdu, const Delivery& d,
+                      std::optional<Dequeue> dequeue) {
   Customer& c = at(customer);
   // Handed through only when a carrier keeps it until the customer answers: never one the
   // gateway made itself (a store_and_forward outcome), which exists nowhere else.
-  if (d.from.upstream.valid() && c.queue.empty() && !c.on_disk && c.writing == 0 &&
+  if (d.from.upstream.valid() && !dequeue && c.queue.empty() && !c.on_disk && c.writing == 0 &&
       c.paused_until_ms <= rt_.now()) {
     if (DownstreamSession* s = pick(c)) {
       // Handed through: no write, the carrier waits for the customer's answer.
@@ -58,7 +59,6 @@ void Outboxes::accept(CustomerRt customer, codec::Bytes pdu, const Delivery& d) 
       return;
     }
   }
-  ++c.writing;
   Writing w;
   w.customer = customer;
   w.d = d;
@@ -67,15 +67,40 @@ void Outboxes::accept(CustomerRt customer, codec::Bytes pdu, const Delivery& d) 
   w.e.command = d.command;
   w.e.version_needed = d.version_needed;
   w.e.pdu.append(pdu);
+  if (dequeue) {
+    w.dequeue_group.assign(dequeue->group);
+    w.dequeue_id = dequeue->gateway_id;
+  }
+  write(std::move(w));
+}
+
+void Outboxes::write(Writing w) {
+  ++at(w.customer).writing;
   store::StoredDelivery sd;
   sd.id = w.e.id;
   sd.created_ms = w.e.created_ms;
-  sd.command = static_cast<uint32_t>(d.command);
-  sd.version_needed = d.version_needed;
-  sd.pdu.assign(reinterpret_cast<const char*>(pdu.data()), pdu.size());
-  w.ticket = store_.putDelivery(host_.customerName(customer), sd);
+  sd.command = static_cast<uint32_t>(w.e.command);
+  sd.version_needed = w.e.version_needed;
+  sd.pdu.assign(reinterpret_cast<const char*>(w.e.pdu.data()), w.e.pdu.size());
+  const std::string_view name = host_.customerName(w.customer);
+  w.ticket = w.dequeue_group.empty()
+                 ? store_.putDelivery(name, sd)
+                 : store_.dequeueWithDelivery(w.dequeue_group, w.dequeue_id, name, sd);
   host_.storeWritten();
   writing_.push_back(std::move(w));
+}
+
+void Outboxes::storeWritable() {
+  std::vector<Writing> again = std::move(unwritten_);
+  unwritten_.clear();
+  for (Writing& w : again) {
+    write(std::move(w));
+  }
+  std::vector<Removal> removals = std::move(unremoved_);
+  unremoved_.clear();
+  for (const Removal& r : removals) {
+    writeRemoval(r.customer, r.id);
+  }
 }
 
 void Outboxes::writesDone(uint64_t ticket, bool ok) {
@@ -87,13 +112,9 @@ void Outboxes::writesDone(uint64_t ticket, bool ok) {
       --wc.writing;
     }
     if (!ok && !w.d.from.upstream.valid()) {
-      // The gateway's own (no carrier keeps it): delivered from memory all the same; only a
-      // restart before the customer answers loses it.
-      Customer& oc = at(w.customer);
-      if (!oc.on_disk) {
-        oc.queue.push_back(std::move(w.e));
-        touched.push_back(w.customer);
-      }
+      // The gateway's own (no carrier keeps it; a store_and_forward message stays queued with
+      // it): written again once the store takes writes, then delivered as any other.
+      unwritten_.push_back(std::move(w));
       continue;
     }
     if (!ok) {
@@ -126,6 +147,13 @@ void Outboxes::writesDone(uint64_t ticket, bool ok) {
     if (touched.empty() || touched.back() != w.customer) {
       touched.push_back(w.customer);
     }
+  }
+  while (!removing_.empty() && removing_.front().ticket <= ticket) {
+    if (!ok) {
+      // Still on disk: a restart would deliver it again. Removed once the store takes writes.
+      unremoved_.push_back(removing_.front());
+    }
+    removing_.pop_front();
   }
   for (CustomerRt customer : touched) {
     drain(customer);
@@ -234,6 +262,16 @@ void Outboxes::readBack(CustomerRt customer) {
     // became durable since may still be on disk (expired ones never come back). Then read on.
     if (got.size() < want && cc.newest_durable <= newest_at_read) {
       cc.on_disk = false;
+      // All it holds is in memory now: what the count says beyond was removed on disk by
+      // store.delivery_ttl before it was ever read back.
+      const uint64_t held = cc.queue.size() + cc.sent.size();
+      if (cc.stored > held) {
+        if (auto* m = host_.customerMetrics(customer)) {
+          m->deliveries[static_cast<size_t>(metrics::DeliveryResult::Expired)]->add(cc.stored -
+                                                                                    held);
+        }
+        cc.stored = held;
+      }
     }
     drain(customer);
   };
@@ -254,7 +292,11 @@ void Outboxes::remove(CustomerRt customer, uint64_t id) {
   if (c.stored > 0) {
     --c.stored;
   }
-  store_.removeDelivery(host_.customerName(customer), id);
+  writeRemoval(customer, id);
+}
+
+void Outboxes::writeRemoval(CustomerRt customer, uint64_t id) {
+  removing_.push_back({store_.removeDelivery(host_.customerName(customer), id), customer, id});
   host_.storeWritten();
 }
 

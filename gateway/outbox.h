@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -64,10 +65,21 @@ class Outboxes {
   // At start: outboxes found in the store (read back when their customer can receive).
   void restore(CustomerRt customer, uint64_t stored);
 
-  // A carrier's delivery for `customer` (pdu: as a v5.0 session gets it).
-  void accept(CustomerRt customer, codec::Bytes pdu, const Delivery& d);
+  // A store_and_forward message that leaves its group's queue in the same write (its final
+  // receipt: the gateway's own, no carrier keeps it).
+  struct Dequeue {
+    std::string_view group;
+    uint64_t gateway_id = 0;
+  };
+  // A carrier's delivery for `customer` (pdu: as a v5.0 session gets it), or the gateway's own.
+  void accept(CustomerRt customer, codec::Bytes pdu, const Delivery& d,
+              std::optional<Dequeue> dequeue = std::nullopt);
   // The store reported writes up to `ticket`.
   void writesDone(uint64_t ticket, bool ok);
+  // The store takes writes again: the gateway's own deliveries and the removals it refused are
+  // written again (nothing else keeps them).
+  void storeWritable();
+  size_t unwritten() const { return unwritten_.size() + unremoved_.size(); }
 
   void receiverBound(CustomerRt customer, SessionRef ref);
   void receiverClosed(CustomerRt customer, SessionRef ref);
@@ -121,7 +133,16 @@ class Outboxes {
     CustomerRt customer;
     Delivery d;  // the carrier's request, answered once durable
     Entry e;
+    std::string dequeue_group;  // with a store_and_forward message's removal ("" none)
+    uint64_t dequeue_id = 0;
   };
+  struct Removal {
+    uint64_t ticket = 0;
+    CustomerRt customer;
+    uint64_t id = 0;
+  };
+  void write(Writing w);  // to the store, then to writing_
+  void writeRemoval(CustomerRt customer, uint64_t id);
 
   Customer& at(CustomerRt customer) {
     if (customer.value >= customers_.size()) [[unlikely]] {
@@ -146,6 +167,9 @@ class Outboxes {
   store::Store& store_;
   std::vector<Customer> customers_;  // by runtime customer id
   std::deque<Writing> writing_;      // in ticket order
+  std::vector<Writing> unwritten_;   // the gateway's own, refused: written again
+  std::deque<Removal> removing_;     // in ticket order
+  std::vector<Removal> unremoved_;   // refused: removed again
   codec::Buffer scratch_;
 };
 

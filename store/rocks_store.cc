@@ -359,6 +359,32 @@ class RocksStore final : public Store {
     return remove(namedKey('q', group, gateway_id));
   }
 
+  uint64_t dequeueWithMapping(std::string_view group, const MappingRecord& m) override {
+    const std::string v = encodeMapping(m);
+    const std::string ck = carrierKey(m.upstream, m.upstream_key);
+    std::string gid;
+    putBE64(gid, m.gateway_id);
+    const std::string qk = namedKey('q', group, m.gateway_id);
+    return append([&](rocksdb::WriteBatch& wb) {
+      wb.Put(mappingKey(m.gateway_id), v);
+      wb.Put(carrier_, ck, gid);
+      wb.Delete(qk);
+      return v.size() + ck.size() + 17 + qk.size();
+    });
+  }
+
+  uint64_t dequeueWithDelivery(std::string_view group, uint64_t gateway_id,
+                               std::string_view customer, const StoredDelivery& d) override {
+    const std::string ok = namedKey('o', customer, d.id);
+    const std::string ov = encodeDelivery(d);
+    const std::string qk = namedKey('q', group, gateway_id);
+    return append([&](rocksdb::WriteBatch& wb) {
+      wb.Put(ok, ov);
+      wb.Delete(qk);
+      return ok.size() + ov.size() + qk.size();
+    });
+  }
+
   void readQueue(std::string group, uint64_t after_id, size_t max, QueueCallback cb) override {
     readRange(namedPrefix('q', group), after_id, max, std::move(cb), &decodeQueued);
   }

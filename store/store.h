@@ -175,6 +175,12 @@ class Store {
   virtual uint64_t removeDelivery(std::string_view customer, uint64_t id) = 0;
   virtual uint64_t putQueued(std::string_view group, const QueuedMessage& m) = 0;
   virtual uint64_t removeQueued(std::string_view group, uint64_t gateway_id) = 0;
+  // A store_and_forward message leaves its queue in one write with what it left as, so a crash
+  // leaves it queued or done, never both (sent to the carrier again) nor neither: the mapping of
+  // a carrier's acceptance (indexed at once), or its final receipt put in `customer`'s outbox.
+  virtual uint64_t dequeueWithMapping(std::string_view group, const MappingRecord& m) = 0;
+  virtual uint64_t dequeueWithDelivery(std::string_view group, uint64_t gateway_id,
+                                       std::string_view customer, const StoredDelivery& d) = 0;
   // A marker write that changes nothing: whether the store takes writes again after a failure.
   virtual uint64_t probe() = 0;
   virtual uint64_t lastTicket() const = 0;

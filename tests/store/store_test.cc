@@ -370,6 +370,36 @@ TEST_CASE("store: store_and_forward queues keep order per group and survive a re
 }
 
 TEST_CASE(
+    "store: a queued message leaves its queue in one write with its mapping or its final "
+    "receipt") {
+  for (const Backend& b : kBackends) {
+    CAPTURE(b.name);
+    Harness h(b);
+    for (uint64_t id = 1; id <= 3; ++id) {
+      smppgw::store::QueuedMessage m;
+      m.gateway_id = id;
+      m.customer = "acme";
+      m.pdu = "submit-" + std::to_string(id);
+      h.store->putQueued("eu", m);
+    }
+    const uint64_t t1 = h.store->dequeueWithMapping("eu", recordOf(mapping(1, "acme", "vf", "c1")));
+    const uint64_t t2 =
+        h.store->dequeueWithDelivery("eu", 2, "acme", delivery(50, "receipt for 2"));
+    CHECK(t2 == t1 + 1);  // one write each
+    h.durable();
+    h.reopen();
+    const auto& q = h.store->openInfo().queues;
+    REQUIRE(q.size() == 1);
+    CHECK(q[0] == std::pair<std::string, uint64_t>{"eu", 1});  // only message 3 is left
+    CHECK(h.byUpstream("vf", "c1")->gateway_id == 1);          // indexed at once
+    const auto out = h.outbox("acme");
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].id == 50);
+    CHECK(out[0].pdu == "receipt for 2");
+  }
+}
+
+TEST_CASE(
     "store: a mapping written without its carrier-id entry is found by carrier id once "
     "indexed, and after a restart without it") {
   for (const Backend& b : kBackends) {

@@ -138,6 +138,64 @@ TEST_CASE(
   CHECK(gw.stop() == 0);
 }
 
+TEST_CASE(
+    "store_and_forward: carrier acceptances that come while the disk is full are written once it "
+    "has room; a restart sends none of them again") {
+  SmallDisk disk(128);
+  REQUIRE(disk.mounted);
+  // The carrier answers 1.5 s after each submit: the answers come while the store refuses.
+  McsimProc mc({"--latency", "fixed:1500ms", "--receipt-delay-ms", "10"});
+  json cfg = config(mc.port(), disk.dir / "store");
+  cfg["routing"] = {{"ack_mode", "store_and_forward"}};
+  GatewayProc gw(cfg);
+  EsmeClient c;
+  REQUIRE(c.connect("127.0.0.1", gw.port()));
+  REQUIRE(c.bind(CommandId::bind_transceiver, "acme", "secret")->status() == 0);
+  constexpr int kQueued = 20;
+  for (int i = 0; i < kQueued; ++i) {
+    REQUIRE(c.submit("12345", "4477001", "forward " + std::to_string(i), 1)->status() == 0);
+  }
+  CHECK(
+      metricAtLeast(gw, "smppgw_forward_messages_total{group=\"main\",result=\"sent\"}", kQueued));
+  disk.fill("filler");
+  // Submits until the store refuses one (those before it are in the journal: accepted, and
+  // sent once there is room).
+  const auto st = submitUntilRefused(c, 1000);
+  REQUIRE(st.back() == smppgw::codec::status::ESME_RSYSERR);
+  const size_t accepted = kQueued + st.size() - 1;
+  CHECK(metricUntil(gw, "smppgw_store_writable", [](double v) { return v == 0; }));
+  // The carrier's answers come meanwhile; their writes are refused.
+  CHECK(metricAtLeast(gw, "smppgw_forward_messages_total{group=\"main\",result=\"delivered\"}",
+                      kQueued));
+  fs::remove(disk.dir / "filler");
+  REQUIRE(gw.waitForLog("event=store_writable"));
+  const std::string log = gw.proc().err();
+  const size_t at = log.find("event=store_writable");
+  const size_t rw = log.find("rewritten=", at);
+  REQUIRE(rw != std::string::npos);
+  CHECK(std::stoul(log.substr(rw + 10)) >= kQueued);
+  // Every message's receipt reaches the customer.
+  size_t receipts = 0;
+  for (int i = 0; i < 10'000 && receipts < accepted; ++i) {
+    auto r = c.read(10'000);
+    REQUIRE_MESSAGE(r != nullptr, receipts << " of " << accepted << " receipts");
+    if (r->id() == CommandId::deliver_sm) {
+      ++receipts;
+    }
+    REQUIRE(c.respond(*r));
+  }
+  CHECK(metricUntil(gw, "smppgw_deliveries_pending{customer=\"acme\"}",
+                    [](double v) { return v == 0; }));
+  c.close();
+  CHECK(gw.stop() == 0);
+  // Started again on the same store: nothing left in a queue or an outbox, nothing sent again.
+  GatewayProc again(cfg);
+  REQUIRE(again.waitForLog("event=store_opened"));
+  CHECK_MESSAGE(again.proc().err().find(" waiting=0 ") != std::string::npos, again.proc().err());
+  CHECK(again.stop() == 0);
+  CHECK(mc.stop()["messages"]["accepted"] == accepted);
+}
+
 TEST_CASE("a store on a read-only file system: the gateway refuses to start, saying why") {
   SmallDisk disk(8);
   REQUIRE(disk.mounted);
