@@ -83,25 +83,12 @@ bool Gateway::openStore() {
   minter_.seed(std::max({info.max_gateway_id, info.max_delivery_id, info.max_queued_id}));
   // Mappings whose carrier-id entry the last process had not written yet (those of its last
   // ~10 s, or more after a failure): read back into memory, where their receipts find them, and
-  // indexed from there as new ones are (indexDue), unless their final receipt settles first.
-  // Read on the store's reader thread while the gateway serves: a receipt that misses memory
-  // meanwhile is looked up on disk after the read-back and finds its mapping in memory then.
+  // their entries written page by page. Read on the store's reader thread while the gateway
+  // serves: a receipt that misses memory meanwhile is looked up on disk after the read-back and
+  // finds its mapping in memory then.
   index_handled_ = info.index_mark;
   index_marked_ = info.index_mark;
-  index_restoring_ = true;
-  store_->readUnindexed(10'000, [this, t0](std::vector<store::StoredMapping> page, bool last) {
-    restoreUnindexed(std::move(page));
-    if (last) {
-      index_restoring_ = false;
-      // Below every id minted since the start: first in line.
-      index_pending_.insert(index_pending_.begin(), index_restored_.begin(), index_restored_.end());
-      log::info("store_mappings_restored", "reindexed", index_restored_.size(), "ms",
-                std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::steady_clock::now() - t0)
-                    .count());
-      index_restored_ = {};
-    }
-  });
+  readBackUnindexed();
   outboxes_ = std::make_unique<Outboxes>(rt_, static_cast<OutboxHost&>(*this), *store_);
   uint64_t waiting = 0;
   for (const auto& [name, count] : info.outboxes) {
@@ -163,24 +150,75 @@ store::MappingRecord Gateway::recordFor(const store::MappingView& m) const {
   return r;
 }
 
+void Gateway::readBackUnindexed() {
+  const auto t0 = std::chrono::steady_clock::now();
+  index_restoring_ = true;
+  index_reread_at_ = 0;
+  store_->readUnindexed(10'000, [this, t0](std::vector<store::StoredMapping> page, bool last,
+                                           bool ok) {
+    restoreUnindexed(std::move(page));
+    if (!last) {
+      return;
+    }
+    if (!ok) {
+      // The mark must not pass what was not read: new entries wait too (their mappings are
+      // on disk by gateway id, and in memory).
+      log::error("store_unreadable", "reading", "unindexed mappings", "reason", store_->lastError(),
+                 "action", "read again in 10 s");
+      index_reread_at_ = now() + 10'000;
+      return;
+    }
+    index_restoring_ = false;
+    // The mark may pass them once their pages are durable (indexDue).
+    index_handled_ = std::max(index_handled_, index_restored_max_);
+    log::info(
+        "store_mappings_restored", "reindexed", index_restored_, "ms",
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count());
+  });
+}
+
 void Gateway::restoreUnindexed(std::vector<store::StoredMapping> page) {
   std::unordered_map<std::string_view, uint32_t> upstream_ids;
   for (const auto& u : upstreams_) {
     upstream_ids.emplace(u->name(), u->id().value);
   }
+  // Their entries are built from the page, not from memory (the hot cache may evict some before
+  // a later tick), and written now: they are ~10 s old already.
+  std::vector<store::IndexEntry> entries;
+  std::vector<uint64_t> gids;
+  entries.reserve(page.size());
+  gids.reserve(page.size());
   for (store::StoredMapping& m : page) {
+    gids.push_back(m.gateway_id);
     auto cust = customer_by_system_id_.find(m.customer);
     auto u = upstream_ids.find(m.upstream);
     if (cust == customer_by_system_id_.end() || u == upstream_ids.end()) {
       continue;  // its customer or carrier is gone: nothing would deliver its receipts
     }
     const store::MappingInput in = mappingInputOf(m, cust->second, u->second, now());
-    if (store::MappingView newer;
-        !ids_.mappings().byUpstream(in.upstream, in.upstream_key, newer)) {
-      ids_.record(in);  // (unless a newer mapping took the carrier id since the start)
+    store::MappingView have;
+    const bool known = ids_.mappings().byUpstream(in.upstream, in.upstream_key, have);
+    if (known && have.gateway_id > m.gateway_id) {
+      continue;  // a newer mapping took the carrier id since the start: its entry must win
     }
-    index_restored_.push_back(m.gateway_id);
+    if (!known || have.gateway_id != m.gateway_id) {
+      ids_.record(in);  // (already there when a failed read-back is read again)
+    }
+    entries.push_back({m.gateway_id, m.upstream, m.upstream_key});
   }
+  if (gids.empty()) {
+    return;
+  }
+  index_restored_ += gids.size();
+  index_restored_max_ = std::max(index_restored_max_, gids.back());
+  index_written_ += entries.size();
+  index_skipped_ += gids.size() - entries.size();
+  // The mark stays where it is until the last page (indexDue moves it).
+  const uint64_t first = gids.front();
+  index_inflight_.emplace_back(
+      first, IndexBatch{store_->indexMappings(entries, index_marked_), std::move(gids)});
+  storeWritten();
 }
 
 void Gateway::indexDue() {
@@ -194,7 +232,10 @@ void Gateway::indexDue() {
   const size_t cap = std::clamp<size_t>(cfg().store.max_mappings / 2, 1, kMaxUnindexed);
   std::vector<uint64_t> gids;
   std::vector<store::IndexEntry> entries;
-  while (!index_pending_.empty() && gids.size() < kIndexPerTick) {
+  // Beyond the cap all at once: the hot cache must not evict one before its entry is written.
+  const size_t per_tick =
+      std::max(kIndexPerTick, index_pending_.size() > cap ? index_pending_.size() - cap : 0);
+  while (!index_pending_.empty() && gids.size() < per_tick) {
     const uint64_t gid = index_pending_.front();
     if (IdMinter::mintedMs(gid) + kIndexDelayMs > wall && index_pending_.size() <= cap) {
       break;
@@ -489,6 +530,9 @@ void Gateway::publishStoreGauges() {
     storeWritten();
   }
   reg.gauge(GF::StoreWritable).set(store_failing_ ? 0 : 1);
+  if (index_reread_at_ != 0 && t >= index_reread_at_) {
+    readBackUnindexed();
+  }
   indexDue();
   forwardDue(t);
   publishForwardGauges();

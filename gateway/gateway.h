@@ -288,6 +288,7 @@ class Gateway final : private SessionHost,
   uint64_t persistMapping(const store::MappingView& m, bool defer_index);
   store::MappingRecord recordFor(const store::MappingView& m) const;  // (views into m)
   void indexDue();
+  void readBackUnindexed();  // the mappings above the index mark, into memory (at start)
   void restoreUnindexed(std::vector<store::StoredMapping> page);
   // A submission's answer written once its mapping is durable (`write` builds it now).
   template <class Write>
@@ -426,7 +427,9 @@ class Gateway final : private SessionHost,
     std::vector<uint64_t> gids;
   };
   std::deque<uint64_t> index_pending_;
-  std::vector<uint64_t> index_restored_;  // read back at start, until the last page
+  uint64_t index_restored_ = 0;      // read back at start (logged after the last page)
+  uint64_t index_restored_max_ = 0;  // the newest of them
+  uint64_t index_reread_at_ = 0;     // loop clock: the read-back failed, read again then
   bool index_restoring_ = false;
   std::deque<std::pair<uint64_t, IndexBatch>> index_inflight_;
   uint64_t index_handled_ = 0;  // the newest gateway id taken from index_pending_

@@ -332,14 +332,17 @@ class RocksStore final : public Store {
         if (out.size() == page) {  // a page now; the lookups behind this job wait for the rest
           {
             std::lock_guard lk(rmu_);
-            rdone_.push_back([cb, got = std::move(out)]() mutable { cb(std::move(got), false); });
+            rdone_.push_back(
+                [cb, got = std::move(out)]() mutable { cb(std::move(got), false, true); });
           }
           wakeOwner();
           out.clear();
         }
       }
-      return std::function<void()>(
-          [cb = std::move(cb), got = std::move(out)]() mutable { cb(std::move(got), true); });
+      const bool ok = it->status().ok();
+      return std::function<void()>([cb = std::move(cb), got = std::move(out), ok]() mutable {
+        cb(std::move(got), true, ok);
+      });
     });
   }
 
@@ -619,7 +622,16 @@ class RocksStore final : public Store {
     for (;;) {
       const auto ready = [&] { return stop_ || kicked_ || fullFront() || expire_.has_value(); };
       if (lazy_) {
-        if (!cv_.wait_for(lk, std::chrono::milliseconds(kCommitEveryMs), ready)) {
+        // A deadline, not a wait per round: expiry slices (which make ready() true) must not
+        // hold journaled batches back (lookups wait for their commit).
+        const auto now = std::chrono::steady_clock::now();
+        if (!lazy_due_) {
+          lazy_due_ = now + std::chrono::milliseconds(kCommitEveryMs);
+        }
+        if (now < *lazy_due_) {
+          cv_.wait_until(lk, *lazy_due_, ready);
+        }
+        if (std::chrono::steady_clock::now() >= *lazy_due_) {
           kicked_ = true;  // journaled batches: their commit is due
         }
       } else {
@@ -638,6 +650,9 @@ class RocksStore final : public Store {
         const bool all = kicked_ || stop_;
         kicked_ = false;
         lazy_ = lazy_ && !all;
+        if (!lazy_) {
+          lazy_due_.reset();
+        }
         size_t n = 0;
         while (n < groups_.size() && (all || groups_[n].count >= opts_.batch_max)) {
           ++n;
@@ -730,7 +745,7 @@ class RocksStore final : public Store {
         }
         continue;
       }
-      if (expire_) {
+      if (expire_ && !stop_) {  // (a stop leaves the rest to the next start)
         expireSlice(lk, kExpireIdle);
         continue;
       }
@@ -1037,9 +1052,12 @@ class RocksStore final : public Store {
   std::deque<Group> groups_;
   uint64_t next_ticket_ = 0;
   bool stop_ = false;
-  bool kicked_ = false;    // the owner said: write what is queued
-  bool lazy_ = false;      // journaled batches wait for their commit (at most kCommitEveryMs)
-  uint64_t reported_ = 0;  // every ticket up to it is reported to the owner (done_)
+  bool kicked_ = false;  // the owner said: write what is queued
+  bool lazy_ = false;
+  std::optional<std::chrono::steady_clock::time_point>
+      lazy_due_;  // (writer thread only)      // journaled batches wait for their commit (at most
+                  // kCommitEveryMs)
+  uint64_t reported_ = 0;               // every ticket up to it is reported to the owner (done_)
   std::atomic<uint64_t> committed_{0};  // every ticket up to it is in the engine (or refused)
   std::atomic<bool> failing_{false};    // a journaled batch failed: journal nothing new
   std::unique_ptr<Journal> journal_;

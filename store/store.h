@@ -169,7 +169,8 @@ class Store {
   // The mappings above OpenInfo::index_mark, in gateway id order, in pages of `page` (callbacks
   // from poll(), the last one with last=true), read on the reader thread: every lookup asked
   // after this call is answered after its last page (so the owner has them in memory by then).
-  using UnindexedCallback = std::function<void(std::vector<StoredMapping>, bool last)>;
+  // ok=false (with last=true): the engine could not be read to the end.
+  using UnindexedCallback = std::function<void(std::vector<StoredMapping>, bool last, bool ok)>;
   virtual void readUnindexed(size_t page, UnindexedCallback cb) = 0;
   virtual uint64_t putDelivery(std::string_view customer, const StoredDelivery& d) = 0;
   virtual uint64_t removeDelivery(std::string_view customer, uint64_t id) = 0;

@@ -422,7 +422,8 @@ TEST_CASE(
     CHECK(h.store->openInfo().index_mark == 101);
     std::vector<uint64_t> back;
     bool last = false;
-    h.store->readUnindexed(1, [&](std::vector<StoredMapping> page, bool is_last) {
+    h.store->readUnindexed(1, [&](std::vector<StoredMapping> page, bool is_last, bool ok) {
+      CHECK(ok);
       for (const StoredMapping& m : page) {
         CHECK(m.upstream_key == "late2");
         back.push_back(m.gateway_id);
@@ -438,7 +439,8 @@ TEST_CASE(
     h.reopen();
     size_t more = 0;
     last = false;
-    h.store->readUnindexed(10, [&](std::vector<StoredMapping> page, bool is_last) {
+    h.store->readUnindexed(10, [&](std::vector<StoredMapping> page, bool is_last, bool ok) {
+      CHECK(ok);
       more += page.size();
       last = is_last;
     });
