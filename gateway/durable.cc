@@ -189,8 +189,13 @@ void Gateway::restoreUnindexed(std::vector<store::StoredMapping> page) {
   std::vector<uint64_t> gids;
   entries.reserve(page.size());
   gids.reserve(page.size());
+  const uint64_t wall = wallClockMs();
+  const uint64_t ttl = ms(cfg().store.mapping_ttl);
   for (store::StoredMapping& m : page) {
     gids.push_back(m.gateway_id);
+    if (m.created_ms + ttl <= wall) {
+      continue;  // past store.mapping_ttl (the gateway was down that long): expiring on disk
+    }
     auto cust = customer_by_system_id_.find(m.customer);
     auto u = upstream_ids.find(m.upstream);
     if (cust == customer_by_system_id_.end() || u == upstream_ids.end()) {
