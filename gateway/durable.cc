@@ -53,6 +53,8 @@ constexpr size_t kIndexPerTick = 20'000;
 // submits/s): after a crash they are read back before the receipts that miss memory are
 // answered, ~1.2 µs each, so this bounds that wait to ~0.3 s.
 constexpr size_t kMaxUnindexed = 250'000;
+// Read back in pages of this many (~3 ms of the loop each; the store hands over two at most).
+constexpr size_t kReadBackPage = 2'000;
 }  // namespace
 
 bool Gateway::openStore() {
@@ -154,8 +156,8 @@ void Gateway::readBackUnindexed() {
   const auto t0 = std::chrono::steady_clock::now();
   index_restoring_ = true;
   index_reread_at_ = 0;
-  store_->readUnindexed(10'000, [this, t0](std::vector<store::StoredMapping> page, bool last,
-                                           bool ok) {
+  store_->readUnindexed(kReadBackPage, [this, t0](std::vector<store::StoredMapping> page, bool last,
+                                                  bool ok) {
     restoreUnindexed(std::move(page));
     if (!last) {
       return;

@@ -331,9 +331,22 @@ class RocksStore final : public Store {
         }
         if (out.size() == page) {  // a page now; the lookups behind this job wait for the rest
           {
-            std::lock_guard lk(rmu_);
-            rdone_.push_back(
-                [cb, got = std::move(out)]() mutable { cb(std::move(got), false, true); });
+            // At most two pages handed over and not yet taken: the owner takes one or two per
+            // poll, not all that piled up (its loop would stall for the whole read-back).
+            std::unique_lock lk(rmu_);
+            rcv_.wait(lk, [&] { return rstop_ || pages_out_ < 2; });
+            if (rstop_) {
+              return std::function<void()>([] {});
+            }
+            ++pages_out_;
+            rdone_.push_back([this, cb, got = std::move(out)]() mutable {
+              {
+                std::lock_guard pl(rmu_);
+                --pages_out_;
+              }
+              rcv_.notify_all();
+              cb(std::move(got), false, true);
+            });
           }
           wakeOwner();
           out.clear();
@@ -1072,6 +1085,7 @@ class RocksStore final : public Store {
   std::condition_variable rcv_;
   std::deque<std::pair<uint64_t, std::function<std::function<void()>()>>> rjobs_;
   std::deque<std::function<void()>> rdone_;
+  size_t pages_out_ = 0;  // readUnindexed pages in rdone_
   bool rstop_ = false;
   std::atomic<uint64_t> lookups_{0};
 
@@ -1118,6 +1132,9 @@ std::unique_ptr<Store> openEmbedded(const StoreOptions& options, std::string& er
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(o)}, {"carrier", carrier}};
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
+  // Opening replays the log into the memtables on this thread: without the per-thread perf
+  // counters (a thread-local lookup per key comparison), as on the store's own threads.
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
   const rocksdb::Status st =
       rocksdb::DB::Open(rocksdb::DBOptions(o), options.path, families, &handles, &raw);
   if (!st.ok()) {
