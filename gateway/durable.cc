@@ -82,6 +82,11 @@ bool Gateway::openStore() {
     return false;
   }
   const store::OpenInfo& info = store_->openInfo();
+  if (!info.journal_moved_from.empty()) {
+    log::warn("store_journal_moved", "from", info.journal_moved_from, "to",
+              c.journal.empty() ? std::string_view("none") : std::string_view(c.journal), "action",
+              "what the last process left there was written first");
+  }
   minter_.seed(std::max({info.max_gateway_id, info.max_delivery_id, info.max_queued_id}));
   // Mappings whose carrier-id entry the last process had not written yet (those of its last
   // ~10 s, or more after a failure): read back into memory, where their receipts find them, and
@@ -106,17 +111,8 @@ bool Gateway::openStore() {
   for (const auto& [group, count] : info.queues) {
     waiting += count;
     // Read back at start, up to the group's queue limit (new store_and_forward submits wait for
-    // it: the limit holds). What is beyond the limit stays on disk until the next start.
-    ++forward_restoring_;
-    store_->readQueue(group, 0, cfg().limits.max_queue_per_group,
-                      [this, group](std::vector<store::QueuedMessage> got, bool ok) {
-                        --forward_restoring_;
-                        if (!ok) {
-                          log::error("store_queue_unreadable", "group", group, "reason",
-                                     store_->lastError(), "action", "restart to read it again");
-                        }
-                        restoreForwarded(group, std::move(got));
-                      });
+    // it: the limit holds); what is beyond it is read as the queue drains (forwardReadMore).
+    readForwardQueue(group, true);
   }
   log::info(
       "store_opened", "type", "embedded", "path", c.path, "sync", c.sync ? "true" : "false",
@@ -541,6 +537,7 @@ void Gateway::publishStoreGauges() {
     readBackUnindexed();
   }
   indexDue();
+  forwardReadMore(t);
   forwardDue(t);
   publishForwardGauges();
   const store::StoreStats s = store_->stats();

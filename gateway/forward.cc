@@ -179,13 +179,16 @@ void Gateway::forwardOutcome(const UpInFlight& info, uint32_t status, const code
   if (status == st::ESME_ROK) {
     // Accepted: the mapping under the id the customer has (none if the carrier gave no id:
     // nothing to map its receipts by, but the carrier has it); the queue entry goes.
-    const bool mapped = mid != nullptr && !mid->empty();
-    if (mapped) {
+    if (mid != nullptr && !mid->empty()) {
       codec::MessageIdKey key;
       ids_.normalise(from, *mid, false, key);
-      ids_.release(ids_.record(mappingFor(info, info.gateway_id, from, *mid, key.view(), now())));
+      const store::MappingView stored =
+          ids_.record(mappingFor(info, info.gateway_id, from, *mid, key.view(), now()));
+      dequeue(m.group, info.gateway_id, true);
+      ids_.release(stored);  // (receipts that came before it go on now)
+    } else {
+      dequeue(m.group, info.gateway_id, false);
     }
-    dequeue(m.group, info.gateway_id, mapped);
     forwardCount(m.group, ForwardResult::Delivered);
     forwardGone(m.group);
     forwarded_.erase(it);
@@ -312,6 +315,47 @@ void Gateway::restoreForwarded(const std::string& group, std::vector<store::Queu
     fg.due.emplace(0, q.gateway_id);
   }
   forwardDue(now());
+}
+
+void Gateway::readForwardQueue(const std::string& group, bool at_start) {
+  ForwardGroup& fg = fwd_groups_[group];
+  const uint32_t limit = cfg().limits.max_queue_per_group;
+  if (fg.reading || fg.depth >= limit) {
+    return;
+  }
+  const size_t want = limit - fg.depth;
+  fg.reading = true;
+  forward_restoring_ += at_start ? 1 : 0;
+  store_->readQueue(group, fg.loaded_to, want,
+                    [this, group, want, at_start](std::vector<store::QueuedMessage> got, bool ok) {
+                      ForwardGroup& g = fwd_groups_[group];
+                      g.reading = false;
+                      forward_restoring_ -= at_start ? 1 : 0;
+                      if (!ok) {
+                        log::error("store_queue_unreadable", "group", group, "reason",
+                                   store_->lastError(), "action", "read again in 10 s");
+                        g.on_disk = true;
+                        g.next_read_ms = now() + 10'000;
+                      } else {
+                        // A full read: more may wait (read once the queue is down to half its
+                        // limit).
+                        g.on_disk = got.size() == want;
+                        if (!got.empty()) {
+                          g.loaded_to = std::max(g.loaded_to, got.back().gateway_id);
+                        }
+                      }
+                      restoreForwarded(group, std::move(got));
+                    });
+}
+
+void Gateway::forwardReadMore(uint64_t t) {
+  const uint32_t limit = cfg().limits.max_queue_per_group;
+  for (auto& [name, fg] : fwd_groups_) {
+    if (fg.on_disk && !fg.reading && fg.depth <= limit / 2 && t >= fg.next_read_ms &&
+        !store_failing_) {
+      readForwardQueue(name, false);
+    }
+  }
 }
 
 void Gateway::publishForwardGauges() {

@@ -324,6 +324,10 @@ class Gateway final : private SessionHost,
                       UpstreamRt from);
   void forwardFinal(uint64_t gateway_id, Forwarded& m, codec::MessageState state, uint32_t err);
   void restoreForwarded(const std::string& group, std::vector<store::QueuedMessage> got);
+  // Reads the group's queue from the store after loaded_to, up to its limit (at_start: new
+  // submits wait for it); forwardReadMore() reads on once a queue that was longer has drained.
+  void readForwardQueue(const std::string& group, bool at_start);
+  void forwardReadMore(uint64_t t);
   // A message leaves its queue on disk: with its mapping (`mapped`: a carrier accepted it; the
   // mapping is in memory) or alone. A refused write is made again once the store takes writes,
   // so the queue entry of a message a carrier has does not outlive the failure.
@@ -458,6 +462,12 @@ class Gateway final : private SessionHost,
     uint32_t depth = 0;
     std::multimap<uint64_t, uint64_t> due;  // next_ms -> gateway id
     uint64_t blocked_until = 0;             // no member up, or its queue full: not before
+    // Read back from the store: up to which id, and whether more may wait there (a read came
+    // back full: the queue was longer than limits.max_queue_per_group).
+    uint64_t loaded_to = 0;
+    bool on_disk = false;
+    bool reading = false;
+    uint64_t next_read_ms = 0;  // loop clock (after a read the store could not do)
     // smppgw_forward_messages_total by ForwardResult, looked up once (not per message).
     std::array<metrics::Counter*, 6> counted{};
   };

@@ -45,6 +45,15 @@ struct Journal::Header {
 };
 static_assert(std::atomic<uint64_t>::is_always_lock_free);  // (shared with the next process)
 
+std::string Journal::pathFor(const std::string& dir, const std::string& store_path) {
+  std::error_code ec;
+  const std::string canonical = std::filesystem::weakly_canonical(store_path, ec).string();
+  char name[64];
+  std::snprintf(name, sizeof name, "/smppgw-journal-%016llx",
+                static_cast<unsigned long long>(fnv1a(canonical)));
+  return dir + name;
+}
+
 std::unique_ptr<Journal> Journal::open(const std::string& dir, const std::string& store_path,
                                        size_t capacity, std::string& error) {
   std::error_code ec;
@@ -55,10 +64,7 @@ std::unique_ptr<Journal> Journal::open(const std::string& dir, const std::string
   }
   std::filesystem::create_directories(dir,
                                       ec);  // (/dev/shm is there; a test's directory may not be)
-  char name[64];
-  std::snprintf(name, sizeof name, "/smppgw-journal-%016llx",
-                static_cast<unsigned long long>(fnv1a(canonical)));
-  std::string path = dir + name;
+  std::string path = pathFor(dir, store_path);
   capacity = padded(capacity);
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {

@@ -33,6 +33,8 @@ class Journal {
   // with a fault later). nullptr and `error` set on failure.
   static std::unique_ptr<Journal> open(const std::string& dir, const std::string& store_path,
                                        size_t capacity, std::string& error);
+  // The file open() uses for that store in that directory.
+  static std::string pathFor(const std::string& dir, const std::string& store_path);
   ~Journal();
   Journal(const Journal&) = delete;
   Journal& operator=(const Journal&) = delete;

@@ -83,6 +83,9 @@ bool getStr(std::string_view& in, std::string& out) {
 // Every mapping written without its carrier-id entry and with a gateway id up to this key's value
 // (8 bytes, big-endian) is indexed, or needs no index (Store::indexMappings).
 constexpr std::string_view kIndexedKey = "mindexed";
+// The journal's directory at the last open ("" none): a changed store.journal still finds what a
+// crash left in the old one.
+constexpr std::string_view kJournalKey = "mjournal";
 
 std::string mappingKey(uint64_t gateway_id) {
   std::string k(1, 'g');
@@ -1150,8 +1153,52 @@ std::unique_ptr<Store> openEmbedded(const StoreOptions& options, std::string& er
     return nullptr;
   };
   OpenInfo opened;
-  // The journal is opened after the database (whose lock keeps a second process out), and what
-  // the last process left in it is committed before anything else.
+  rocksdb::WriteOptions wo;
+  wo.sync = options.sync;
+  // What the last process left in a journal is committed before anything else.
+  auto replay = [&](Journal& j) -> std::string {
+    rocksdb::Status rs;
+    const bool whole = j.replay([&](std::string_view rec) {
+      rocksdb::WriteBatch wb{std::string(rec)};
+      rs = db->Write(wo, &wb);
+      opened.journal_replayed += rs.ok() ? 1 : 0;
+      return rs.ok();
+    });
+    if (!rs.ok()) {
+      return j.path() + ": replaying into " + options.path + ": " + rs.ToString();
+    }
+    if (!whole) {
+      // Not silently past it: what follows would be lost, and new records would go behind it.
+      return j.path() + ": holds a record this version did not write; " +
+             "move the file away to start without it";
+    }
+    return {};
+  };
+  // The journal directory the last process used (kJournalKey): if store.journal changed since,
+  // what a crash left in the old one is committed too, then that file is removed.
+  std::string last_dir;
+  if (const rocksdb::Status lj =
+          db->Get(rocksdb::ReadOptions(), rocksdb::Slice(kJournalKey.data(), kJournalKey.size()),
+                  &last_dir);
+      !lj.ok() && !lj.IsNotFound()) {
+    return fail(options.path + ": reading the journal's directory: " + lj.ToString());
+  }
+  const std::string dir_now = options.sync ? std::string() : options.journal_dir;
+  if (!last_dir.empty() && last_dir != options.journal_dir &&
+      std::filesystem::exists(Journal::pathFor(last_dir, options.path))) {
+    std::string jerr;
+    std::unique_ptr<Journal> old =
+        Journal::open(last_dir, options.path, options.journal_bytes, jerr);
+    if (!old) {
+      return fail("journal " + jerr);
+    }
+    if (std::string why = replay(*old); !why.empty()) {
+      return fail(why);
+    }
+    old->unlink();
+    opened.journal_moved_from = last_dir;
+  }
+  // The journal is opened after the database (whose lock keeps a second process out).
   std::unique_ptr<Journal> journal;
   if (!options.journal_dir.empty()) {
     std::string jerr;
@@ -1159,26 +1206,19 @@ std::unique_ptr<Store> openEmbedded(const StoreOptions& options, std::string& er
     if (!journal) {
       return fail("journal " + jerr);
     }
-    rocksdb::WriteOptions wo;
-    wo.sync = options.sync;
-    rocksdb::Status rs;
-    const bool whole = journal->replay([&](std::string_view rec) {
-      rocksdb::WriteBatch wb{std::string(rec)};
-      rs = db->Write(wo, &wb);
-      opened.journal_replayed += rs.ok() ? 1 : 0;
-      return rs.ok();
-    });
-    if (!rs.ok()) {
-      return fail(journal->path() + ": replaying into " + options.path + ": " + rs.ToString());
-    }
-    if (!whole) {
-      // Not silently past it: what follows would be lost, and new records would go behind it.
-      return fail(journal->path() + ": holds a record this version did not write; " +
-                  "move the file away to start without it");
+    if (std::string why = replay(*journal); !why.empty()) {
+      return fail(why);
     }
     if (options.sync) {
       journal->unlink();  // store.sync answers after the engine's fsync: no journal
       journal.reset();
+    }
+  }
+  if (last_dir != dir_now) {
+    if (const rocksdb::Status pj =
+            db->Put(wo, rocksdb::Slice(kJournalKey.data(), kJournalKey.size()), dir_now);
+        !pj.ok()) {
+      return fail(options.path + ": recording the journal's directory: " + pj.ToString());
     }
   }
   if (journal) {

@@ -135,6 +135,8 @@ struct OpenInfo {
   // Batches the journal held at open (a crash left them uncommitted), committed before anything.
   uint64_t journal_replayed = 0;
   std::string journal;  // the journal file ("" none)
+  // store.journal changed since the last open: this directory's journal was committed first.
+  std::string journal_moved_from;
 };
 
 // Receives write outcomes, in ticket order, from poll().

@@ -544,3 +544,34 @@ TEST_CASE(
     CHECK(h.store->stats().journal_full == 1);
   }
 }
+
+TEST_CASE(
+    "store journal: store.journal changed after a crash: what the old directory holds is "
+    "written first, and that file removed") {
+  for (const Backend& b : kBackends) {
+    CAPTURE(b.name);
+    StoreOptions o = withJournal("moved-a");
+    o.min_free_bytes = uint64_t{1} << 60;  // the commit fails: the batch stays in the journal
+    Harness h(b, o);
+    const std::string old_path = h.store->openInfo().journal;
+    const std::string old_dir = o.journal_dir;
+    const uint64_t t = h.store->putMapping(recordOf(mapping(9, "acme", "vf", "k9")), true);
+    h.store->kick();
+    h.store->poll(h);
+    REQUIRE(h.done_ok == t);  // answered from the journal
+    REQUIRE(h.until([&] { return h.done_failed >= t; }));
+    h.store.reset();  // (as a crash leaves it: in the journal, not in the engine)
+    REQUIRE(fs::exists(old_path));
+    StoreOptions moved = withJournal("moved-b");
+    moved.min_free_bytes = 0;
+    h.open(moved);
+    CHECK(h.store->openInfo().journal_moved_from == old_dir);
+    CHECK(h.store->openInfo().journal_replayed == 1);
+    CHECK_FALSE(fs::exists(old_path));
+    CHECK(h.byUpstream("vf", "k9")->gateway_id == 9);
+    // Opened again with the same directory: nothing moved.
+    h.reopen();
+    CHECK(h.store->openInfo().journal_moved_from.empty());
+    fs::remove_all(old_dir);
+  }
+}

@@ -477,6 +477,42 @@ TEST_CASE("store_and_forward survives a kill -9 while the carrier is down") {
   CHECK(mc.stop()["messages"]["accepted"] == 100);
 }
 
+TEST_CASE(
+    "store_and_forward: a queue longer than a lowered limits.max_queue_per_group is read back "
+    "in parts after a restart, every message sent once") {
+  uint16_t port = 0;
+  {
+    McsimProc probe;
+    port = probe.port();
+  }
+  TempDir dir;
+  json cfg = forwardConfig(port, dir.path);
+  std::vector<std::string> ids;
+  {
+    GatewayProc gw(cfg, false);  // the carrier is down: everything stays queued
+    EsmeClient c;
+    REQUIRE(c.connect("127.0.0.1", gw.port()));
+    REQUIRE(c.bind(CommandId::bind_transceiver, "acme", "secret")->status() == 0);
+    ids = submitAll(c, 300);
+    c.close();
+    CHECK(gw.stop() == 0);
+  }
+  cfg["limits"]["max_queue_per_group"] = 100;
+  McsimProc mc({"--listen", "127.0.0.1:" + std::to_string(port), "--receipt-delay-ms", "10"});
+  GatewayProc gw(cfg);
+  EsmeClient c;
+  REQUIRE(c.connect("127.0.0.1", gw.port()));
+  REQUIRE(c.bind(CommandId::bind_transceiver, "acme", "secret")->status() == 0);
+  const auto got = readReceipts(c, 300);
+  for (const auto& id : ids) {
+    CHECK(got.count(id) == 1);
+  }
+  CHECK(metricAtMost(gw, "smppgw_forward_queued{group=\"main\"}", 0));
+  c.close();
+  CHECK(gw.stop() == 0);
+  CHECK(mc.stop()["messages"]["accepted"] == 300);
+}
+
 TEST_CASE("store.sync, store.batch_max and store.batch_delay act") {
   McsimProc mc;
   TempDir dir;
