@@ -274,25 +274,31 @@ void Gateway::forwardFinal(uint64_t gateway_id, Forwarded& m, codec::MessageStat
   forwarded_.erase(gateway_id);
 }
 
-void Gateway::dequeue(const std::string& group, uint64_t gateway_id, bool mapped) {
+bool Gateway::dequeue(const std::string& group, uint64_t gateway_id, bool mapped) {
   Dequeue q{0, group, gateway_id, mapped};
   store::MappingView m;
-  if (mapped && !ids_.mappings().byGatewayId(gateway_id, m)) {
-    // (evicted from memory while the store was failing: its receipts will not match)
-    log::warn("forward_mapping_lost", "gateway_id", gateway_id, "group", group);
-    q.mapped = false;
+  const bool lost = mapped && !ids_.mappings().byGatewayId(gateway_id, m);
+  if (lost) {
+    q.mapped = false;  // (evicted from memory while the store was failing)
   }
   q.ticket = q.mapped ? store_->dequeueWithMapping(group, recordFor(m))
                       : store_->removeQueued(group, gateway_id);
   storeWritten();
   dequeues_.push_back(std::move(q));
+  return !lost;
 }
 
 void Gateway::redoDequeues() {
   std::vector<Dequeue> again = std::move(dequeues_failed_);
   dequeues_failed_.clear();
+  size_t lost = 0;
   for (const Dequeue& q : again) {
-    dequeue(q.group, q.gateway_id, q.mapped);
+    lost += dequeue(q.group, q.gateway_id, q.mapped) ? 0 : 1;
+  }
+  if (lost > 0) {
+    // Their carrier accepted them while the store failed, and memory evicted their mappings
+    // before it took writes again: their receipts will not match.
+    log::warn("forward_mappings_lost", "count", lost);
   }
 }
 
@@ -337,11 +343,19 @@ void Gateway::readForwardQueue(const std::string& group, bool at_start) {
                         g.on_disk = true;
                         g.next_read_ms = now() + 10'000;
                       } else {
-                        // A full read: more may wait (read once the queue is down to half its
-                        // limit).
+                        // A full read: more may wait (read once the queue is down to half).
                         g.on_disk = got.size() == want;
                         if (!got.empty()) {
                           g.loaded_to = std::max(g.loaded_to, got.back().gateway_id);
+                        }
+                        // Messages accepted since the start are in memory until they leave; one
+                        // that left may still be on disk (its removal not yet committed, or
+                        // refused): never read back.
+                        const uint64_t newest_at_open = store_->openInfo().max_queued_id;
+                        if (std::erase_if(got, [&](const store::QueuedMessage& q) {
+                              return q.gateway_id > newest_at_open;
+                            }) > 0) {
+                          g.on_disk = false;  // (all from before the start is read)
                         }
                       }
                       restoreForwarded(group, std::move(got));

@@ -288,7 +288,9 @@ class Gateway final : private SessionHost,
   uint64_t persistMapping(const store::MappingView& m, bool defer_index);
   store::MappingRecord recordFor(const store::MappingView& m) const;  // (views into m)
   void indexDue();
-  void readBackUnindexed();  // the mappings above the index mark, into memory (at start)
+  void readBackUnindexed();
+  void redoIndex();  // refused read-back pages, once the store takes writes  // the mappings above
+                     // the index mark, into memory (at start)
   void restoreUnindexed(std::vector<store::StoredMapping> page);
   // A submission's answer written once its mapping is durable (`write` builds it now).
   template <class Write>
@@ -331,7 +333,7 @@ class Gateway final : private SessionHost,
   // A message leaves its queue on disk: with its mapping (`mapped`: a carrier accepted it; the
   // mapping is in memory) or alone. A refused write is made again once the store takes writes,
   // so the queue entry of a message a carrier has does not outlive the failure.
-  void dequeue(const std::string& group, uint64_t gateway_id, bool mapped);
+  bool dequeue(const std::string& group, uint64_t gateway_id, bool mapped);  // false: mapping lost
   void redoDequeues();
   void publishForwardGauges();
   void maybeFinishShutdown();
@@ -426,9 +428,15 @@ class Gateway final : private SessionHost,
   uint64_t store_done_ = 0;  // highest ticket reported
   // Gateway ids whose carrier-id entry is still to be written (indexDue), in id order, and the
   // batches of them not yet durable (keyed by their lowest id).
+  struct OwnedIndexEntry {
+    uint64_t gateway_id = 0;
+    std::string upstream;
+    std::string upstream_key;
+  };
   struct IndexBatch {
     uint64_t ticket = 0;
     std::vector<uint64_t> gids;
+    std::vector<OwnedIndexEntry> owned;  // a read-back page's entries (written again if refused)
   };
   std::deque<uint64_t> index_pending_;
   uint64_t index_restored_ = 0;      // read back at start (logged after the last page)
@@ -436,6 +444,7 @@ class Gateway final : private SessionHost,
   uint64_t index_reread_at_ = 0;     // loop clock: the read-back failed, read again then
   bool index_restoring_ = false;
   std::deque<std::pair<uint64_t, IndexBatch>> index_inflight_;
+  std::vector<std::pair<uint64_t, IndexBatch>> index_redo_;  // refused read-back pages
   uint64_t index_handled_ = 0;  // the newest gateway id taken from index_pending_
   uint64_t index_marked_ = 0;   // the newest `through` sent to the store
   uint64_t index_written_ = 0;  // published as smppgw_store_index_total{result}

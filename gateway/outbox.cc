@@ -94,6 +94,8 @@ void Outboxes::storeWritable() {
   std::vector<Writing> again = std::move(unwritten_);
   unwritten_.clear();
   for (Writing& w : again) {
+    // A new id: never written under the old one, and a read of the outbox may have passed it.
+    w.e.id = host_.nextDeliveryId();
     write(std::move(w));
   }
   std::vector<Removal> removals = std::move(unremoved_);

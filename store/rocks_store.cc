@@ -762,7 +762,8 @@ class RocksStore final : public Store {
         continue;
       }
       if (expire_ && !stop_) {  // (a stop leaves the rest to the next start)
-        expireSlice(lk, kExpireIdle);
+        // Short slices while journaled batches wait for their 2 ms deadline.
+        expireSlice(lk, lazy_ ? kExpireBusy : kExpireIdle);
         continue;
       }
       if (stop_) {
@@ -1184,8 +1185,9 @@ std::unique_ptr<Store> openEmbedded(const StoreOptions& options, std::string& er
     return fail(options.path + ": reading the journal's directory: " + lj.ToString());
   }
   const std::string dir_now = options.sync ? std::string() : options.journal_dir;
+  std::error_code fs_error;  // (an old directory that cannot be read holds nothing for us)
   if (!last_dir.empty() && last_dir != options.journal_dir &&
-      std::filesystem::exists(Journal::pathFor(last_dir, options.path))) {
+      std::filesystem::exists(Journal::pathFor(last_dir, options.path), fs_error)) {
     std::string jerr;
     std::unique_ptr<Journal> old =
         Journal::open(last_dir, options.path, options.journal_bytes, jerr);

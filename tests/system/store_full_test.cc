@@ -143,10 +143,12 @@ TEST_CASE(
     "has room; a restart sends none of them again") {
   SmallDisk disk(128);
   REQUIRE(disk.mounted);
-  // The carrier answers 1.5 s after each submit: the answers come while the store refuses.
-  McsimProc mc({"--latency", "fixed:1500ms", "--receipt-delay-ms", "10"});
+  // The carrier answers 3 s after each submit: the answers come while the store refuses.
+  McsimProc mc({"--latency", "fixed:3s", "--receipt-delay-ms", "10"});
   json cfg = config(mc.port(), disk.dir / "store");
   cfg["routing"] = {{"ack_mode", "store_and_forward"}};
+  // (the base config's 2 s would time the answers out)
+  cfg["upstreams"][0]["request_timeout"] = "10s";
   GatewayProc gw(cfg);
   EsmeClient c;
   REQUIRE(c.connect("127.0.0.1", gw.port()));

@@ -505,7 +505,8 @@ TEST_CASE(
   REQUIRE(c.bind(CommandId::bind_transceiver, "acme", "secret")->status() == 0);
   const auto got = readReceipts(c, 300);
   for (const auto& id : ids) {
-    CHECK(got.count(id) == 1);
+    REQUIRE(got.count(id) == 1);
+    CHECK(got.at(id).size() == 1);
   }
   CHECK(metricAtMost(gw, "smppgw_forward_queued{group=\"main\"}", 0));
   c.close();
