@@ -151,6 +151,15 @@ StoredMapping mapping(uint64_t id, std::string customer, std::string upstream, s
   return m;
 }
 
+smppgw::store::QueuedMessage queued(uint64_t id, uint64_t created = 0) {
+  smppgw::store::QueuedMessage m;
+  m.gateway_id = id;
+  m.created_ms = created;
+  m.customer = "acme";
+  m.pdu = "submit-" + std::to_string(id);
+  return m;
+}
+
 StoredDelivery delivery(uint64_t id, std::string pdu, uint64_t created = 900) {
   StoredDelivery d;
   d.id = id;
@@ -338,12 +347,7 @@ TEST_CASE("store: store_and_forward queues keep order per group and survive a re
     CAPTURE(b.name);
     Harness h(b);
     for (uint64_t id = 1; id <= 4; ++id) {
-      smppgw::store::QueuedMessage m;
-      m.gateway_id = id;
-      m.created_ms = 500 + id;
-      m.customer = "acme";
-      m.pdu = "submit-" + std::to_string(id);
-      h.store->putQueued(id % 2 == 0 ? "eu" : "us", m);
+      h.store->putQueued(id % 2 == 0 ? "eu" : "us", queued(id, 500 + id));
     }
     h.store->removeQueued("eu", 2);
     h.durable();
@@ -376,11 +380,7 @@ TEST_CASE(
     CAPTURE(b.name);
     Harness h(b);
     for (uint64_t id = 1; id <= 3; ++id) {
-      smppgw::store::QueuedMessage m;
-      m.gateway_id = id;
-      m.customer = "acme";
-      m.pdu = "submit-" + std::to_string(id);
-      h.store->putQueued("eu", m);
+      h.store->putQueued("eu", queued(id));
     }
     const uint64_t t1 = h.store->dequeueWithMapping("eu", recordOf(mapping(1, "acme", "vf", "c1")));
     const uint64_t t2 =
