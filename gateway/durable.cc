@@ -183,15 +183,15 @@ void Gateway::restoreUnindexed(std::vector<store::StoredMapping> page) {
     upstream_ids.emplace(u->name(), u->id().value);
   }
   // Their entries are built from the page, not from memory (the hot cache may evict some before
-  // a later tick), and written now: they are ~10 s old already.
-  std::vector<store::IndexEntry> entries;
-  std::vector<uint64_t> gids;
-  entries.reserve(page.size());
-  gids.reserve(page.size());
+  // a later tick), and written now: they are ~10 s old already. They are kept until written: a
+  // refused page is written again from them.
+  IndexBatch batch;
+  batch.gids.reserve(page.size());
+  batch.owned.reserve(page.size());
   const uint64_t wall = wallClockMs();
   const uint64_t ttl = ms(cfg().store.mapping_ttl);
   for (store::StoredMapping& m : page) {
-    gids.push_back(m.gateway_id);
+    batch.gids.push_back(m.gateway_id);
     if (m.created_ms + ttl <= wall) {
       continue;  // past store.mapping_ttl (the gateway was down that long): expiring on disk
     }
@@ -209,37 +209,36 @@ void Gateway::restoreUnindexed(std::vector<store::StoredMapping> page) {
     if (!known || have.gateway_id != m.gateway_id) {
       ids_.record(in);  // (already there when a failed read-back is read again)
     }
-    entries.push_back({m.gateway_id, m.upstream, m.upstream_key});
+    batch.owned.push_back({m.gateway_id, std::move(m.upstream), std::move(m.upstream_key)});
   }
-  if (gids.empty()) {
+  if (batch.gids.empty()) {
     return;
   }
-  index_restored_ += gids.size();
-  index_restored_max_ = std::max(index_restored_max_, gids.back());
-  index_written_ += entries.size();
-  index_skipped_ += gids.size() - entries.size();
-  // The mark stays where it is until the last page (indexDue moves it). The entries are kept
-  // until written: a refused page is written again from them (memory may evict its mappings).
-  IndexBatch batch{store_->indexMappings(entries, index_marked_), std::move(gids), {}};
-  batch.owned.reserve(entries.size());
-  for (const store::IndexEntry& e : entries) {
-    batch.owned.push_back({e.gateway_id, std::string(e.upstream), std::string(e.upstream_key)});
-  }
+  index_restored_ += batch.gids.size();
+  index_restored_max_ = std::max(index_restored_max_, batch.gids.back());
+  index_written_ += batch.owned.size();
+  index_skipped_ += batch.gids.size() - batch.owned.size();
+  // The mark stays where it is until the last page (indexDue moves it).
+  batch.ticket = writeIndex(batch.owned);
   const uint64_t first = batch.gids.front();
   index_inflight_.emplace_back(first, std::move(batch));
   storeWritten();
+}
+
+uint64_t Gateway::writeIndex(const std::vector<OwnedIndexEntry>& owned) {
+  std::vector<store::IndexEntry> entries;
+  entries.reserve(owned.size());
+  for (const OwnedIndexEntry& e : owned) {
+    entries.push_back({e.gateway_id, e.upstream, e.upstream_key});
+  }
+  return store_->indexMappings(entries, index_marked_);
 }
 
 void Gateway::redoIndex() {
   auto again = std::move(index_redo_);
   index_redo_.clear();
   for (auto& [first, batch] : again) {
-    std::vector<store::IndexEntry> entries;
-    entries.reserve(batch.owned.size());
-    for (const OwnedIndexEntry& e : batch.owned) {
-      entries.push_back({e.gateway_id, e.upstream, e.upstream_key});
-    }
-    batch.ticket = store_->indexMappings(entries, index_marked_);
+    batch.ticket = writeIndex(batch.owned);
     index_inflight_.emplace_back(first, std::move(batch));
   }
   storeWritten();
@@ -294,9 +293,7 @@ void Gateway::indexDue() {
     for (const auto& [batch_first, batch] : index_redo_) {
       lowest = std::min(lowest, batch_first);
     }
-    index_marked_ = lowest == gids.front() && index_inflight_.empty() && index_redo_.empty()
-                        ? index_handled_
-                        : lowest - 1;
+    index_marked_ = index_inflight_.empty() && index_redo_.empty() ? index_handled_ : lowest - 1;
   }
   index_skipped_ += gids.size() - entries.size();
   index_written_ += entries.size();

@@ -218,6 +218,7 @@ void Gateway::forwardFinal(uint64_t gateway_id, Forwarded& m, codec::MessageStat
                                                               : ForwardResult::Rejected);
   const config::Customer* cust = customerCfg(m.customer);
   codec::Pdu p;
+  bool with_receipt = false;  // the queue entry goes with the receipt's write
   if (cust != nullptr && !codec::decode(m.pdu.view(), p)) {
     // The final outcome as a receipt, as a carrier would send it, if the customer asked for one.
     const SubmitFields f = submitFields(p);
@@ -264,12 +265,12 @@ void Gateway::forwardFinal(uint64_t gateway_id, Forwarded& m, codec::MessageStat
       d.version_needed = codec::tlvVersionNeeded(dlr.tlvs);
       // No carrier waits for this one; it leaves the queue in the same write.
       outboxes_->accept(m.customer, out.view(), d, Outboxes::Dequeue{m.group, gateway_id});
-      forwardGone(m.group);
-      forwarded_.erase(gateway_id);
-      return;
+      with_receipt = true;
     }
   }
-  dequeue(m.group, gateway_id, false);
+  if (!with_receipt) {
+    dequeue(m.group, gateway_id, false);
+  }
   forwardGone(m.group);
   forwarded_.erase(gateway_id);
 }
@@ -334,32 +335,36 @@ void Gateway::readForwardQueue(const std::string& group, bool at_start) {
   forward_restoring_ += at_start ? 1 : 0;
   store_->readQueue(group, fg.loaded_to, want,
                     [this, group, want, at_start](std::vector<store::QueuedMessage> got, bool ok) {
-                      ForwardGroup& g = fwd_groups_[group];
-                      g.reading = false;
-                      forward_restoring_ -= at_start ? 1 : 0;
-                      if (!ok) {
-                        log::error("store_queue_unreadable", "group", group, "reason",
-                                   store_->lastError(), "action", "read again in 10 s");
-                        g.on_disk = true;
-                        g.next_read_ms = now() + 10'000;
-                      } else {
-                        // A full read: more may wait (read once the queue is down to half).
-                        g.on_disk = got.size() == want;
-                        if (!got.empty()) {
-                          g.loaded_to = std::max(g.loaded_to, got.back().gateway_id);
-                        }
-                        // Messages accepted since the start are in memory until they leave; one
-                        // that left may still be on disk (its removal not yet committed, or
-                        // refused): never read back.
-                        const uint64_t newest_at_open = store_->openInfo().max_queued_id;
-                        if (std::erase_if(got, [&](const store::QueuedMessage& q) {
-                              return q.gateway_id > newest_at_open;
-                            }) > 0) {
-                          g.on_disk = false;  // (all from before the start is read)
-                        }
-                      }
-                      restoreForwarded(group, std::move(got));
+                      forwardQueueRead(group, want, at_start, std::move(got), ok);
                     });
+}
+
+void Gateway::forwardQueueRead(const std::string& group, size_t want, bool at_start,
+                               std::vector<store::QueuedMessage> got, bool ok) {
+  ForwardGroup& g = fwd_groups_[group];
+  g.reading = false;
+  forward_restoring_ -= at_start ? 1 : 0;
+  if (!ok) {
+    log::error("store_queue_unreadable", "group", group, "reason", store_->lastError(), "action",
+               "read again in 10 s");
+    g.on_disk = true;
+    g.next_read_ms = now() + 10'000;
+    restoreForwarded(group, {});
+    return;
+  }
+  // A full read: more may wait (read once the queue is down to half).
+  g.on_disk = got.size() == want;
+  if (!got.empty()) {
+    g.loaded_to = std::max(g.loaded_to, got.back().gateway_id);
+  }
+  // Messages accepted since the start are in memory until they leave; one that left may still be
+  // on disk (its removal not yet committed, or refused): never read back.
+  const uint64_t newest_at_open = store_->openInfo().max_queued_id;
+  if (std::erase_if(
+          got, [&](const store::QueuedMessage& q) { return q.gateway_id > newest_at_open; }) > 0) {
+    g.on_disk = false;  // (all from before the start is read)
+  }
+  restoreForwarded(group, std::move(got));
 }
 
 void Gateway::forwardReadMore(uint64_t t) {

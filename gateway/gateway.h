@@ -288,10 +288,9 @@ class Gateway final : private SessionHost,
   uint64_t persistMapping(const store::MappingView& m, bool defer_index);
   store::MappingRecord recordFor(const store::MappingView& m) const;  // (views into m)
   void indexDue();
-  void readBackUnindexed();
-  void redoIndex();  // refused read-back pages, once the store takes writes  // the mappings above
-                     // the index mark, into memory (at start)
+  void readBackUnindexed();  // the mappings above the index mark, into memory (at start)
   void restoreUnindexed(std::vector<store::StoredMapping> page);
+  void redoIndex();  // refused read-back pages, once the store takes writes
   // A submission's answer written once its mapping is durable (`write` builds it now).
   template <class Write>
   void parkAnswer(uint64_t ticket, const UpInFlight& info, uint64_t gateway_id, Write&& write);
@@ -329,6 +328,8 @@ class Gateway final : private SessionHost,
   // Reads the group's queue from the store after loaded_to, up to its limit (at_start: new
   // submits wait for it); forwardReadMore() reads on once a queue that was longer has drained.
   void readForwardQueue(const std::string& group, bool at_start);
+  void forwardQueueRead(const std::string& group, size_t want, bool at_start,
+                        std::vector<store::QueuedMessage> got, bool ok);
   void forwardReadMore(uint64_t t);
   // A message leaves its queue on disk: with its mapping (`mapped`: a carrier accepted it; the
   // mapping is in memory) or alone. A refused write is made again once the store takes writes,
@@ -438,6 +439,7 @@ class Gateway final : private SessionHost,
     std::vector<uint64_t> gids;
     std::vector<OwnedIndexEntry> owned;  // a read-back page's entries (written again if refused)
   };
+  uint64_t writeIndex(const std::vector<OwnedIndexEntry>& owned);  // at the current mark
   std::deque<uint64_t> index_pending_;
   uint64_t index_restored_ = 0;      // read back at start (logged after the last page)
   uint64_t index_restored_max_ = 0;  // the newest of them

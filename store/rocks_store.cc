@@ -212,7 +212,7 @@ constexpr size_t kExpireBusy = 500;
 constexpr int kCommitEveryMs = 2;
 
 // Opening: the mark above which mappings may lack their carrier-id entry (the process stopped
-// before writing them: forEachUnindexed gives them back). A store without the key (new, or
+// before writing them: readUnindexed gives them back). A store without the key (new, or
 // written before entries were deferred) has every mapping indexed: the key is set to its newest
 // mapping now.
 rocksdb::Status readIndexMark(rocksdb::DB& db, bool sync, uint64_t& through) {
@@ -1070,10 +1070,8 @@ class RocksStore final : public Store {
   uint64_t next_ticket_ = 0;
   bool stop_ = false;
   bool kicked_ = false;  // the owner said: write what is queued
-  bool lazy_ = false;
-  std::optional<std::chrono::steady_clock::time_point>
-      lazy_due_;  // (writer thread only)      // journaled batches wait for their commit (at most
-                  // kCommitEveryMs)
+  bool lazy_ = false;    // journaled batches wait for their commit (at most kCommitEveryMs)
+  std::optional<std::chrono::steady_clock::time_point> lazy_due_;  // (writer thread only)
   uint64_t reported_ = 0;               // every ticket up to it is reported to the owner (done_)
   std::atomic<uint64_t> committed_{0};  // every ticket up to it is in the engine (or refused)
   std::atomic<bool> failing_{false};    // a journaled batch failed: journal nothing new
@@ -1177,10 +1175,9 @@ std::unique_ptr<Store> openEmbedded(const StoreOptions& options, std::string& er
   };
   // The journal directory the last process used (kJournalKey): if store.journal changed since,
   // what a crash left in the old one is committed too, then that file is removed.
+  const rocksdb::Slice journal_key(kJournalKey.data(), kJournalKey.size());
   std::string last_dir;
-  if (const rocksdb::Status lj =
-          db->Get(rocksdb::ReadOptions(), rocksdb::Slice(kJournalKey.data(), kJournalKey.size()),
-                  &last_dir);
+  if (const rocksdb::Status lj = db->Get(rocksdb::ReadOptions(), journal_key, &last_dir);
       !lj.ok() && !lj.IsNotFound()) {
     return fail(options.path + ": reading the journal's directory: " + lj.ToString());
   }
@@ -1217,9 +1214,7 @@ std::unique_ptr<Store> openEmbedded(const StoreOptions& options, std::string& er
     }
   }
   if (last_dir != dir_now) {
-    if (const rocksdb::Status pj =
-            db->Put(wo, rocksdb::Slice(kJournalKey.data(), kJournalKey.size()), dir_now);
-        !pj.ok()) {
+    if (const rocksdb::Status pj = db->Put(wo, journal_key, dir_now); !pj.ok()) {
       return fail(options.path + ": recording the journal's directory: " + pj.ToString());
     }
   }

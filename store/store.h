@@ -130,7 +130,7 @@ struct OpenInfo {
   // Non-empty store_and_forward queues: (group, messages in it), by group name.
   std::vector<std::pair<std::string, uint64_t>> queues;
   // Every mapping written with index=false up to this gateway id is indexed (or needs no entry);
-  // those above it are given back by forEachUnindexed().
+  // those above it are given back by readUnindexed().
   uint64_t index_mark = 0;
   // Batches the journal held at open (a crash left them uncommitted), committed before anything.
   uint64_t journal_replayed = 0;
@@ -164,7 +164,7 @@ class Store {
   // by gateway id at once) and leaves its carrier-id entry to indexMappings(), or to none when the
   // message's final receipt has come and gone by then. `through` says that every mapping written
   // with index=false and a gateway id <= through is indexed or needs no index (written with the
-  // entries, in one batch). After a restart, forEachUnindexed() gives back every mapping above
+  // entries, in one batch). After a restart, readUnindexed() gives back every mapping above
   // the last durable `through` (a crash loses no index entry: the owner indexes them again).
   virtual uint64_t putMapping(const MappingRecord& m, bool index) = 0;
   virtual uint64_t indexMappings(std::span<const IndexEntry> entries, uint64_t through) = 0;
